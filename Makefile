@@ -1,0 +1,42 @@
+# BuildPool — developer entry points. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+DOTNET ?= dotnet
+SLN := BuildPoolOperator.sln
+HOST := src/BuildPool.Host/BuildPool.Host.csproj
+CONFIG ?= Release
+# Tests that need a long run or a real component live behind these traits.
+TEST_FILTER ?= Category!=Chaos&Category!=Benchmark
+
+.PHONY: help build test manifests run fmt fmt-check bench chaos clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build everything (warnings are errors)
+	$(DOTNET) build $(SLN) -c $(CONFIG) --nologo -v quiet
+
+test: build ## run the test suite (about 5 minutes on 2 cores)
+	./hack/test.sh $(CONFIG) "$(TEST_FILTER)"
+
+manifests: ## regenerate crds/ (and the chart's copy) from the API types
+	$(DOTNET) run --project $(HOST) -c $(CONFIG) --nologo -- crds --out crds --chart charts/buildpool/crds
+
+run: ## run the operator: current kube context if reachable, else a local API with the samples
+	$(DOTNET) run --project $(HOST) -c $(CONFIG) --nologo -- dev
+
+fmt: ## format the code
+	$(DOTNET) format $(SLN)
+
+fmt-check: ## fail when the code is not formatted
+	$(DOTNET) format $(SLN) --verify-no-changes
+
+bench: ## benchmarks (long)
+	@if [ -d tests/BuildPool.Benchmarks ]; then $(DOTNET) run --project tests/BuildPool.Benchmarks -c Release; else echo "no benchmarks yet (see issue: Benchmarks)"; exit 1; fi
+
+chaos: build ## long fault-injection suites
+	./hack/test.sh $(CONFIG) "Category=Chaos"
+
+clean:
+	$(DOTNET) clean $(SLN) --nologo -v quiet
+	rm -rf .local

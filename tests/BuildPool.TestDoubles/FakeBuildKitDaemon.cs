@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using System.Net;
+using BuildPool.BuildKit.Protocol;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace BuildPool.TestDoubles;
+
+/// <summary>
+/// A gRPC server that answers BuildKit's Control API the way buildkitd does for the calls the
+/// operator makes: workers, version, disk usage, prune (never removing in-use records) and the
+/// active build list. Tests set its state and read what it was asked.
+/// </summary>
+public sealed class FakeBuildKitDaemon : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private FakeBuildKitDaemon(WebApplication app, State state)
+    {
+        _app = app;
+        Daemon = state;
+    }
+
+    public State Daemon { get; }
+
+    /// <summary>The address as buildx writes it: tcp://127.0.0.1:port.</summary>
+    public string Address { get; private set; } = string.Empty;
+
+    public static async Task<FakeBuildKitDaemon> StartAsync(string workerId = "fake-worker", CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        var state = new State(workerId);
+        builder.Services.AddSingleton(state);
+        builder.Services.AddGrpc();
+        var app = builder.Build();
+        app.MapGrpcService<ControlService>();
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new FakeBuildKitDaemon(app, state) { Address = "tcp://" + new Uri(address).Authority };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    /// <summary>The daemon's state, shared with the service instance of each call.</summary>
+    public sealed class State(string workerId)
+    {
+        public string WorkerId { get; } = workerId;
+
+        public string Version { get; set; } = "v0.17.3";
+
+        public ConcurrentDictionary<string, UsageRecord> Records { get; } = new();
+
+        public ConcurrentDictionary<string, DateTimeOffset> ActiveBuilds { get; } = new();
+
+        public ConcurrentQueue<PruneRequest> PruneRequests { get; } = new();
+
+        public ConcurrentQueue<string> Calls { get; } = new();
+
+        /// <summary>When set, every call fails with this status (a daemon that is starting or broken).</summary>
+        public StatusCode? FailWith { get; set; }
+
+        /// <summary>Fail this many calls with Unavailable, then answer normally.</summary>
+        public int TransientFailures;
+
+        public void AddRecord(string id, long size, string type, string description, bool inUse = false, DateTimeOffset? lastUsed = null) =>
+            Records[id] = new UsageRecord
+            {
+                ID = id,
+                Size = size,
+                RecordType = type,
+                Description = description,
+                InUse = inUse,
+                Mutable = type == "exec.cachemount",
+                LastUsedAt = Timestamp.FromDateTimeOffset(lastUsed ?? DateTimeOffset.UnixEpoch),
+                CreatedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch),
+            };
+
+        internal void Enter(string method)
+        {
+            Calls.Enqueue(method);
+            if (FailWith is { } code)
+            {
+                throw new RpcException(new Status(code, "fake daemon told to fail"));
+            }
+
+            if (Interlocked.Decrement(ref TransientFailures) >= 0)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "fake daemon is starting"));
+            }
+        }
+    }
+
+    private sealed class ControlService(State state) : Control.ControlBase
+    {
+        public override Task<ListWorkersResponse> ListWorkers(ListWorkersRequest request, ServerCallContext context)
+        {
+            state.Enter("ListWorkers");
+            var worker = new WorkerRecord { ID = state.WorkerId, BuildkitVersion = Version() };
+            worker.Platforms.Add(new Platform { OS = "linux", Architecture = "amd64" });
+            worker.Labels.Add("org.mobyproject.buildkit.worker.executor", "oci");
+            return Task.FromResult(new ListWorkersResponse { Record = { worker } });
+        }
+
+        public override Task<InfoResponse> Info(InfoRequest request, ServerCallContext context)
+        {
+            state.Enter("Info");
+            return Task.FromResult(new InfoResponse { BuildkitVersion = Version() });
+        }
+
+        public override Task<DiskUsageResponse> DiskUsage(DiskUsageRequest request, ServerCallContext context)
+        {
+            state.Enter("DiskUsage");
+            var response = new DiskUsageResponse();
+            response.Record.AddRange(state.Records.Values.Where(r => Matches(r, request.Filter)).OrderBy(r => r.ID, StringComparer.Ordinal));
+            return Task.FromResult(response);
+        }
+
+        public override async Task Prune(PruneRequest request, IServerStreamWriter<UsageRecord> responseStream, ServerCallContext context)
+        {
+            state.Enter("Prune");
+            state.PruneRequests.Enqueue(request.Clone());
+            foreach (var record in state.Records.Values.Where(r => !r.InUse && Matches(r, request.Filter)).OrderBy(r => r.ID, StringComparer.Ordinal).ToList())
+            {
+                if (state.Records.TryRemove(record.ID, out _))
+                {
+                    await responseStream.WriteAsync(record);
+                }
+            }
+        }
+
+        public override async Task ListenBuildHistory(BuildHistoryRequest request, IServerStreamWriter<BuildHistoryEvent> responseStream, ServerCallContext context)
+        {
+            state.Enter("ListenBuildHistory");
+            foreach (var (id, created) in state.ActiveBuilds)
+            {
+                await responseStream.WriteAsync(new BuildHistoryEvent
+                {
+                    Type = BuildHistoryEventType.Started,
+                    Record = new BuildHistoryRecord { Ref = id, CreatedAt = Timestamp.FromDateTimeOffset(created) },
+                });
+            }
+        }
+
+        private BuildkitVersion Version() => new() { Package = "github.com/moby/buildkit", Version = state.Version, Revision = "fake" };
+
+        // containerd-style filters, the subset BuildPool sends: key==value, key!=value, key~=regex.
+        private static bool Matches(UsageRecord record, IEnumerable<string> filters)
+        {
+            foreach (var filter in filters)
+            {
+                foreach (var clause in filter.Split(','))
+                {
+                    var (key, op, value) = Split(clause);
+                    var actual = key switch
+                    {
+                        "type" => record.RecordType,
+                        "description" => record.Description,
+                        "id" => record.ID,
+                        "inuse" => record.InUse ? "true" : "false",
+                        _ => string.Empty,
+                    };
+                    var ok = op switch
+                    {
+                        "==" => actual == value,
+                        "!=" => actual != value,
+                        "~=" => System.Text.RegularExpressions.Regex.IsMatch(actual, value),
+                        _ => true,
+                    };
+                    if (!ok)
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            return true;
+        }
+
+        private static (string Key, string Op, string Value) Split(string clause)
+        {
+            foreach (var op in new[] { "==", "!=", "~=" })
+            {
+                var i = clause.IndexOf(op, StringComparison.Ordinal);
+                if (i > 0)
+                {
+                    return (clause[..i], op, clause[(i + 2)..].Trim('"'));
+                }
+            }
+
+            return (clause, "", "");
+        }
+    }
+}

@@ -46,7 +46,7 @@ public sealed class BuilderPool : IKubernetesObject<V1ObjectMeta>, ISpec<Builder
     public V1ObjectMeta Metadata { get; set; } = new();
 
     /// <summary>Desired state.</summary>
-    [Required]
+    [Default("{}")]
     [JsonPropertyName("spec")]
     public BuilderPoolSpec Spec { get; set; } = new();
 

@@ -12,6 +12,9 @@ public sealed class RegistryCacheTargetStatus
     public long? ObservedGeneration { get; set; }
 
     /// <summary>Ready, Reconciling and Stalled conditions, as kstatus expects them.</summary>
+    [MaxItems(Limits.ShortList)]
+    [ListType("map")]
+    [ListMapKeys("type")]
     [JsonPropertyName("conditions")]
     public IList<V1Condition> Conditions { get; set; } = [];
 

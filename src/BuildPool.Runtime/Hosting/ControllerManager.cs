@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using BuildPool.Runtime.Informers;
 using BuildPool.Runtime.Leadership;
 using Microsoft.Extensions.Hosting;
@@ -141,6 +142,12 @@ public sealed partial class ControllerManager : BackgroundService
         if (failedName is not null)
         {
             var cause = first.Exception?.GetBaseException();
+            if (cause is LoopExitedException inner)
+            {
+                // A nested group (the controllers under leader election) already named the loop.
+                ExceptionDispatchInfo.Throw(inner);
+            }
+
             throw new LoopExitedException(LoopExitedException.Describe(failedName, cause), cause);
         }
     }

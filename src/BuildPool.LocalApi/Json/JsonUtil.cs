@@ -106,5 +106,8 @@ internal static class JsonUtil
         return Math.Floor(d) == d && !double.IsInfinity(d);
     }
 
-    public static byte[] ToBytes(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node);
+    // Go's encoder escapes only what JSON requires (plus <, >, &), so quotes stay \" as in real responses.
+    private static readonly JsonSerializerOptions Wire = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static byte[] ToBytes(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node, Wire);
 }

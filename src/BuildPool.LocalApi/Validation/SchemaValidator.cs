@@ -272,7 +272,7 @@ internal static class SchemaValidator
             if (exclusiveMin ? value <= min : value < min)
             {
                 var op = exclusiveMin ? "greater than" : "greater than or equal to";
-                errors.Add(new FieldError("FieldValueInvalid", path, $"Invalid value: {node.ToJsonString()}: {path} in body should be {op} {minNode.ToJsonString()}"));
+                errors.Add(new FieldError("FieldValueInvalid", path, $"Invalid value: {node.ToJsonString()}: {path} in body should be {op} {GoNumber(min)}"));
             }
         }
 
@@ -282,15 +282,18 @@ internal static class SchemaValidator
             if (exclusiveMax ? value >= max : value > max)
             {
                 var op = exclusiveMax ? "less than" : "less than or equal to";
-                errors.Add(new FieldError("FieldValueInvalid", path, $"Invalid value: {node.ToJsonString()}: {path} in body should be {op} {maxNode.ToJsonString()}"));
+                errors.Add(new FieldError("FieldValueInvalid", path, $"Invalid value: {node.ToJsonString()}: {path} in body should be {op} {GoNumber(max)}"));
             }
         }
 
         if (schema["multipleOf"] is { } multipleNode && JsonUtil.Double(multipleNode) is var m && m != 0 && Math.Abs(Math.IEEERemainder(value, m)) > 1e-9)
         {
-            errors.Add(new FieldError("FieldValueInvalid", path, $"Invalid value: {node.ToJsonString()}: {path} in body should be a multiple of {multipleNode.ToJsonString()}"));
+            errors.Add(new FieldError("FieldValueInvalid", path, $"Invalid value: {node.ToJsonString()}: {path} in body should be a multiple of {GoNumber(m)}"));
         }
     }
+
+    /// <summary>Go's %v of a float64: <c>1.0</c> prints as <c>1</c>.</summary>
+    private static string GoNumber(double d) => d.ToString(CultureInfo.InvariantCulture);
 
     private static void ValidateArray(JsonArray a, JsonObject schema, string path, List<FieldError> errors)
     {

@@ -86,15 +86,21 @@ public sealed class ControllerTests : IAsyncDisposable
         Start(NewController());
         await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 1, "the first attempt ran");
 
-        // Backoff: 5 ms, then 10 ms, then 20 ms.
+        // Backoff: 5 ms, then 10 ms, then 20 ms. Each step first waits until the failure has been
+        // counted, which happens after the retry was scheduled, so the clock moves only after that.
+        await FailuresCountedAsync(1);
         await Eventually.NeverAsync(() => _reconciler.Calls.Count > 1, "no retry before fake time moves");
         _time.Advance(TimeSpan.FromMilliseconds(5));
         await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 2, "the second attempt runs after 5 ms");
+        await FailuresCountedAsync(2);
         _time.Advance(TimeSpan.FromMilliseconds(9));
         await Eventually.NeverAsync(() => _reconciler.Calls.Count > 2, "the third attempt waits 10 ms");
         _time.Advance(TimeSpan.FromMilliseconds(1));
         await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 3, "the third attempt runs after 10 ms");
-        _time.Advance(TimeSpan.FromMilliseconds(20));
+        await FailuresCountedAsync(3);
+        _time.Advance(TimeSpan.FromMilliseconds(19));
+        await Eventually.NeverAsync(() => _reconciler.Calls.Count > 3, "the fourth attempt waits 20 ms");
+        _time.Advance(TimeSpan.FromMilliseconds(1));
         await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 4, "the fourth attempt runs after 20 ms");
 
         await Eventually.WaitUntilAsync(() => _recorder.Sum("controller_runtime_reconcile_total", "result=success") == 1, "the success is counted");
@@ -124,14 +130,13 @@ public sealed class ControllerTests : IAsyncDisposable
         _owners.SetList("10", Objects.ConfigMap("pool", "5"));
         _reconciler.Behavior = (_, attempt) => attempt == 1 ? ReconcileResult.After(TimeSpan.FromSeconds(30)) : ReconcileResult.Done;
         Start(NewController());
-        await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 1, "the first reconcile ran");
+        await Eventually.WaitUntilAsync(() => _recorder.Sum("controller_runtime_reconcile_total", "result=requeue_after") == 1, "the first reconcile asked for a requeue");
 
         _time.Advance(TimeSpan.FromSeconds(29));
         await Eventually.NeverAsync(() => _reconciler.Calls.Count > 1, "nothing before 30 s");
         _time.Advance(TimeSpan.FromSeconds(1));
 
         await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 2, "the requeue fires at 30 s");
-        Assert.Equal(1, _recorder.Sum("controller_runtime_reconcile_total", "result=requeue_after"));
     }
 
     [Fact]
@@ -168,6 +173,9 @@ public sealed class ControllerTests : IAsyncDisposable
         await Eventually.WaitUntilAsync(() => blocking.Started == 2, "the key is reconciled again after the first reconcile");
         Assert.Equal(1, blocking.MaxConcurrent);
     }
+
+    private Task FailuresCountedAsync(int count) =>
+        Eventually.WaitUntilAsync(() => _recorder.Sum("controller_runtime_reconcile_errors_total") == count, $"{count} failures are counted");
 
     private Controller<V1ConfigMap> NewController(TimeSpan? resync = null)
     {

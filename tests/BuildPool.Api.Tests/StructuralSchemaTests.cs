@@ -217,12 +217,16 @@ public class StructuralSchemaTests
         var first = CrdGenerator.GenerateYamlFiles();
         var second = CrdGenerator.GenerateYamlFiles();
         Assert.Equal(first, second);
+        var generated = CrdGenerator.Generate().ToDictionary(CrdGenerator.FileName);
         foreach (var (name, text) in first)
         {
             Assert.StartsWith("buildpool.dev_", name, StringComparison.Ordinal);
             var crd = KubernetesYaml.Deserialize<V1CustomResourceDefinition>(text);
             Assert.Equal(name, CrdGenerator.FileName(crd));
             Assert.Equal(text, CrdGenerator.ToYaml(crd));
+
+            // Typed defaults (4, true, 1.25) must not come back as strings from YAML.
+            Assert.Equal(KubernetesJson.Serialize(generated[name]), KubernetesJson.Serialize(crd));
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text;
 using System.Xml.Linq;
@@ -68,9 +69,10 @@ internal sealed class XmlDocumentation
         return FromDocuments(kubernetes, XDocument.Load(path));
     }
 
+    [UnconditionalSuppressMessage("SingleFile", "IL3000:Avoid accessing Assembly file path when publishing as a single file",
+        Justification = "An empty Location is handled: single-file apps find the .xml in AppContext.BaseDirectory.")]
     private static string? FindApiDocFile(Assembly assembly)
     {
-        // Location is empty in single-file apps; the SDK then places the .xml in the app directory.
         var candidates = new List<string>();
         if (!string.IsNullOrEmpty(assembly.Location))
         {

@@ -52,6 +52,12 @@ public sealed class Http2ClientStream : IAsyncDisposable
     /// <summary>The response <c>:status</c>; 0 until response headers arrived.</summary>
     public int StatusCode { get; private set; }
 
+    /// <summary>
+    /// True when the response ended with its HEADERS frame (gRPC "trailers-only": the status is
+    /// in the headers). A proxy must then reply the same way, or gRPC clients lose the status.
+    /// </summary>
+    public bool IsTrailersOnly { get; private set; }
+
     internal IReadOnlyList<KeyValuePair<string, string>> RequestHeaders { get; }
 
     internal bool EndStreamWithHeaders { get; }
@@ -411,12 +417,14 @@ public sealed class Http2ClientStream : IAsyncDisposable
 
             StatusCode = status;
             _headersReceived = true;
-            _headers.TrySetResult(fields);
             if (endStream)
             {
+                // Set before the headers are published so a caller sees it as soon as they arrive.
+                IsTrailersOnly = true;
                 EndResponse(NoTrailers);
             }
 
+            _headers.TrySetResult(fields);
             return;
         }
 

@@ -428,6 +428,12 @@ internal sealed class ApiHandler(
         }
 
         var contentType = context.Request.ContentType ?? "";
+        if (contentType.Contains("protobuf", StringComparison.OrdinalIgnoreCase))
+        {
+            // client-go falls back to JSON when a protobuf request gets 415.
+            throw Status.UnsupportedMediaType(contentType);
+        }
+
         if (contentType.Contains("yaml", StringComparison.OrdinalIgnoreCase) && !text.TrimStart().StartsWith('{'))
         {
             if (contentType.StartsWith("application/apply-patch", StringComparison.Ordinal))

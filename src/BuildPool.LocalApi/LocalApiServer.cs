@@ -30,6 +30,8 @@ public sealed class LocalApiServer : IAsyncDisposable
     private readonly ObjectStore _store;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _dirty = new(0, 1);
+    private Task _saver = Task.CompletedTask;
     private WebApplication? _app;
     private Uri? _baseAddress;
 
@@ -68,6 +70,11 @@ public sealed class LocalApiServer : IAsyncDisposable
 
         await LoadStateAsync(cancellationToken);
         await LoadCrdsAsync(cancellationToken);
+        if (_options.DataFile is not null)
+        {
+            _store.Written += _ => MarkDirty();
+            _saver = SaveLoopAsync(_stopping.Token);
+        }
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
@@ -177,6 +184,43 @@ public sealed class LocalApiServer : IAsyncDisposable
         File.Move(temp, file, overwrite: true);
     }
 
+    private void MarkDirty()
+    {
+        try
+        {
+            _dirty.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A save is already pending; it will include this write.
+        }
+    }
+
+    /// <summary>Saves shortly after writes, so state survives a process that is killed rather than disposed.</summary>
+    private async Task SaveLoopAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                await _dirty.WaitAsync(ct);
+                await Task.Delay(TimeSpan.FromMilliseconds(500), _options.TimeProvider, ct);
+                try
+                {
+                    await SaveAsync(ct);
+                }
+                catch (IOException e)
+                {
+                    Log.SaveFailed(_logger, e, _options.DataFile ?? "");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping; DisposeAsync does the final save.
+        }
+    }
+
     private async Task LoadStateAsync(CancellationToken ct)
     {
         if (_options.DataFile is { } file && File.Exists(file))
@@ -212,6 +256,7 @@ public sealed class LocalApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
+        await _saver;
         _store.DropWatches();
         Faults.Dispose();
         if (_app is not null)
@@ -231,5 +276,6 @@ public sealed class LocalApiServer : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _dirty.Dispose();
     }
 }

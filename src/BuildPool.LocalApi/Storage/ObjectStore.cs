@@ -93,7 +93,7 @@ internal sealed class ObjectStore
         return copy;
     }
 
-    /// <summary>Puts apiVersion, kind and metadata first, as the real server's serializer does.</summary>
+    /// <summary>Puts apiVersion, kind and metadata first, as the real server's serializer does. Consumes <paramref name="body"/>.</summary>
     private static JsonObject Normalize(ResourceType rt, JsonObject body)
     {
         var result = new JsonObject { ["apiVersion"] = rt.GroupVersion, ["kind"] = rt.Kind };
@@ -170,7 +170,7 @@ internal sealed class ObjectStore
     {
         lock (_gate)
         {
-            var obj = Normalize(rt, body);
+            var obj = Normalize(rt, JsonUtil.Clone(body));
             var meta = JsonUtil.Metadata(obj);
             if (!string.IsNullOrEmpty(JsonUtil.Str(meta["resourceVersion"])))
             {

@@ -42,7 +42,14 @@ internal sealed class ResourceRegistry
         Add("", "events", "Event", ["ev"], columns: [new("Type", "string", ".type"), new("Reason", "string", ".reason"), new("Message", "string", ".message")]);
         Add("", "endpoints", "Endpoints", ["ep"]);
         Add("apps", "deployments", "Deployment", ["deploy"], status: true, ["all"],
-            [new("Ready", "string", ".status.readyReplicas"), new("Up-to-date", "integer", ".status.updatedReplicas"), new("Available", "integer", ".status.availableReplicas")]);
+            [
+                new("Ready", "string", ".status.readyReplicas")
+                {
+                    Compute = d => $"{JsonUtil.Long(d["status"]?["readyReplicas"]) ?? 0}/{JsonUtil.Long(d["spec"]?["replicas"]) ?? 1}",
+                },
+                new("Up-to-date", "integer", ".status.updatedReplicas") { Compute = d => JsonUtil.Long(d["status"]?["updatedReplicas"]) ?? 0 },
+                new("Available", "integer", ".status.availableReplicas") { Compute = d => JsonUtil.Long(d["status"]?["availableReplicas"]) ?? 0 },
+            ]);
         Add("rbac.authorization.k8s.io", "roles", "Role");
         Add("rbac.authorization.k8s.io", "rolebindings", "RoleBinding");
         Add("rbac.authorization.k8s.io", "clusterroles", "ClusterRole");

@@ -86,6 +86,11 @@ internal static class TableRenderer
 
     private static JsonNode? Cell(JsonObject obj, PrinterColumn column, DateTimeOffset now)
     {
+        if (column.Compute is { } compute)
+        {
+            return compute(obj);
+        }
+
         var matches = SimpleJsonPath.Evaluate(obj, column.JsonPath);
         if (matches.Count == 0)
         {

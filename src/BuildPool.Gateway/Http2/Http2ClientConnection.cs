@@ -305,6 +305,25 @@ public sealed class Http2ClientConnection : IAsyncDisposable
                 WakeSlotWaitersLocked();
             }
         }
+
+        CloseIfDrained();
+    }
+
+    /// <summary>
+    /// After GOAWAY the connection is useless once its last stream ends; some servers (Kestrel)
+    /// wait for the client to hang up, so we close instead of idling until a timeout.
+    /// </summary>
+    private void CloseIfDrained()
+    {
+        lock (_lock)
+        {
+            if (!_goAwayReceived || _failure is not null || _reservedStreams > 0)
+            {
+                return;
+            }
+        }
+
+        Fail(new Http2ConnectionException(Http2ErrorCode.NoError, "The connection closed after GOAWAY.") { IsRetryable = true }, Http2ErrorCode.NoError);
     }
 
     // ---- flow control, send side ----
@@ -492,12 +511,15 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         }
         finally
         {
-            Fail(new Http2ConnectionException(Http2ErrorCode.NoError, "The connection closed."), goAwayCode: null);
+            Fail(new Http2ConnectionException(Http2ErrorCode.NoError, "The connection closed.") { IsRetryable = true }, goAwayCode: null);
             Exception error;
             lock (_lock)
             {
                 error = _failure!;
             }
+
+            // The writer is done (after a GOAWAY or a failure): stop the reader too, whatever ended us.
+            await _shutdown.CancelAsync();
 
             // Anything still queued never reached the wire.
             while (reader.TryRead(out var item))
@@ -962,6 +984,8 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         {
             stream.OnFailed(new Http2StreamException(Http2ErrorCode.RefusedStream, $"Stream {stream.Id} was not processed before GOAWAY ({errorCode}).") { IsRetryable = true });
         }
+
+        CloseIfDrained();
     }
 
     private void ProcessWindowUpdate(Http2Frame frame)

@@ -131,7 +131,9 @@ public class HpackTests
         var decoder = new HpackDecoder(maxHeaderListSize: 1024);
         var encoderOutput = new ArrayBufferWriter<byte>();
         // A field that passes the limit, then one inserted into the dynamic table.
-        new HpackEncoder(useHuffman: false).Encode([H("x-big", new string('x', 2000))], encoderOutput);
+        var encoder = new HpackEncoder(useHuffman: false);
+        encoder.Encode([], new ArrayBufferWriter<byte>()); // spend its one-off table size update elsewhere
+        encoder.Encode([H("x-big", new string('x', 2000))], encoderOutput);
         encoderOutput.Write(Convert.FromHexString("400a637573746f6d2d6b65790d637573746f6d2d686561646572"));
 
         var headers = new List<KeyValuePair<string, string>>();

@@ -208,4 +208,20 @@ public sealed class KubectlTests : ServerTest, IDisposable
         Assert.True(explain.ExitCode == 0, explain.ToString());
         Assert.Contains("Number of builders.", explain.Stdout, StringComparison.Ordinal);
     }
+
+    [KubectlFact]
+    public async Task Imperative_create_commands_work_although_they_send_protobuf()
+    {
+        var ns = await Kubectl.RunAsync("create", "namespace", "team-a");
+        var cm = await Kubectl.RunAsync("create", "configmap", "settings", "--from-literal=a=b", "-n", "team-a");
+        var secret = await Kubectl.RunAsync("create", "secret", "generic", "creds", "--from-literal=password=hunter2", "-n", "team-a");
+
+        Assert.True(ns.ExitCode == 0, ns.ToString());
+        Assert.True(cm.ExitCode == 0, cm.ToString());
+        Assert.True(secret.ExitCode == 0, secret.ToString());
+        Assert.Equal("b", (await Client.CoreV1.ReadNamespacedConfigMapAsync("settings", "team-a")).Data["a"]);
+        var stored = await Client.CoreV1.ReadNamespacedSecretAsync("creds", "team-a");
+        Assert.Equal("hunter2", System.Text.Encoding.UTF8.GetString(stored.Data["password"]));
+        Assert.Equal("Opaque", stored.Type);
+    }
 }

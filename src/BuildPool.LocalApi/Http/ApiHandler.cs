@@ -6,6 +6,7 @@ using BuildPool.LocalApi.Discovery;
 using BuildPool.LocalApi.Json;
 using BuildPool.LocalApi.OpenApi;
 using BuildPool.LocalApi.Patching;
+using BuildPool.LocalApi.Protobuf;
 using BuildPool.LocalApi.Selectors;
 using BuildPool.LocalApi.Storage;
 using BuildPool.LocalApi.Tables;
@@ -420,18 +421,19 @@ internal sealed class ApiHandler(
 
     private static async Task<JsonNode?> ReadJsonAsync(HttpContext context, bool allowEmpty = false)
     {
-        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-        var text = await reader.ReadToEndAsync(context.RequestAborted);
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return allowEmpty ? null : throw Status.BadRequest("the request body is empty");
-        }
-
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
         var contentType = context.Request.ContentType ?? "";
         if (contentType.Contains("protobuf", StringComparison.OrdinalIgnoreCase))
         {
-            // client-go falls back to JSON when a protobuf request gets 415.
-            throw Status.UnsupportedMediaType(contentType);
+            // kubectl's imperative create commands speak protobuf and never fall back to JSON.
+            return ProtobufObjects.TryDecode(buffer.ToArray()) ?? throw Status.UnsupportedMediaType(contentType);
+        }
+
+        var text = Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return allowEmpty ? null : throw Status.BadRequest("the request body is empty");
         }
 
         if (contentType.Contains("yaml", StringComparison.OrdinalIgnoreCase) && !text.TrimStart().StartsWith('{'))

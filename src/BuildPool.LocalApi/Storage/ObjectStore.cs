@@ -222,6 +222,12 @@ internal sealed class ObjectStore
                 obj["status"] = CrdStatus(obj);
             }
 
+            if (rt.Plural == "secrets" && rt.Group.Length == 0 && string.IsNullOrEmpty(JsonUtil.Str(obj["type"])))
+            {
+                // The one built-in default clients commonly rely on.
+                obj["type"] = "Opaque";
+            }
+
             if (rt.Plural == "namespaces" && rt.Group.Length == 0)
             {
                 obj["status"] = new JsonObject { ["phase"] = "Active" };

@@ -9,7 +9,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Primitives;
 
 namespace BuildPool.Gateway.Forwarding;
 
@@ -381,9 +380,4 @@ public sealed class GrpcForwarder
             maxBody.MaxRequestBodySize = null;
         }
     }
-
-    internal static bool IsGrpcRequest(HttpRequest request) =>
-        request.ContentType is { } contentType
-        && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
-        && StringValues.IsNullOrEmpty(request.Headers.Upgrade);
 }

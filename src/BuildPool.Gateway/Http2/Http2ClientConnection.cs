@@ -598,7 +598,13 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         int id;
         lock (_lock)
         {
-            if (_failure is not null || _goAwayReceived || _nextStreamId < 0)
+            if (_nextStreamId < 0)
+            {
+                // Stream ids are spent (2^30 streams): drain like after GOAWAY so the pool opens a fresh connection.
+                _goAwayReceived = true;
+            }
+
+            if (_failure is not null || _goAwayReceived)
             {
                 _reservedStreams--;
                 WakeSlotWaitersLocked();

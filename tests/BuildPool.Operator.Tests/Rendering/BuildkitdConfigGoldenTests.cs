@@ -1,0 +1,58 @@
+using BuildPool.Operator.Rendering;
+
+namespace BuildPool.Operator.Tests.Rendering;
+
+public class BuildkitdConfigGoldenTests
+{
+    private static string Dir => GoldenFiles.Directory("buildkitd");
+
+    public static TheoryData<string> Cases => new(BuildkitdGoldenCases.All.Keys);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Rendered_file_matches_the_golden_file(string name)
+    {
+        var actual = BuildkitdConfigRenderer.Render(BuildkitdGoldenCases.All[name]).Toml;
+        var path = Path.Combine(Dir, name + ".toml");
+        if (GoldenFiles.Update)
+        {
+            System.IO.Directory.CreateDirectory(Dir);
+            File.WriteAllText(path, actual);
+        }
+
+        Assert.True(File.Exists(path), $"{path} is missing. Run UPDATE_GOLDEN=1 dotnet test tests/BuildPool.Operator.Tests to create it, then review and commit it.");
+        var expected = File.ReadAllText(path).ReplaceLineEndings("\n");
+        Assert.True(expected == actual,
+            $"buildkitd.toml for '{name}' differs from {path} at {GoldenFiles.FirstDifference(expected, actual)}\n" +
+            "If the change is intended, run UPDATE_GOLDEN=1 dotnet test tests/BuildPool.Operator.Tests and review the diff of Golden/buildkitd.");
+    }
+
+    [Fact]
+    public void Every_golden_file_belongs_to_a_case()
+    {
+        var stale = System.IO.Directory.GetFiles(Dir, "*.toml")
+            .Select(Path.GetFileNameWithoutExtension)
+            .Where(n => !BuildkitdGoldenCases.All.ContainsKey(n!))
+            .ToList();
+        Assert.True(stale.Count == 0, "Golden/buildkitd has files no case renders (delete them): " + string.Join(", ", stale));
+    }
+
+    [Fact]
+    public void Every_golden_file_is_sane_toml()
+    {
+        var files = System.IO.Directory.GetFiles(Dir, "*.toml");
+        Assert.NotEmpty(files);
+        var problems = files
+            .SelectMany(f => TomlSanityChecker.Check(File.ReadAllText(f)).Select(p => $"{Path.GetFileName(f)} {p}"))
+            .ToList();
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Rendered_file_is_sane_toml(string name)
+    {
+        var toml = BuildkitdConfigRenderer.Render(BuildkitdGoldenCases.All[name]).Toml;
+        Assert.Empty(TomlSanityChecker.Check(toml));
+    }
+}

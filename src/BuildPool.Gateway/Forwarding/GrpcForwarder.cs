@@ -229,10 +229,7 @@ public sealed class GrpcForwarder
                 try
                 {
                     // Forward straight from Kestrel's buffers: no copy besides the frame write.
-                    foreach (var segment in buffer)
-                    {
-                        await upstream.WriteAsync(segment, cancellationToken);
-                    }
+                    await upstream.WriteAsync(buffer, cancellationToken);
                 }
                 finally
                 {
@@ -301,6 +298,14 @@ public sealed class GrpcForwarder
             }
 
             writer.Advance(read);
+            // Take whatever else already arrived so one flush carries it, not one flush per frame.
+            var batched = read;
+            while (batched < 256 * 1024 && upstream.ReadBuffered(writer.GetSpan(16 * 1024)) is > 0 and var more)
+            {
+                writer.Advance(more);
+                batched += more;
+            }
+
             var flush = await writer.FlushAsync(cancellationToken);
             if (flush.IsCompleted || flush.IsCanceled)
             {

@@ -387,7 +387,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
 
     // ---- queueing frames for the writer ----
 
-    internal bool EnqueueData(Http2ClientStream stream, ReadOnlyMemory<byte> data, bool endStream) =>
+    internal bool EnqueueData(Http2ClientStream stream, ReadOnlySequence<byte> data, bool endStream) =>
         _writes.Writer.TryWrite(WriteItem.ForData(stream, data, endStream));
 
     internal void EnqueueReset(int streamId, Http2ErrorCode errorCode) =>
@@ -551,17 +551,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
                 var stream = item.Stream!;
                 if (!stream.SkipsWrites)
                 {
-                    var maxFrame = _peerMaxFrameSize;
-                    var data = item.Data.Span;
-                    // Callers reserve at most one frame of window per item; split anyway if the
-                    // peer lowered nothing (it may only raise) but be defensive about it.
-                    while (data.Length > maxFrame)
-                    {
-                        Http2FrameWriter.WriteData(_output, stream.Id, data[..maxFrame], endStream: false);
-                        data = data[maxFrame..];
-                    }
-
-                    Http2FrameWriter.WriteData(_output, stream.Id, data, item.EndStream);
+                    WriteDataFrames(stream.Id, item.Data, item.EndStream);
                 }
 
                 if (item.EndStream)
@@ -591,6 +581,26 @@ public sealed class Http2ClientConnection : IAsyncDisposable
                 Http2FrameWriter.WriteGoAway(_output, 0, (Http2ErrorCode)item.Value);
                 break;
         }
+    }
+
+    private void WriteDataFrames(int streamId, ReadOnlySequence<byte> data, bool endStream)
+    {
+        // An item carries up to the window its stream reserved; frames are cut here because
+        // only the writer knows the peer's current SETTINGS_MAX_FRAME_SIZE.
+        var maxFrame = _peerMaxFrameSize;
+        do
+        {
+            var length = (int)Math.Min(data.Length, maxFrame);
+            var last = length == data.Length;
+            Http2FrameWriter.WriteHeader(_output, length, Http2FrameType.Data, last && endStream ? Http2FrameFlags.EndStream : Http2FrameFlags.None, streamId);
+            foreach (var segment in data.Slice(0, length))
+            {
+                _output.Write(segment.Span);
+            }
+
+            data = data.Slice(length);
+        }
+        while (!data.IsEmpty);
     }
 
     private void WriteHeaders(Http2ClientStream stream)
@@ -1076,11 +1086,11 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         GoAway,
     }
 
-    private readonly record struct WriteItem(ControlKind Kind, Http2ClientStream? Stream, int StreamId, ulong Value, ReadOnlyMemory<byte> Data, bool EndStream)
+    private readonly record struct WriteItem(ControlKind Kind, Http2ClientStream? Stream, int StreamId, ulong Value, ReadOnlySequence<byte> Data, bool EndStream)
     {
         public static WriteItem ForHeaders(Http2ClientStream stream) => new(ControlKind.Headers, stream, 0, 0, default, false);
 
-        public static WriteItem ForData(Http2ClientStream stream, ReadOnlyMemory<byte> data, bool endStream) => new(ControlKind.Data, stream, 0, 0, data, endStream);
+        public static WriteItem ForData(Http2ClientStream stream, ReadOnlySequence<byte> data, bool endStream) => new(ControlKind.Data, stream, 0, 0, data, endStream);
 
         public static WriteItem Control(ControlKind kind, int streamId, ulong value) => new(kind, null, streamId, value, default, false);
     }

@@ -14,6 +14,9 @@ public sealed class Http2ClientStream : IAsyncDisposable
 {
     private static readonly IReadOnlyList<KeyValuePair<string, string>> NoTrailers = [];
 
+    // Bounds how long one stream holds the writer loop, so other streams' frames interleave.
+    private const int MaxWriteChunk = 256 * 1024;
+
     private readonly Http2ClientConnection _connection;
     private readonly Lock _sync = new();
 
@@ -134,6 +137,25 @@ public sealed class Http2ClientStream : IAsyncDisposable
         return count;
     }
 
+    /// <summary>
+    /// Copies response bytes that are already buffered, without waiting; 0 when none are. Lets a
+    /// proxy batch several frames into one downstream flush.
+    /// </summary>
+    internal int ReadBuffered(Span<byte> buffer)
+    {
+        if (buffer.IsEmpty || !_receive.Reader.TryRead(out var result))
+        {
+            return 0;
+        }
+
+        var data = result.Buffer;
+        var count = (int)Math.Min(data.Length, buffer.Length);
+        data.Slice(0, count).CopyTo(buffer);
+        _receive.Reader.AdvanceTo(data.GetPosition(count));
+        OnConsumed(count);
+        return count;
+    }
+
     /// <summary>Waits for the end of the response and returns its trailers (empty when it had none).</summary>
     public async Task<IReadOnlyList<KeyValuePair<string, string>>> ReadTrailersAsync(CancellationToken cancellationToken = default)
     {
@@ -154,7 +176,14 @@ public sealed class Http2ClientStream : IAsyncDisposable
     /// If the peer already completed the response and asked us to stop (RST_STREAM NO_ERROR),
     /// the data is dropped quietly, as RFC 9113 8.1 intends.
     /// </summary>
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        WriteAsync(new ReadOnlySequence<byte>(data), cancellationToken);
+
+    /// <summary>
+    /// Sends a multi-segment buffer (e.g. what a <see cref="PipeReader"/> returned) without
+    /// copying it first; otherwise like <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.
+    /// </summary>
+    public async ValueTask WriteAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken = default)
     {
         BeginOperation();
         try
@@ -172,7 +201,9 @@ public sealed class Http2ClientStream : IAsyncDisposable
                 int granted;
                 try
                 {
-                    granted = await _connection.ReserveSendWindowAsync(this, Math.Min(data.Length, _connection.PeerMaxFrameSize), cancellationToken);
+                    // Take as much window as is open: the writer splits it into frames, so one
+                    // hand-off to the writer loop carries many frames.
+                    granted = await _connection.ReserveSendWindowAsync(this, (int)Math.Min(data.Length, MaxWriteChunk), cancellationToken);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -185,8 +216,8 @@ public sealed class Http2ClientStream : IAsyncDisposable
                     return;
                 }
 
-                await SendAsync(data[..granted], endStream: false);
-                data = data[granted..];
+                await SendAsync(data.Slice(0, granted), endStream: false);
+                data = data.Slice(granted);
             }
         }
         finally
@@ -214,7 +245,7 @@ public sealed class Http2ClientStream : IAsyncDisposable
                 }
             }
 
-            await SendAsync(ReadOnlyMemory<byte>.Empty, endStream: true);
+            await SendAsync(ReadOnlySequence<byte>.Empty, endStream: true);
         }
         finally
         {
@@ -258,7 +289,7 @@ public sealed class Http2ClientStream : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private async ValueTask SendAsync(ReadOnlyMemory<byte> data, bool endStream)
+    private async ValueTask SendAsync(ReadOnlySequence<byte> data, bool endStream)
     {
         var sent = Operation.Start();
         if (!_connection.EnqueueData(this, data, endStream))

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,7 +21,9 @@ public sealed class Http2ClientConnection : IAsyncDisposable
 
     private readonly Stream _transport;
     private readonly PipeReader _input;
-    private readonly PipeWriter _output;
+    // Frames are serialised here by the writer loop and written to the transport in one call:
+    // cheaper than a PipeWriter, whose flush machinery allocated on every write.
+    private readonly ArrayBufferWriter<byte> _output = new(64 * 1024);
     private readonly Http2FrameReader _frameReader;
     private readonly HpackEncoder _encoder;
     private readonly HpackDecoder _decoder;
@@ -71,7 +74,6 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         _logger = logger;
         _peer = peer;
         _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
-        _output = PipeWriter.Create(transport, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
         _frameReader = new Http2FrameReader(_input) { MaxFrameSize = options.MaxFrameSize };
         _encoder = new HpackEncoder(options.UseHuffman);
         _decoder = new HpackDecoder(options.HeaderTableSize, options.MaxHeaderListSize);
@@ -231,7 +233,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
             Http2FrameWriter.WriteWindowUpdate(_output, 0, _options.InitialConnectionWindowSize - DefaultWindow);
         }
 
-        await _output.FlushAsync(cancellationToken);
+        await FlushOutputAsync(cancellationToken);
 
         _readLoop = ReadLoopAsync();
         _writeLoop = WriteLoopAsync();
@@ -333,6 +335,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
     /// connection, waiting while either is exhausted: this is where a slow peer slows our sender.
     /// Returns 0 when the peer finished the stream without error and no longer wants data.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<int> ReserveSendWindowAsync(Http2ClientStream stream, int wanted, CancellationToken cancellationToken)
     {
         while (true)
@@ -487,19 +490,22 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         var reader = _writes.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(_shutdown.Token))
+            // No cancellation tokens here: a registration per wait or flush would be the hot
+            // path's main allocation. Fail() completes the channel, and disposing the transport
+            // ends a flush that a peer never drains.
+            while (await reader.WaitToReadAsync())
             {
                 while (reader.TryRead(out var item))
                 {
                     WriteFrame(item);
-                    if (_output.UnflushedBytes >= 256 * 1024)
+                    if (_output.WrittenCount >= 256 * 1024)
                     {
-                        await _output.FlushAsync(_shutdown.Token);
+                        await FlushOutputAsync(CancellationToken.None);
                     }
                 }
 
                 // Flush once the queue is empty so bursts of small frames share a write.
-                await _output.FlushAsync(_shutdown.Token);
+                await FlushOutputAsync(CancellationToken.None);
             }
         }
         catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
@@ -538,6 +544,19 @@ public sealed class Http2ClientConnection : IAsyncDisposable
                 }
             }
         }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask FlushOutputAsync(CancellationToken cancellationToken)
+    {
+        if (_output.WrittenCount == 0)
+        {
+            return;
+        }
+
+        await _transport.WriteAsync(_output.WrittenMemory, cancellationToken);
+        await _transport.FlushAsync(cancellationToken);
+        _output.ResetWrittenCount();
     }
 
     private void WriteFrame(in WriteItem item)
@@ -689,6 +708,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ProcessFrameAsync(Http2Frame frame)
     {
         if (_headerBlockStreamId != 0 && frame.Type != Http2FrameType.Continuation)
@@ -783,6 +803,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ProcessDataAsync(Http2Frame frame)
     {
         var data = Http2FrameParser.ParseData(frame);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace BuildPool.Gateway.Http2;
 
@@ -104,6 +105,7 @@ public sealed class Http2ClientStream : IAsyncDisposable
     }
 
     /// <summary>Reads response DATA; returns 0 at the end of the response body.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ThrowIfLocallyReset();
@@ -183,6 +185,7 @@ public sealed class Http2ClientStream : IAsyncDisposable
     /// Sends a multi-segment buffer (e.g. what a <see cref="PipeReader"/> returned) without
     /// copying it first; otherwise like <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask WriteAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken = default)
     {
         BeginOperation();
@@ -289,6 +292,7 @@ public sealed class Http2ClientStream : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAsync(ReadOnlySequence<byte> data, bool endStream)
     {
         var sent = Operation.Start();
@@ -369,6 +373,7 @@ public sealed class Http2ClientStream : IAsyncDisposable
 
     // ---- called by the reader loop only ----
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask OnDataAsync(ReadOnlySequence<byte> data, int frameLength, bool endStream)
     {
         lock (_sync)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace BuildPool.Gateway.Http2;
 
@@ -18,6 +19,7 @@ internal sealed class Http2FrameReader(PipeReader input)
     public Http2Frame Current { get; private set; }
 
     /// <summary>Reads the next frame; false on a clean end of input at a frame boundary.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReadFrameAsync(CancellationToken cancellationToken)
     {
         if (_holding)

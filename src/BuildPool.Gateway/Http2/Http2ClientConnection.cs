@@ -405,6 +405,11 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         TaskCompletionSource ack;
         lock (_lock)
         {
+            if (_failure is not null)
+            {
+                throw new Http2ConnectionException("The connection is closed.", _failure);
+            }
+
             if (_pingAck is null)
             {
                 _pingAck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

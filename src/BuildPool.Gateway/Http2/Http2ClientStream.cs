@@ -437,6 +437,7 @@ public sealed class Http2ClientStream : IAsyncDisposable
             }
         }
 
+        ValidateFields(fields, trailers: _headersReceived);
         if (!_headersReceived)
         {
             var status = ParseStatus(fields);
@@ -467,14 +468,6 @@ public sealed class Http2ClientStream : IAsyncDisposable
         if (!endStream)
         {
             throw new Http2StreamException(Http2ErrorCode.ProtocolError, "Trailers without END_STREAM.");
-        }
-
-        foreach (var field in fields)
-        {
-            if (field.Key.StartsWith(':'))
-            {
-                throw new Http2StreamException(Http2ErrorCode.ProtocolError, "Pseudo-header in trailers.");
-            }
         }
 
         EndResponse(fields);
@@ -553,6 +546,46 @@ public sealed class Http2ClientStream : IAsyncDisposable
         {
             _connection.OnStreamClosed(this);
         }
+    }
+
+    /// <summary>Rejects malformed responses (RFC 9113 8.1.1, 8.2, 8.3): they fail only this stream.</summary>
+    private static void ValidateFields(List<KeyValuePair<string, string>> fields, bool trailers)
+    {
+        var regularSeen = false;
+        foreach (var (name, _) in fields)
+        {
+            if (name.Length == 0)
+            {
+                throw Malformed("an empty field name");
+            }
+
+            if (name[0] == ':')
+            {
+                if (trailers || regularSeen || name != ":status")
+                {
+                    throw Malformed($"pseudo-header {name} in this position");
+                }
+
+                continue;
+            }
+
+            regularSeen = true;
+            foreach (var c in name)
+            {
+                if (c is >= 'A' and <= 'Z')
+                {
+                    throw Malformed($"upper-case field name {name}");
+                }
+            }
+
+            if (name is "connection" or "keep-alive" or "proxy-connection" or "transfer-encoding" or "upgrade")
+            {
+                throw Malformed($"connection-specific field {name}");
+            }
+        }
+
+        static Http2StreamException Malformed(string what) =>
+            new(Http2ErrorCode.ProtocolError, $"Malformed response: {what}.");
     }
 
     private static int ParseStatus(List<KeyValuePair<string, string>> fields)

@@ -205,6 +205,27 @@ public sealed class Http2ClientConnectionProtocolTests
         Assert.Equal(200, good.StatusCode);
     }
 
+    [Theory]
+    [InlineData("connection", "close")]
+    [InlineData("X-Upper", "1")]
+    [InlineData(":path", "/")]
+    public async Task A_malformed_response_resets_only_its_stream(string name, string value)
+    {
+        await using var peer = new RawHttp2Peer();
+        await using var connection = await peer.ConnectClientAsync();
+        var stream = await connection.StartStreamAsync(Get, endStream: true);
+
+        // Built by hand: our encoder would lower-case the name.
+        byte[] block = [0x88, 0x00, (byte)name.Length, .. System.Text.Encoding.ASCII.GetBytes(name), (byte)value.Length, .. System.Text.Encoding.ASCII.GetBytes(value)];
+        await peer.SendAsync(w => Http2FrameWriter.WriteHeaders(w, stream.Id, block, endStream: false, 16_384));
+
+        var error = await Assert.ThrowsAsync<Http2StreamException>(() => stream.ReadResponseHeadersAsync().Within());
+        Assert.Equal(Http2ErrorCode.ProtocolError, error.ErrorCode);
+        var reset = await peer.ExpectAsync(Http2FrameType.RstStream);
+        Assert.Equal(stream.Id, reset.Header.StreamId);
+        Assert.True(connection.IsAvailable);
+    }
+
     [Fact]
     public async Task An_unanswered_keepalive_PING_fails_the_connection()
     {

@@ -108,7 +108,10 @@ public sealed class LocalApiServer : IAsyncDisposable
     /// <summary>A KubernetesClient wired to this server.</summary>
     public Kubernetes CreateClient() => new(new KubernetesClientConfiguration { Host = BaseAddress.ToString().TrimEnd('/') });
 
-    /// <summary>Writes a kubeconfig (context <c>buildpool-local</c>, namespace <c>default</c>) pointing at this server.</summary>
+    /// <summary>
+    /// Writes a kubeconfig (context <c>buildpool-local</c>, namespace <c>default</c>) pointing at this server.
+    /// The server checks no credentials; the token is there because KubernetesClient refuses a user without any.
+    /// </summary>
     public void WriteKubeconfig(string path, string contextName = "buildpool-local")
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -134,7 +137,8 @@ public sealed class LocalApiServer : IAsyncDisposable
             current-context: {{contextName}}
             users:
             - name: {{contextName}}
-              user: {}
+              user:
+                token: local-development
             preferences: {}
 
             """);

@@ -1,3 +1,4 @@
+using BuildPool.TestDoubles;
 using System.Net;
 using BuildPool.LocalApi.Tests.TestSupport;
 using k8s;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using BuildPool.LocalApi.Tests.TestSupport;
+using BuildPool.TestDoubles;
 using k8s;
 
 namespace BuildPool.LocalApi.Tests;

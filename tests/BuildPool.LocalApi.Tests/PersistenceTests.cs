@@ -1,3 +1,4 @@
+using BuildPool.TestDoubles;
 using BuildPool.LocalApi.Tests.TestSupport;
 using k8s;
 using k8s.Models;

@@ -1,3 +1,4 @@
+using BuildPool.TestDoubles;
 using System.Collections.Concurrent;
 using System.Net;
 using BuildPool.LocalApi.Tests.TestSupport;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace BuildPool.LocalApi.Tests.TestSupport;
+namespace BuildPool.TestDoubles;
 
 /// <summary>Runs the real kubectl against a kubeconfig.</summary>
 public sealed class Kubectl(string kubeconfig)

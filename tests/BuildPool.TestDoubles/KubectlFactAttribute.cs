@@ -1,4 +1,6 @@
-namespace BuildPool.LocalApi.Tests.TestSupport;
+using Xunit;
+
+namespace BuildPool.TestDoubles;
 
 /// <summary>A fact that needs the real kubectl binary; skipped with instructions when it is not on PATH.</summary>
 [AttributeUsage(AttributeTargets.Method)]

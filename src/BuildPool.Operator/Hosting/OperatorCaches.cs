@@ -1,0 +1,112 @@
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Children;
+using BuildPool.Operator.Naming;
+using BuildPool.Runtime.Client;
+using BuildPool.Runtime.Informers;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace BuildPool.Operator.Hosting;
+
+/// <summary>
+/// The informers the operator's controllers share, and a writer per child kind. Children are
+/// watched by the managed-by label only, so the caches hold BuildPool's objects and nothing else.
+/// </summary>
+public sealed class OperatorCaches
+{
+    public const string PoolIndex = "pool";
+
+    public OperatorCaches(IKubernetes kubernetes, OperatorOptions options, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(kubernetes);
+        ArgumentNullException.ThrowIfNull(options);
+        var transport = new KubernetesTransport(kubernetes);
+        var ns = options.WatchNamespace;
+        var managed = $"{WellKnown.ManagedByLabel}={WellKnown.ManagedByValue}";
+
+        Informer<T> Watch<T>(string? selector)
+            where T : class, IKubernetesObject<V1ObjectMeta>
+        {
+            var informer = new Informer<T>(new KubernetesListWatcher<T>(transport, ns, selector), time, loggerFactory);
+            All.Add(informer);
+            return informer;
+        }
+
+        Pools = Watch<BuilderPool>(null);
+        Volumes = Watch<CacheVolume>(null);
+        Deployments = Watch<V1Deployment>(managed);
+        Services = Watch<V1Service>(managed);
+        ServiceAccounts = Watch<V1ServiceAccount>(managed);
+        Roles = Watch<V1Role>(managed);
+        RoleBindings = Watch<V1RoleBinding>(managed);
+        DisruptionBudgets = Watch<V1PodDisruptionBudget>(managed);
+        NetworkPolicies = Watch<V1NetworkPolicy>(managed);
+        Claims = Watch<V1PersistentVolumeClaim>(managed);
+        ConfigMaps = Watch<V1ConfigMap>(managed);
+
+        Volumes.Cache.AddIndexer(PoolIndex, v => [ObjectKey.Of(v.Metadata.NamespaceProperty, v.Spec.Pool)]);
+
+        PoolClient = new ResourceClient<BuilderPool>(transport);
+        VolumeWriter = new ChildWriter<CacheVolume>(new ResourceClient<CacheVolume>(transport), Volumes.Cache);
+        DeploymentWriter = new ChildWriter<V1Deployment>(new ResourceClient<V1Deployment>(transport), Deployments.Cache);
+        ServiceWriter = new ChildWriter<V1Service>(new ResourceClient<V1Service>(transport), Services.Cache);
+        ServiceAccountWriter = new ChildWriter<V1ServiceAccount>(new ResourceClient<V1ServiceAccount>(transport), ServiceAccounts.Cache);
+        RoleWriter = new ChildWriter<V1Role>(new ResourceClient<V1Role>(transport), Roles.Cache);
+        RoleBindingWriter = new ChildWriter<V1RoleBinding>(new ResourceClient<V1RoleBinding>(transport), RoleBindings.Cache);
+        DisruptionBudgetWriter = new ChildWriter<V1PodDisruptionBudget>(new ResourceClient<V1PodDisruptionBudget>(transport), DisruptionBudgets.Cache);
+        NetworkPolicyWriter = new ChildWriter<V1NetworkPolicy>(new ResourceClient<V1NetworkPolicy>(transport), NetworkPolicies.Cache);
+        ClaimWriter = new ChildWriter<V1PersistentVolumeClaim>(new ResourceClient<V1PersistentVolumeClaim>(transport), Claims.Cache);
+        ConfigMapWriter = new ChildWriter<V1ConfigMap>(new ResourceClient<V1ConfigMap>(transport), ConfigMaps.Cache);
+    }
+
+    public List<IInformer> All { get; } = [];
+
+    public Informer<BuilderPool> Pools { get; }
+
+    public Informer<CacheVolume> Volumes { get; }
+
+    public Informer<V1Deployment> Deployments { get; }
+
+    public Informer<V1Service> Services { get; }
+
+    public Informer<V1ServiceAccount> ServiceAccounts { get; }
+
+    public Informer<V1Role> Roles { get; }
+
+    public Informer<V1RoleBinding> RoleBindings { get; }
+
+    public Informer<V1PodDisruptionBudget> DisruptionBudgets { get; }
+
+    public Informer<V1NetworkPolicy> NetworkPolicies { get; }
+
+    public Informer<V1PersistentVolumeClaim> Claims { get; }
+
+    public Informer<V1ConfigMap> ConfigMaps { get; }
+
+    public ResourceClient<BuilderPool> PoolClient { get; }
+
+    public ChildWriter<CacheVolume> VolumeWriter { get; }
+
+    public ChildWriter<V1Deployment> DeploymentWriter { get; }
+
+    public ChildWriter<V1Service> ServiceWriter { get; }
+
+    public ChildWriter<V1ServiceAccount> ServiceAccountWriter { get; }
+
+    public ChildWriter<V1Role> RoleWriter { get; }
+
+    public ChildWriter<V1RoleBinding> RoleBindingWriter { get; }
+
+    public ChildWriter<V1PodDisruptionBudget> DisruptionBudgetWriter { get; }
+
+    public ChildWriter<V1NetworkPolicy> NetworkPolicyWriter { get; }
+
+    public ChildWriter<V1PersistentVolumeClaim> ClaimWriter { get; }
+
+    public ChildWriter<V1ConfigMap> ConfigMapWriter { get; }
+
+    /// <summary>Every CacheVolume that serves the pool, created by it or by hand.</summary>
+    public IReadOnlyList<CacheVolume> VolumesOf(string? @namespace, string pool) =>
+        Volumes.Cache.ByIndex(PoolIndex, ObjectKey.Of(@namespace, pool));
+}

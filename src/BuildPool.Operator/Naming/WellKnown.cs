@@ -1,0 +1,31 @@
+namespace BuildPool.Operator.Naming;
+
+/// <summary>Labels and annotations BuildPool puts on what it creates, and reads back.</summary>
+public static class WellKnown
+{
+    public const string ManagedByLabel = "app.kubernetes.io/managed-by";
+    public const string ManagedByValue = "buildpool";
+    public const string NameLabel = "app.kubernetes.io/name";
+    public const string ComponentLabel = "app.kubernetes.io/component";
+    public const string InstanceLabel = "app.kubernetes.io/instance";
+    public const string PoolLabel = "buildpool.dev/pool";
+    public const string VolumeLabel = "buildpool.dev/volume";
+
+    public const string BuilderComponent = "builder";
+    public const string GatewayComponent = "gateway";
+
+    /// <summary>Hash of the desired spec of a child: the child is written only when it changes.</summary>
+    public const string SpecHashAnnotation = "buildpool.dev/spec-hash";
+
+    /// <summary>Set by the gateway on a CacheVolume when a build waits for its stopped builder (RFC 3339 time).</summary>
+    public const string DemandAnnotation = "buildpool.dev/demand";
+
+    /// <summary>Heartbeat from the gateway: the last time a build used this volume (RFC 3339 time).</summary>
+    public const string LastUsedAnnotation = "buildpool.dev/last-used";
+
+    /// <summary>Finalizer that lets the operator drain a builder and honour reclaimPolicy before a volume goes.</summary>
+    public const string VolumeFinalizer = "buildpool.dev/cache-volume";
+
+    /// <summary>Kept on a retained PVC so a pool of the same name finds and reuses it.</summary>
+    public const string RetainedAnnotation = "buildpool.dev/retained";
+}

@@ -1,0 +1,32 @@
+namespace BuildPool.Operator;
+
+/// <summary>Settings of one operator process.</summary>
+public sealed class OperatorOptions
+{
+    /// <summary>Namespace to watch; null watches all namespaces.</summary>
+    public string? WatchNamespace { get; init; }
+
+    /// <summary>Image of BuildPool itself, run by each pool's gateway Deployment (`buildpool gateway`).</summary>
+    public string GatewayImage { get; init; } = "buildpool:latest";
+
+    /// <summary>Gateway replicas per pool: more than one so a gateway rollout never drops the endpoint.</summary>
+    public int GatewayReplicas { get; init; } = 2;
+
+    /// <summary>Namespace the operator runs in; its pods may reach builders for readiness, drain and GC.</summary>
+    public string OperatorNamespace { get; init; } = "buildpool-system";
+
+    /// <summary>Reconciles per controller running at once (on different objects).</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>How often every object is reconciled again even without events.</summary>
+    public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often a ready builder is probed and its disk usage read.</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest a builder may stay Draining for running builds before it is stopped anyway.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often a draining builder is asked again for its running builds.</summary>
+    public TimeSpan DrainPollInterval { get; init; } = TimeSpan.FromSeconds(10);
+}

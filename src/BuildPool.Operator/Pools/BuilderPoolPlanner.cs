@@ -1,0 +1,220 @@
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Children;
+using BuildPool.Operator.Naming;
+using k8s.Models;
+
+namespace BuildPool.Operator.Pools;
+
+/// <summary>
+/// Pure: a valid pool in, the objects it should own out. The CacheVolume reconciler turns each
+/// volume into its PVC, config and builder; this planner only decides which volumes exist.
+/// </summary>
+public static class BuilderPoolPlanner
+{
+    public const int GatewayMetricsPort = 9090;
+
+    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(options);
+        var name = pool.Metadata.Name;
+        var ns = pool.Metadata.NamespaceProperty;
+        var spec = pool.Spec;
+        var gatewayLabels = Owners.PoolLabels(name, WellKnown.GatewayComponent);
+        var builderLabels = Owners.PoolLabels(name, WellKnown.BuilderComponent);
+        var port = spec.Endpoint.Port;
+
+        var volumes = new List<CacheVolume>();
+        if (spec.Assignment.Mode == AssignmentMode.Hashed)
+        {
+            for (var i = 0; i < spec.Assignment.Volumes; i++)
+            {
+                volumes.Add(new CacheVolume
+                {
+                    Metadata = Owners.ChildMeta(pool, ResourceNames.HashedVolume(name, i), Owners.PoolLabels(name, WellKnown.BuilderComponent)),
+                    Spec = new CacheVolumeSpec { Pool = name },
+                });
+            }
+        }
+
+        var serviceAccount = new V1ServiceAccount
+        {
+            ApiVersion = "v1",
+            Kind = "ServiceAccount",
+            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), gatewayLabels),
+            AutomountServiceAccountToken = true,
+        };
+
+        // The gateway watches its pool's volumes and writes demand / last-used annotations on them.
+        var role = new V1Role
+        {
+            ApiVersion = "rbac.authorization.k8s.io/v1",
+            Kind = "Role",
+            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), gatewayLabels),
+            Rules =
+            [
+                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["cachevolumes"], Verbs = ["get", "list", "watch", "patch"] },
+                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["builderpools"], Verbs = ["get", "list", "watch"], ResourceNames = [name] },
+                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["secretbindings"], Verbs = ["get", "list", "watch"] },
+            ],
+        };
+
+        var roleBinding = new V1RoleBinding
+        {
+            ApiVersion = "rbac.authorization.k8s.io/v1",
+            Kind = "RoleBinding",
+            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), gatewayLabels),
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = ResourceNames.Gateway(name) },
+            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = ResourceNames.Gateway(name), NamespaceProperty = ns }],
+        };
+
+        var gateway = new V1Deployment
+        {
+            ApiVersion = "apps/v1",
+            Kind = "Deployment",
+            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), gatewayLabels),
+            Spec = new V1DeploymentSpec
+            {
+                Replicas = options.GatewayReplicas,
+                Selector = new V1LabelSelector { MatchLabels = Selector(gatewayLabels) },
+                Strategy = new V1DeploymentStrategy
+                {
+                    Type = "RollingUpdate",
+                    RollingUpdate = new V1RollingUpdateDeployment { MaxUnavailable = 0, MaxSurge = 1 },
+                },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(gatewayLabels) },
+                    Spec = new V1PodSpec
+                    {
+                        ServiceAccountName = ResourceNames.Gateway(name),
+                        // Running builds hold streams open; give them time to finish on a rollout.
+                        TerminationGracePeriodSeconds = 600,
+                        SecurityContext = new V1PodSecurityContext
+                        {
+                            RunAsNonRoot = true,
+                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                        },
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "gateway",
+                                Image = options.GatewayImage,
+                                Args =
+                                [
+                                    "gateway",
+                                    "--pool", name,
+                                    "--namespace", ns,
+                                    "--listen", $"0.0.0.0:{port}",
+                                    "--metrics-address", $"0.0.0.0:{GatewayMetricsPort}",
+                                ],
+                                Ports =
+                                [
+                                    new V1ContainerPort { Name = "buildkit", ContainerPort = port },
+                                    new V1ContainerPort { Name = "metrics", ContainerPort = GatewayMetricsPort },
+                                ],
+                                ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/readyz", Port = "metrics" } },
+                                LivenessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = "metrics" } },
+                                Resources = new V1ResourceRequirements
+                                {
+                                    Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("128Mi") },
+                                    Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("1Gi") },
+                                },
+                                SecurityContext = new V1SecurityContext
+                                {
+                                    AllowPrivilegeEscalation = false,
+                                    ReadOnlyRootFilesystem = true,
+                                    Capabilities = new V1Capabilities { Drop = ["ALL"] },
+                                },
+                            },
+                        ],
+                    },
+                },
+            },
+        };
+
+        var service = new V1Service
+        {
+            ApiVersion = "v1",
+            Kind = "Service",
+            Metadata = Owners.ChildMeta(pool, ResourceNames.GatewayService(name), gatewayLabels),
+            Spec = new V1ServiceSpec
+            {
+                Type = spec.Endpoint.ServiceType.ToString(),
+                Selector = Selector(gatewayLabels),
+                Ports = [new V1ServicePort { Name = "buildkit", Port = port, TargetPort = "buildkit", Protocol = "TCP" }],
+            },
+        };
+
+        // One builder at a time may be evicted voluntarily; its volume waits for it on its node.
+        var pdb = new V1PodDisruptionBudget
+        {
+            ApiVersion = "policy/v1",
+            Kind = "PodDisruptionBudget",
+            Metadata = Owners.ChildMeta(pool, ResourceNames.BuildersPolicy(name), builderLabels),
+            Spec = new V1PodDisruptionBudgetSpec
+            {
+                MaxUnavailable = 1,
+                Selector = new V1LabelSelector { MatchLabels = Selector(builderLabels) },
+            },
+        };
+
+        // A builder runs whatever a build asks: only this pool's gateway and the operator may reach it.
+        var networkPolicy = new V1NetworkPolicy
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "NetworkPolicy",
+            Metadata = Owners.ChildMeta(pool, ResourceNames.BuildersPolicy(name), builderLabels),
+            Spec = new V1NetworkPolicySpec
+            {
+                PodSelector = new V1LabelSelector { MatchLabels = Selector(builderLabels) },
+                PolicyTypes = ["Ingress"],
+                Ingress =
+                [
+                    new V1NetworkPolicyIngressRule
+                    {
+                        FromProperty =
+                        [
+                            new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = Selector(gatewayLabels) } },
+                            new V1NetworkPolicyPeer
+                            {
+                                NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = options.OperatorNamespace } },
+                                PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [WellKnown.NameLabel] = "buildpool", [WellKnown.ComponentLabel] = "operator" } },
+                            },
+                        ],
+                        Ports = [new V1NetworkPolicyPort { Port = 1234, Protocol = "TCP" }],
+                    },
+                ],
+            },
+        };
+
+        var endpoint = $"tcp://{ResourceNames.GatewayService(name)}.{ns}.svc:{port}";
+        return new BuilderPoolPlan(volumes, serviceAccount, role, roleBinding, gateway, service, pdb, networkPolicy)
+        {
+            Endpoint = endpoint,
+            BuildxCommand = BuildxCommand(name, endpoint, spec.Endpoint.Tls),
+        };
+    }
+
+    public static string BuildxCommand(string pool, string endpoint, EndpointTlsSpec tls)
+    {
+        ArgumentNullException.ThrowIfNull(tls);
+        var command = $"docker buildx create --name {pool} --driver remote {endpoint}";
+        if (tls.Mode == TlsMode.Disabled)
+        {
+            return command + " --use";
+        }
+
+        var host = new Uri(endpoint.Replace("tcp://", "https://", StringComparison.Ordinal)).Host;
+        var certs = tls.RequireClientCertificate ? ",cert=$PWD/cert.pem,key=$PWD/key.pem" : string.Empty;
+        return $"{command} --driver-opt cacert=$PWD/ca.pem{certs},servername={host} --use";
+    }
+
+    // Only the identifying labels: a selector is immutable on a Deployment, so it must never grow.
+    private static Dictionary<string, string> Selector(IDictionary<string, string> labels) => new(StringComparer.Ordinal)
+    {
+        [WellKnown.ComponentLabel] = labels[WellKnown.ComponentLabel],
+        [WellKnown.PoolLabel] = labels[WellKnown.PoolLabel],
+    };
+}

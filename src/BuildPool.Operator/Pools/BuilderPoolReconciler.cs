@@ -1,0 +1,100 @@
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Children;
+using BuildPool.Operator.Hosting;
+using BuildPool.Operator.Status;
+using BuildPool.Runtime.Controllers;
+using BuildPool.Runtime.Informers;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace BuildPool.Operator.Pools;
+
+/// <summary>
+/// BuilderPool: validate, plan, apply the children (volumes, gateway, Service, RBAC, PDB,
+/// NetworkPolicy), remove volumes the plan no longer has, then write status if it changed.
+/// </summary>
+public sealed partial class BuilderPoolReconciler(OperatorCaches caches, OperatorOptions options, TimeProvider time, ILogger<BuilderPoolReconciler> logger)
+    : IReconciler<BuilderPool>
+{
+    public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest request, CancellationToken cancellationToken)
+    {
+        var cached = caches.Pools.Cache.Get(request.Namespace, request.Name);
+        if (cached is null || cached.Metadata.DeletionTimestamp is not null)
+        {
+            // Owner references take the children with the pool; volumes drain through their finalizer.
+            return ReconcileResult.Done;
+        }
+
+        var pool = ObjectCopy.DeepCopy(cached);
+        var now = StatusClock.Now(time);
+        var errors = BuilderPoolValidator.Validate(pool);
+        if (errors.Count > 0)
+        {
+            var message = string.Join("; ", errors);
+            Log.Invalid(logger, message);
+            await WriteStatusAsync(cached, pool, Outcome.Stalled("InvalidSpec", message), plan: null, now, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var plan = BuilderPoolPlanner.Plan(pool, options);
+        try
+        {
+            foreach (var volume in plan.Volumes)
+            {
+                await caches.VolumeWriter.ApplyAsync(volume, cancellationToken);
+            }
+
+            await caches.ServiceAccountWriter.ApplyAsync(plan.GatewayServiceAccount, cancellationToken);
+            await caches.RoleWriter.ApplyAsync(plan.GatewayRole, cancellationToken);
+            await caches.RoleBindingWriter.ApplyAsync(plan.GatewayRoleBinding, cancellationToken);
+            await caches.ServiceWriter.ApplyAsync(plan.Service, cancellationToken);
+            await caches.DeploymentWriter.ApplyAsync(plan.Gateway, cancellationToken);
+            await caches.DisruptionBudgetWriter.ApplyAsync(plan.BuilderDisruptionBudget, cancellationToken);
+            await caches.NetworkPolicyWriter.ApplyAsync(plan.BuilderNetworkPolicy, cancellationToken);
+        }
+        catch (ChildConflictException ex)
+        {
+            await WriteStatusAsync(cached, pool, Outcome.Stalled("ChildConflict", ex.Message), plan, now, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        // Hashed scale-in: volumes this pool created that the plan no longer lists. Their
+        // finalizer drains the builder first, and reclaimPolicy decides the PVC's fate.
+        var wanted = plan.Volumes.Select(v => v.Metadata.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var owned in caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid))
+        {
+            if (!wanted.Contains(owned.Metadata.Name) && owned.Metadata.DeletionTimestamp is null)
+            {
+                Log.ScaleIn(logger, owned.Metadata.Name);
+                await caches.VolumeWriter.DeleteAsync(owned, cancellationToken);
+            }
+        }
+
+        var outcome = await WriteStatusAsync(cached, pool, outcome: null, plan, now, cancellationToken);
+        // While builders start, look again soon even if no event arrives (readiness is probed, not watched).
+        return outcome.State == OutcomeState.Progressing ? ReconcileResult.After(TimeSpan.FromSeconds(15)) : ReconcileResult.Done;
+    }
+
+    private async Task<Outcome> WriteStatusAsync(BuilderPool cached, BuilderPool pool, Outcome? outcome, BuilderPoolPlan? plan, DateTime now, CancellationToken cancellationToken)
+    {
+        var volumes = caches.VolumesOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
+        var gateway = caches.Deployments.Cache.Get(pool.Metadata.NamespaceProperty, Naming.ResourceNames.Gateway(pool.Metadata.Name));
+        var status = BuilderPoolStatusCalculator.Compute(pool, plan, volumes, gateway, outcome, now, out var decided);
+        if (!StatusComparer.Same(cached.Status, status))
+        {
+            pool.Status = status;
+            await caches.PoolClient.ReplaceStatusAsync(pool, cancellationToken);
+        }
+
+        return decided;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Invalid spec: {Message}")]
+        public static partial void Invalid(ILogger logger, string message);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Removing cache volume {Volume}: no longer in the pool's plan")]
+        public static partial void ScaleIn(ILogger logger, string volume);
+    }
+}

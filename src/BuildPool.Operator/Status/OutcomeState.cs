@@ -1,0 +1,8 @@
+namespace BuildPool.Operator.Status;
+
+public enum OutcomeState
+{
+    Ready,
+    Progressing,
+    Stalled,
+}

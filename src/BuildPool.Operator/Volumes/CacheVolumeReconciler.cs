@@ -1,0 +1,322 @@
+using BuildPool.Api.V1Alpha1;
+using BuildPool.BuildKit.Client;
+using BuildPool.Operator.Children;
+using BuildPool.Operator.Hosting;
+using BuildPool.Operator.Naming;
+using BuildPool.Operator.Status;
+using BuildPool.Runtime.Controllers;
+using BuildPool.Runtime.Informers;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace BuildPool.Operator.Volumes;
+
+/// <summary>
+/// CacheVolume: the state PVC, buildkitd.toml, the builder Deployment and its Service; starts
+/// and stops the builder, and never stops one with running builds before the drain deadline.
+/// </summary>
+public sealed partial class CacheVolumeReconciler(
+    OperatorCaches caches,
+    OperatorOptions options,
+    IBuilderConnector connector,
+    TimeProvider time,
+    ILogger<CacheVolumeReconciler> logger)
+    : IReconciler<CacheVolume>
+{
+    public const string DrainingCondition = "Draining";
+
+    public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest request, CancellationToken cancellationToken)
+    {
+        var cached = caches.Volumes.Cache.Get(request.Namespace, request.Name);
+        if (cached is null)
+        {
+            return ReconcileResult.Done;
+        }
+
+        var volume = ObjectCopy.DeepCopy(cached);
+        var now = StatusClock.Now(time);
+        if (volume.Metadata.DeletionTimestamp is not null)
+        {
+            return await FinalizeAsync(volume, now, cancellationToken);
+        }
+
+        if (volume.Metadata.Finalizers?.Contains(WellKnown.VolumeFinalizer) != true)
+        {
+            var finalizers = (volume.Metadata.Finalizers ?? []).Append(WellKnown.VolumeFinalizer).ToList();
+            volume = await caches.VolumeWriter.Client.PatchAsync(volume.Metadata.NamespaceProperty, volume.Metadata.Name,
+                new { metadata = new { finalizers, resourceVersion = volume.Metadata.ResourceVersion } }, cancellationToken);
+        }
+
+        var pool = caches.Pools.Cache.Get(volume.Metadata.NamespaceProperty, volume.Spec.Pool);
+        if (pool is null)
+        {
+            await WriteStatusAsync(cached, volume, CacheVolumePhase.Pending,
+                Outcome.Stalled("PoolNotFound", $"spec.pool: BuilderPool \"{volume.Spec.Pool}\" not found in namespace {volume.Metadata.NamespaceProperty}"),
+                activeBuilds: 0, usedBytes: null, draining: false, now, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var settings = CacheVolumeSettings.Resolve(volume, pool);
+        if (settings.Errors.Count > 0)
+        {
+            await WriteStatusAsync(cached, volume, CacheVolumePhase.Pending, Outcome.Stalled("InvalidSpec", string.Join("; ", settings.Errors)),
+                activeBuilds: 0, usedBytes: null, draining: false, now, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var poolVolumes = caches.VolumesOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
+        var decision = BuilderScaling.Decide(volume, pool, poolVolumes, settings.IdleTimeout, now);
+        var plan = CacheVolumePlanner.Plan(volume, pool, settings.BuildkitdToml, decision.Running);
+        var deployment = caches.Deployments.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.Builder(volume.Metadata.Name));
+        var podsRunning = (deployment?.Spec?.Replicas ?? 0) > 0 && (deployment?.Status?.Replicas ?? 0) > 0;
+        var runningHash = deployment?.Spec?.Template?.Metadata?.Annotations?.Lookup(CacheVolumePlanner.PodTemplateHashAnnotation);
+        var rollout = podsRunning && decision.Running && runningHash != plan.PodTemplateHash;
+        var stop = podsRunning && !decision.Running;
+
+        if (rollout && poolVolumes.Any(v => v.Metadata.Name != volume.Metadata.Name && v.Status.Phase is CacheVolumePhase.Draining or CacheVolumePhase.Starting))
+        {
+            // Config changes roll one builder at a time, so the pool keeps serving warm caches.
+            await WriteStatusAsync(cached, volume, volume.Status.Phase ?? CacheVolumePhase.Ready,
+                Outcome.Progressing("RolloutWaiting", "waiting for another builder of the pool to finish its restart"),
+                volume.Status.ActiveBuilds, volume.Status.UsedBytes, draining: false, now, cancellationToken);
+            return ReconcileResult.After(options.DrainPollInterval);
+        }
+
+        if (rollout || stop)
+        {
+            var drain = await DrainAsync(cached, volume, now, rollout ? "a configuration change" : "idle", cancellationToken);
+            if (drain is { } wait)
+            {
+                return wait;
+            }
+        }
+
+        await ApplyClaimAsync(plan.Claim, cancellationToken);
+        await caches.ConfigMapWriter.ApplyAsync(plan.Config, cancellationToken);
+        await caches.ServiceWriter.ApplyAsync(plan.Service, cancellationToken);
+        deployment = await caches.DeploymentWriter.ApplyAsync(plan.Builder, cancellationToken);
+
+        return await ObserveAsync(cached, volume, deployment, decision, now, cancellationToken);
+    }
+
+    /// <summary>Marks the volume Draining and waits for its builds; null when the builder may stop now.</summary>
+    private async Task<ReconcileResult?> DrainAsync(CacheVolume cached, CacheVolume volume, DateTime now, string why, CancellationToken cancellationToken)
+    {
+        var since = volume.Status.Conditions.FirstOrDefault(c => c.Type == DrainingCondition && c.Status == "True")?.LastTransitionTime ?? now;
+        var active = await CountActiveBuildsAsync(volume, cancellationToken);
+        if (active > 0 && now - since < options.DrainTimeout)
+        {
+            Log.Draining(logger, volume.Metadata.Name, active, why);
+            await WriteStatusAsync(cached, volume, CacheVolumePhase.Draining,
+                Outcome.Progressing("Draining", $"stopping for {why}: waiting for {active} running builds (deadline {since + options.DrainTimeout:O})"),
+                active, volume.Status.UsedBytes, draining: true, now, cancellationToken);
+            return ReconcileResult.After(options.DrainPollInterval);
+        }
+
+        if (active > 0)
+        {
+            Log.DrainDeadline(logger, volume.Metadata.Name, active);
+        }
+
+        return null;
+    }
+
+    private async Task<ReconcileResult> ObserveAsync(CacheVolume cached, CacheVolume volume, V1Deployment deployment, BuilderScaling.Decision decision, DateTime now, CancellationToken cancellationToken)
+    {
+        var endpointReady = (deployment.Status?.ReadyReplicas ?? 0) > 0;
+        if (!decision.Running)
+        {
+            var stopped = (deployment.Status?.Replicas ?? 0) == 0;
+            await WriteStatusAsync(cached, volume, stopped ? CacheVolumePhase.Idle : CacheVolumePhase.Draining,
+                stopped ? Outcome.Ready("Idle", "builder stopped; the cache volume is kept") : Outcome.Progressing("Stopping", "builder is stopping"),
+                0, volume.Status.UsedBytes, draining: false, now, cancellationToken);
+            return stopped ? ReconcileResult.Done : ReconcileResult.After(options.DrainPollInterval);
+        }
+
+        if (!endpointReady)
+        {
+            await WriteStatusAsync(cached, volume, CacheVolumePhase.Starting, Outcome.Progressing("BuilderStarting", "waiting for the builder pod to become ready"),
+                0, volume.Status.UsedBytes, draining: false, now, cancellationToken);
+            return ReconcileResult.After(options.DrainPollInterval);
+        }
+
+        try
+        {
+            using var client = connector.Connect(volume);
+            var workers = await client.ListWorkersAsync(cancellationToken);
+            var usage = await client.DiskUsageAsync(cancellationToken: cancellationToken);
+            var active = (await client.ListActiveBuildsAsync(cancellationToken)).Count;
+            var version = workers.FirstOrDefault()?.BuildkitVersion?.Version ?? "unknown";
+            await WriteStatusAsync(cached, volume, CacheVolumePhase.Ready,
+                Outcome.Ready("BuilderReady", $"buildkitd {version} ready with {workers.Count} worker(s)"),
+                active, usage.Sum(r => r.Size), draining: false, now, cancellationToken);
+            var next = decision.RecheckAfter is { } r && r < options.ProbeInterval ? r : options.ProbeInterval;
+            return ReconcileResult.After(next);
+        }
+        catch (BuildKitUnavailableException ex)
+        {
+            await WriteStatusAsync(cached, volume, CacheVolumePhase.Starting, Outcome.Progressing("BuilderUnreachable", ex.Message),
+                0, volume.Status.UsedBytes, draining: false, now, cancellationToken);
+            return ReconcileResult.After(options.DrainPollInterval);
+        }
+    }
+
+    private async Task<ReconcileResult> FinalizeAsync(CacheVolume volume, DateTime now, CancellationToken cancellationToken)
+    {
+        if (volume.Metadata.Finalizers?.Contains(WellKnown.VolumeFinalizer) != true)
+        {
+            return ReconcileResult.Done;
+        }
+
+        var ns = volume.Metadata.NamespaceProperty;
+        var deployment = caches.Deployments.Cache.Get(ns, ResourceNames.Builder(volume.Metadata.Name));
+        if (deployment is not null && (deployment.Status?.Replicas ?? 0) > 0)
+        {
+            var drain = await DrainAsync(volume, ObjectCopy.DeepCopy(volume), now, "deletion", cancellationToken);
+            if (drain is { } wait)
+            {
+                return wait;
+            }
+        }
+
+        if (deployment is not null)
+        {
+            await caches.DeploymentWriter.DeleteAsync(deployment, cancellationToken);
+        }
+
+        var claim = caches.Claims.Cache.Get(ns, ResourceNames.StateClaim(volume.Metadata.Name))
+            ?? await caches.ClaimWriter.Client.GetAsync(ns, ResourceNames.StateClaim(volume.Metadata.Name), cancellationToken);
+        if (claim is not null)
+        {
+            var policy = claim.Metadata.Labels?.Lookup(CacheVolumePlanner.ReclaimPolicyLabel);
+            if (policy == nameof(ReclaimPolicy.Delete))
+            {
+                Log.ClaimDeleted(logger, claim.Metadata.Name);
+                await caches.ClaimWriter.DeleteAsync(claim, cancellationToken);
+            }
+            else if (claim.Metadata.Annotations?.ContainsKey(WellKnown.RetainedAnnotation) != true)
+            {
+                // Retain (and anything unknown: losing a cache is the one mistake we never make).
+                Log.ClaimRetained(logger, claim.Metadata.Name);
+                await caches.ClaimWriter.Client.PatchAsync(ns, claim.Metadata.Name,
+                    new { metadata = new { annotations = new Dictionary<string, string> { [WellKnown.RetainedAnnotation] = now.ToString("O") } } }, cancellationToken);
+            }
+        }
+
+        var finalizers = volume.Metadata.Finalizers.Where(f => f != WellKnown.VolumeFinalizer).ToList();
+        await caches.VolumeWriter.Client.PatchAsync(ns, volume.Metadata.Name,
+            new { metadata = new { finalizers, resourceVersion = volume.Metadata.ResourceVersion } }, cancellationToken);
+        return ReconcileResult.Done;
+    }
+
+    /// <summary>
+    /// A claim's spec is immutable but for its size, and a retained claim from an earlier pool
+    /// is reused as it is: so create it, or grow it, never replace it.
+    /// </summary>
+    private async Task ApplyClaimAsync(V1PersistentVolumeClaim desired, CancellationToken cancellationToken)
+    {
+        var ns = desired.Metadata.NamespaceProperty;
+        var existing = caches.Claims.Cache.Get(ns, desired.Metadata.Name);
+        if (existing is null)
+        {
+            try
+            {
+                SpecHash.Stamp(desired);
+                await caches.ClaimWriter.Client.CreateAsync(desired, cancellationToken);
+                return;
+            }
+            catch (Runtime.Client.ConflictException ex) when (ex.IsAlreadyExists)
+            {
+                existing = await caches.ClaimWriter.Client.GetAsync(ns, desired.Metadata.Name, cancellationToken);
+                if (existing is null)
+                {
+                    throw;
+                }
+            }
+        }
+
+        var want = desired.Spec.Resources.Requests["storage"];
+        var have = existing.Spec?.Resources?.Requests?.Lookup("storage");
+        var labelsDiffer = desired.Metadata.Labels.Any(l => existing.Metadata.Labels?.Lookup(l.Key) != l.Value);
+        var grow = have is null || want.ToDecimal() > have.ToDecimal();
+        if (!labelsDiffer && !grow && existing.Metadata.Annotations?.ContainsKey(WellKnown.RetainedAnnotation) != true)
+        {
+            return;
+        }
+
+        var annotations = new Dictionary<string, string?> { [WellKnown.RetainedAnnotation] = null };
+        object patch = grow
+            ? new { metadata = new { labels = desired.Metadata.Labels, annotations }, spec = new { resources = new { requests = new Dictionary<string, string> { ["storage"] = want.ToString() } } } }
+            : new { metadata = new { labels = desired.Metadata.Labels, annotations } };
+        await caches.ClaimWriter.Client.PatchAsync(ns, desired.Metadata.Name, patch, cancellationToken);
+    }
+
+    private async Task<int> CountActiveBuildsAsync(CacheVolume volume, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var client = connector.Connect(volume);
+            return (await client.ListActiveBuildsAsync(cancellationToken)).Count;
+        }
+        catch (BuildKitUnavailableException ex)
+        {
+            // A daemon that cannot answer is not running builds anyone could finish.
+            Log.DrainProbeFailed(logger, volume.Metadata.Name, ex.Message);
+            return 0;
+        }
+    }
+
+    private async Task WriteStatusAsync(CacheVolume cached, CacheVolume volume, CacheVolumePhase phase, Outcome outcome, int activeBuilds, long? usedBytes, bool draining, DateTime now, CancellationToken cancellationToken)
+    {
+        var pool = caches.Pools.Cache.Get(volume.Metadata.NamespaceProperty, volume.Spec.Pool);
+        var status = new CacheVolumeStatus
+        {
+            ObservedGeneration = volume.Metadata.Generation,
+            Conditions = cached.Status.Conditions.Select(c => new V1Condition
+            {
+                LastTransitionTime = c.LastTransitionTime,
+                Message = c.Message,
+                Reason = c.Reason,
+                Status = c.Status,
+                Type = c.Type,
+                ObservedGeneration = c.ObservedGeneration,
+            }).ToList(),
+            Phase = phase,
+            Endpoint = ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort),
+            Capacity = volume.Spec.Size ?? pool?.Spec.Cache.Volume.Size,
+            UsedBytes = usedBytes,
+            ActiveBuilds = activeBuilds,
+            LastUsed = cached.Status.LastUsed,
+            LastGC = cached.Status.LastGC,
+            CacheHitRatio = cached.Status.CacheHitRatio,
+        };
+        Conditions.SetOutcome(status.Conditions, outcome, volume.Metadata.Generation, now);
+        Conditions.Set(status.Conditions, DrainingCondition, draining, draining ? "Draining" : "NotDraining",
+            draining ? "no new builds are routed here" : "accepting builds", volume.Metadata.Generation, now);
+        if (StatusComparer.Same(cached.Status, status))
+        {
+            return;
+        }
+
+        volume.Status = status;
+        await caches.VolumeWriter.Client.ReplaceStatusAsync(volume, cancellationToken);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Draining builder of {Volume} for {Why}: {Active} builds still running")]
+        public static partial void Draining(ILogger logger, string volume, int active, string why);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Drain deadline passed for {Volume} with {Active} builds running; stopping it")]
+        public static partial void DrainDeadline(ILogger logger, string volume, int active);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not ask the builder of {Volume} for running builds: {Reason}")]
+        public static partial void DrainProbeFailed(ILogger logger, string volume, string reason);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Deleting claim {Claim} (reclaimPolicy Delete)")]
+        public static partial void ClaimDeleted(ILogger logger, string claim);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Keeping claim {Claim} (reclaimPolicy Retain)")]
+        public static partial void ClaimRetained(ILogger logger, string claim);
+    }
+}

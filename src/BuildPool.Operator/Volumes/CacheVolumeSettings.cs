@@ -1,0 +1,60 @@
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Rendering;
+using BuildPool.Operator.Units;
+
+namespace BuildPool.Operator.Volumes;
+
+/// <summary>
+/// A volume's effective settings: its own where set, its pool's otherwise, parsed once, with
+/// the rendered buildkitd.toml. Errors name the field they come from.
+/// </summary>
+public sealed record CacheVolumeSettings(long SizeBytes, TimeSpan IdleTimeout, string BuildkitdToml, IReadOnlyList<string> Errors)
+{
+    public static CacheVolumeSettings Resolve(CacheVolume volume, BuilderPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        ArgumentNullException.ThrowIfNull(pool);
+        var errors = new List<string>();
+        var (sizeText, sizeField) = volume.Spec.Size is { } own ? (own, "spec.size") : (pool.Spec.Cache.Volume.Size, $"BuilderPool {pool.Metadata.Name}: spec.cache.volume.size");
+        if (!Quantity.TryParse(sizeText, out var size, out var sizeError))
+        {
+            errors.Add($"{sizeField}: {sizeError}");
+        }
+        else if (size <= 0)
+        {
+            errors.Add($"{sizeField}: must be greater than zero");
+        }
+
+        if (!GoDuration.TryParse(pool.Spec.Scaling.IdleTimeout, out var idle, out var idleError))
+        {
+            errors.Add($"BuilderPool {pool.Metadata.Name}: spec.scaling.idleTimeout: {idleError}");
+        }
+
+        if (errors.Count > 0)
+        {
+            return new CacheVolumeSettings(0, TimeSpan.Zero, string.Empty, errors);
+        }
+
+        var builder = pool.Spec.Builder;
+        var input = new BuildkitdConfigInput
+        {
+            VersionTag = BuildkitVersion.TagOf(builder.Image),
+            VolumeSizeBytes = size,
+            Gc = pool.Spec.Cache.Gc,
+            CacheMounts = pool.Spec.Cache.CacheMounts?.ToArray() ?? [],
+            MaxParallelism = builder.MaxParallelism,
+            Registries = (builder.Registries ?? []).Select(r => RegistryConfig.FromSettings(r,
+                r.CaSecretRef is null ? null : $"/etc/buildkit/registries/{r.Host}/ca.crt",
+                r.ClientKeyPairSecretRef is null ? null : new RegistryKeyPair($"/etc/buildkit/registries/{r.Host}/tls.key", $"/etc/buildkit/registries/{r.Host}/tls.crt"))).ToArray(),
+            UnixSocket = builder.SecurityProfile == SecurityProfile.Rootless ? BuildkitdConfigInput.DefaultUnixSocket : "unix:///run/buildkit/buildkitd.sock",
+        };
+        try
+        {
+            return new CacheVolumeSettings(size, idle, BuildkitdConfigRenderer.Render(input).Toml, errors);
+        }
+        catch (ArgumentException ex)
+        {
+            return new CacheVolumeSettings(size, idle, string.Empty, [$"BuilderPool {pool.Metadata.Name}: {ex.Message}"]);
+        }
+    }
+}

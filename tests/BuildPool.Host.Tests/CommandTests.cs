@@ -1,0 +1,71 @@
+using BuildPool.Api.Schema;
+using BuildPool.Host.Commands;
+using BuildPool.TestDoubles;
+
+namespace BuildPool.Host.Tests;
+
+public sealed class CommandTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("buildpool-host-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [Fact]
+    public async Task Crds_command_writes_the_same_files_as_the_checked_in_crds_directory()
+    {
+        var (code, output, error) = await Cli.RunAsync(_dir.FullName, "crds", "--out", "out");
+        Assert.True(code == 0, error);
+        Assert.Contains("wrote 4 files", output, StringComparison.Ordinal);
+        foreach (var file in Directory.GetFiles(RepositoryPaths.Crds, "*.yaml"))
+        {
+            Assert.Equal(await File.ReadAllTextAsync(file), await File.ReadAllTextAsync(Path.Combine(_dir.FullName, "out", Path.GetFileName(file))));
+        }
+    }
+
+    [Fact]
+    public void Crds_command_removes_generated_files_whose_kind_no_longer_exists()
+    {
+        var stale = Path.Combine(_dir.FullName, "buildpool.dev_oldkinds.yaml");
+        File.WriteAllText(stale, "old");
+        CrdsCommand.Write(_dir, CrdGenerator.GenerateYamlFiles());
+        Assert.False(File.Exists(stale));
+        Assert.Equal(4, _dir.GetFiles("*.yaml").Length);
+    }
+
+    [Fact]
+    public async Task Operator_without_a_kubeconfig_explains_in_one_line_and_exits_non_zero()
+    {
+        var (code, _, error) = await Cli.RunAsync(_dir.FullName, "operator");
+        Assert.Equal(2, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("buildpool operator: no cluster configured", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Operator_with_an_unreachable_cluster_names_the_address_without_a_stack_trace()
+    {
+        var kubeconfig = Path.Combine(_dir.FullName, "kubeconfig");
+        await File.WriteAllTextAsync(kubeconfig, """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: gone
+              cluster:
+                server: http://127.0.0.1:9
+            contexts:
+            - name: gone
+              context:
+                cluster: gone
+                user: nobody
+            current-context: gone
+            users:
+            - name: nobody
+              user:
+                token: none
+            """);
+        var (code, _, error) = await Cli.RunAsync(_dir.FullName, "operator", "--kubeconfig", kubeconfig);
+        Assert.Equal(2, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("cannot reach the Kubernetes API at http://127.0.0.1:9", line, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,131 @@
+using BuildPool.Api.V1Alpha1;
+using BuildPool.LocalApi;
+using BuildPool.Operator.Hosting;
+using BuildPool.Runtime.Client;
+using BuildPool.TestDoubles;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BuildPool.Operator.Tests.Integration;
+
+/// <summary>
+/// The real operator (informers, controllers, reconcilers) against the local Kubernetes API with
+/// the generated CRDs, and a test-double daemon standing in for every builder.
+/// </summary>
+internal sealed class OperatorHarness : IAsyncDisposable
+{
+    private CancellationTokenSource _stop = new();
+    private Task _run = Task.CompletedTask;
+
+    private OperatorHarness(LocalApiServer server, FakeBuildKitDaemon daemon)
+    {
+        Server = server;
+        Daemon = daemon;
+        Kubernetes = server.CreateClient();
+        Pools = new ResourceClient<BuilderPool>(Kubernetes);
+        Volumes = new ResourceClient<CacheVolume>(Kubernetes);
+        Deployments = new ResourceClient<V1Deployment>(Kubernetes);
+        Claims = new ResourceClient<V1PersistentVolumeClaim>(Kubernetes);
+    }
+
+    public LocalApiServer Server { get; }
+
+    public FakeBuildKitDaemon Daemon { get; }
+
+    public Kubernetes Kubernetes { get; }
+
+    public ResourceClient<BuilderPool> Pools { get; }
+
+    public ResourceClient<CacheVolume> Volumes { get; }
+
+    public ResourceClient<V1Deployment> Deployments { get; }
+
+    public ResourceClient<V1PersistentVolumeClaim> Claims { get; }
+
+    public static async Task<OperatorHarness> StartAsync(OperatorOptions? options = null, bool startOperator = true)
+    {
+        var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds, BookmarkInterval = TimeSpan.FromSeconds(1) });
+        await server.StartAsync();
+        var daemon = await FakeBuildKitDaemon.StartAsync();
+        var harness = new OperatorHarness(server, daemon);
+        if (startOperator)
+        {
+            harness.StartOperator(options);
+        }
+
+        return harness;
+    }
+
+    public void StartOperator(OperatorOptions? options = null)
+    {
+        var (manager, _) = BuildPoolOperator.Create(
+            Kubernetes,
+            options ?? new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = TimeSpan.FromSeconds(1) },
+            TimeProvider.System,
+            NullLoggerFactory.Instance,
+            connector: new FixedBuilderConnector(Daemon.Address));
+        if (_stop.IsCancellationRequested)
+        {
+            _stop.Dispose();
+            _stop = new CancellationTokenSource();
+        }
+
+        _run = manager.RunAsync(_stop.Token);
+    }
+
+    /// <summary>Plays the kubelet and deployment controller: the builder pods of every running Deployment become ready.</summary>
+    public async Task SimulateReadyDeploymentsAsync(string @namespace)
+    {
+        foreach (var deployment in await Deployments.ListAsync(@namespace))
+        {
+            var replicas = deployment.Spec.Replicas ?? 1;
+            if ((deployment.Status?.ReadyReplicas ?? 0) == replicas && (deployment.Status?.Replicas ?? 0) == replicas)
+            {
+                continue;
+            }
+
+            deployment.Status = new V1DeploymentStatus { Replicas = replicas, ReadyReplicas = replicas, AvailableReplicas = replicas, UpdatedReplicas = replicas };
+            try
+            {
+                await Deployments.ReplaceStatusAsync(deployment);
+            }
+            catch (ConflictException)
+            {
+                // The operator wrote it meanwhile; the next round sets it.
+            }
+        }
+    }
+
+    public Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, TimeSpan? timeout = null) =>
+        Eventually.WaitAsync(async () =>
+        {
+            if (_run.IsFaulted)
+            {
+                await _run;
+            }
+
+            return await probe();
+        }, done, what, timeout ?? TimeSpan.FromSeconds(60));
+
+    public async Task StopOperatorAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _run;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopOperatorAsync();
+        _stop.Dispose();
+        Kubernetes.Dispose();
+        await Daemon.DisposeAsync();
+        await Server.DisposeAsync();
+    }
+}

@@ -26,7 +26,7 @@ internal sealed class KestrelH2c : IAsyncDisposable
 
     public Uri BaseUri => new($"http://127.0.0.1:{Port}");
 
-    public static async Task<KestrelH2c> StartAsync(Action<WebApplication> map, Action<KestrelServerOptions>? configure = null, Action<IServiceCollection>? services = null)
+    public static async Task<KestrelH2c> StartAsync(Action<WebApplication> map, Action<KestrelServerOptions>? configure = null, Action<IServiceCollection>? services = null, Action<ListenOptions>? listen = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -34,7 +34,11 @@ internal sealed class KestrelH2c : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(options =>
         {
             // Port 0 picks a free port; Kestrel only allows that on an explicit address, not "localhost".
-            options.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+            options.Listen(IPAddress.Loopback, 0, listenOptions =>
+            {
+                listenOptions.Protocols = HttpProtocols.Http2;
+                listen?.Invoke(listenOptions);
+            });
             configure?.Invoke(options);
         });
         var app = builder.Build();

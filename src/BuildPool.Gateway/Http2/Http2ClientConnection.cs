@@ -34,6 +34,9 @@ public sealed class Http2ClientConnection : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _settingsReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ArrayBufferWriter<byte> _encodeBuffer = new(1024);
+
+    // Writer loop only: streams whose HEADERS are buffered but not yet written to the transport.
+    private readonly List<Http2ClientStream> _headersAwaitingFlush = [];
     private readonly ArrayBufferWriter<byte> _headerBlock = new(1024);
 
     // Everything below up to the loops is guarded by _lock.
@@ -505,12 +508,12 @@ public sealed class Http2ClientConnection : IAsyncDisposable
                     WriteFrame(item);
                     if (_output.WrittenCount >= 256 * 1024)
                     {
-                        await FlushOutputAsync(CancellationToken.None);
+                        await FlushAndReleaseHeadersAsync();
                     }
                 }
 
                 // Flush once the queue is empty so bursts of small frames share a write.
-                await FlushOutputAsync(CancellationToken.None);
+                await FlushAndReleaseHeadersAsync();
             }
         }
         catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
@@ -532,6 +535,17 @@ public sealed class Http2ClientConnection : IAsyncDisposable
             // The writer is done (after a GOAWAY or a failure): stop the reader too, whatever ended us.
             await _shutdown.CancelAsync();
 
+            // HEADERS in a write that failed got no response and most likely never arrived whole
+            // (a server acts only on a complete block). They fail as retryable so the pool tries
+            // another connection: the bet gRPC's transparent retry also makes for calls the
+            // transport never delivered.
+            foreach (var stream in _headersAwaitingFlush)
+            {
+                stream.Operation.SetException(NotAcceptingStreamsLocked(error));
+            }
+
+            _headersAwaitingFlush.Clear();
+
             // Anything still queued never reached the wire.
             while (reader.TryRead(out var item))
             {
@@ -549,6 +563,18 @@ public sealed class Http2ClientConnection : IAsyncDisposable
                 }
             }
         }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask FlushAndReleaseHeadersAsync()
+    {
+        await FlushOutputAsync(CancellationToken.None);
+        foreach (var stream in _headersAwaitingFlush)
+        {
+            stream.Operation.SetResult();
+        }
+
+        _headersAwaitingFlush.Clear();
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -666,7 +692,9 @@ public sealed class Http2ClientConnection : IAsyncDisposable
             stream.OnRequestEnded();
         }
 
-        stream.Operation.SetResult();
+        // StartStreamAsync returns once the HEADERS are on the transport, not merely buffered,
+        // so a connection that turns out to be dead is noticed while the call can still be retried.
+        _headersAwaitingFlush.Add(stream);
     }
 
     // ---- reader loop ----

@@ -406,6 +406,35 @@ public sealed class Http2ClientConnectionKestrelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_pool_retires_a_broken_connection_and_opens_a_fresh_one()
+    {
+        await using var server = await KestrelH2c.StartAsync(app => app.MapPost("/echo", EchoAsync));
+        var transports = new List<Stream>();
+        await using var pool = new Http2ClientPool(new Http2ClientPoolOptions
+        {
+            ConnectCallback = async (endPoint, cancellationToken) =>
+            {
+                var transport = await Http2Connector.ConnectAsync(endPoint, null, cancellationToken);
+                lock (transports)
+                {
+                    transports.Add(transport);
+                }
+
+                return transport;
+            },
+        });
+        var first = await pool.StartStreamAsync(server.EndPoint, Request(server, "/echo"), endStream: true);
+        Assert.Equal("0", (await first.ReadTrailersAsync().Within()).Get("grpc-status"));
+
+        await transports[0].DisposeAsync();
+        var second = await pool.StartStreamAsync(server.EndPoint, Request(server, "/echo"), endStream: true).Within();
+
+        Assert.Equal("0", (await second.ReadTrailersAsync().Within()).Get("grpc-status"));
+        Assert.Equal(2, transports.Count);
+        Assert.Equal(1, pool.GetConnectionCount(server.EndPoint));
+    }
+
+    [Fact]
     public async Task Streams_beyond_the_limit_queue_when_no_further_connection_is_allowed()
     {
         var running = 0;

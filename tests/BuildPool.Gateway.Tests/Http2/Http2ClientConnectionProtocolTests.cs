@@ -205,6 +205,24 @@ public sealed class Http2ClientConnectionProtocolTests
         Assert.Equal(200, good.StatusCode);
     }
 
+    [Fact]
+    public async Task After_a_complete_response_and_RST_STREAM_NO_ERROR_further_request_data_is_dropped_quietly()
+    {
+        await using var peer = new RawHttp2Peer();
+        await using var connection = await peer.ConnectClientAsync();
+        var stream = await connection.StartStreamAsync(Get, endStream: false);
+
+        await peer.SendHeadersAsync(stream.Id, endStream: true, 16_384, H(":status", "200"), H("grpc-status", "0"));
+        await peer.SendAsync(w => Http2FrameWriter.WriteRstStream(w, stream.Id, Http2ErrorCode.NoError));
+        Assert.Equal("0", (await stream.ReadResponseHeadersAsync().Within()).Get("grpc-status"));
+        await peer.SendAsync(w => Http2FrameWriter.WritePing(w, 1, ack: false));
+        await peer.ExpectAsync(h => h.Type == Http2FrameType.Ping);
+
+        await stream.WriteAsync(new byte[100]).AsTask().Within();
+        await stream.CompleteRequestAsync().AsTask().Within();
+        Assert.Equal(0, connection.ActiveStreamCount);
+    }
+
     [Theory]
     [InlineData("connection", "close")]
     [InlineData("X-Upper", "1")]

@@ -19,11 +19,11 @@ build: ## build everything (warnings are errors)
 test: build ## run the test suite (about 5 minutes on 2 cores)
 	./hack/test.sh $(CONFIG) "$(TEST_FILTER)"
 
-manifests: ## regenerate crds/ (and the chart's copy) from the API types
-	$(DOTNET) run --project $(HOST) -c $(CONFIG) --nologo -- crds --out crds --chart charts/buildpool/crds
+manifests: ## regenerate crds/ (and its copies in config/crd/bases and the chart) from the API types
+	$(DOTNET) run --project $(HOST) -c $(CONFIG) -- crds --out $(CURDIR)/crds --copy-to $(CURDIR)/config/crd/bases --copy-to $(CURDIR)/charts/buildpool/crds
 
 run: ## run the operator: current kube context if reachable, else a local API with the samples
-	$(DOTNET) run --project $(HOST) -c $(CONFIG) --nologo -- dev
+	$(DOTNET) run --project $(HOST) -c $(CONFIG) -- dev --samples $(CURDIR)/config/samples --state $(CURDIR)/.local
 
 fmt: ## format the code
 	$(DOTNET) format $(SLN)

@@ -68,4 +68,21 @@ public sealed class CommandTests : IDisposable
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("cannot reach the Kubernetes API at http://127.0.0.1:9", line, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("config/crd/bases")]
+    [InlineData("charts/buildpool/crds")]
+    public void Copies_of_the_crds_match_the_crds_directory(string copy)
+    {
+        var directory = Path.Combine(RepositoryPaths.Root, copy);
+        var expected = Directory.GetFiles(RepositoryPaths.Crds, "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        var actual = Directory.Exists(directory) ? Directory.GetFiles(directory, "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList() : [];
+        Assert.True(expected.SequenceEqual(actual), $"{copy} holds [{string.Join(", ", actual)}], crds/ holds [{string.Join(", ", expected)}]: run `make manifests`");
+        foreach (var file in expected)
+        {
+            Assert.True(
+                File.ReadAllText(Path.Combine(RepositoryPaths.Crds, file!)) == File.ReadAllText(Path.Combine(directory, file!)),
+                $"{copy}/{file} differs from crds/{file}: run `make manifests`");
+        }
+    }
 }

@@ -9,18 +9,13 @@ public static class CrdsCommand
     public static Command Create()
     {
         var output = new Option<DirectoryInfo>("--out") { Description = "Directory to write the CRD YAML files to.", DefaultValueFactory = _ => new DirectoryInfo("crds") };
-        var chart = new Option<DirectoryInfo?>("--chart") { Description = "Also write a copy into this directory (the Helm chart's crds/)." };
-        var command = new Command("crds", "Generate the CustomResourceDefinitions from the API types.") { output, chart };
+        var copies = new Option<DirectoryInfo[]>("--copy-to") { Description = "Also write a copy into this directory (the Helm chart's crds/, kustomize's config/crd/bases); repeatable.", AllowMultipleArgumentsPerToken = false };
+        var command = new Command("crds", "Generate the CustomResourceDefinitions from the API types.") { output, copies };
         command.SetAction(parse =>
         {
             var files = CrdGenerator.GenerateYamlFiles();
-            foreach (var dir in new[] { parse.GetValue(output), parse.GetValue(chart) })
+            foreach (var dir in new[] { parse.GetValue(output)! }.Concat(parse.GetValue(copies) ?? []))
             {
-                if (dir is null)
-                {
-                    continue;
-                }
-
                 var written = Write(dir, files);
                 Console.WriteLine($"wrote {written} files to {dir.FullName}");
             }

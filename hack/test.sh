@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 args=(test BuildPoolOperator.sln -c "$config" --no-build --nologo
-      --logger "trx" --results-directory "$results" --logger "console;verbosity=normal")
+      --logger "trx" --results-directory "$results" --logger "console;verbosity=minimal")
 [ -n "$filter" ] && args+=(--filter "$filter")
-dotnet "${args[@]}" 2>&1 | grep -vE '^\s*(Passed |Skipped .* \[)' 
+dotnet "${args[@]}" 2>&1
 rc=${PIPESTATUS[0]}
 # Sum the counters of every trx file (one per test assembly).
 read -r total passed failed skipped < <(

@@ -49,7 +49,7 @@ public static class BuildPoolOperator
         var volumes = new Controller<CacheVolume>(
                 new ControllerOptions { Name = "cachevolume", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
                 caches.Volumes,
-                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(), time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
+                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(), new RolloutGate(), time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
                 time,
                 loggerFactory,
                 metrics)

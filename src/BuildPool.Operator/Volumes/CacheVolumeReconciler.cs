@@ -19,6 +19,7 @@ public sealed partial class CacheVolumeReconciler(
     OperatorCaches caches,
     OperatorOptions options,
     IBuilderConnector connector,
+    RolloutGate rollouts,
     TimeProvider time,
     ILogger<CacheVolumeReconciler> logger)
     : IReconciler<CacheVolume>
@@ -73,7 +74,8 @@ public sealed partial class CacheVolumeReconciler(
         var rollout = podsRunning && decision.Running && runningHash != plan.PodTemplateHash;
         var stop = podsRunning && !decision.Running;
 
-        if (rollout && poolVolumes.Any(v => v.Metadata.Name != volume.Metadata.Name && v.Status.Phase is CacheVolumePhase.Draining or CacheVolumePhase.Starting))
+        var poolKey = $"{pool.Metadata.NamespaceProperty}/{pool.Metadata.Name}";
+        if (rollout && !CanRollOut(poolKey, volume.Metadata.Name, poolVolumes))
         {
             // Config changes roll one builder at a time, so the pool keeps serving warm caches.
             await WriteStatusAsync(cached, volume, volume.Status.Phase ?? CacheVolumePhase.Ready,
@@ -96,7 +98,21 @@ public sealed partial class CacheVolumeReconciler(
         await caches.ServiceWriter.ApplyAsync(plan.Service, cancellationToken);
         deployment = await caches.DeploymentWriter.ApplyAsync(plan.Builder, cancellationToken);
 
-        return await ObserveAsync(cached, volume, deployment, decision, now, cancellationToken);
+        var result = await ObserveAsync(cached, volume, deployment, decision, now, cancellationToken);
+        if (!rollout && !stop && rollouts.Holder(poolKey) == volume.Metadata.Name
+            && (deployment.Status?.ReadyReplicas ?? 0) > 0 == decision.Running
+            && deployment.Status?.ObservedGeneration >= deployment.Metadata.Generation)
+        {
+            rollouts.Exit(poolKey, volume.Metadata.Name);
+        }
+
+        return result;
+    }
+
+    private bool CanRollOut(string poolKey, string volume, IReadOnlyList<CacheVolume> poolVolumes)
+    {
+        var busy = poolVolumes.Any(v => v.Metadata.Name != volume && v.Status.Phase is CacheVolumePhase.Draining or CacheVolumePhase.Starting);
+        return !busy && rollouts.TryEnter(poolKey, volume);
     }
 
     /// <summary>Marks the volume Draining and waits for its builds; null when the builder may stop now.</summary>

@@ -80,12 +80,20 @@ internal sealed class OperatorHarness : IAsyncDisposable
         foreach (var deployment in await Deployments.ListAsync(@namespace))
         {
             var replicas = deployment.Spec.Replicas ?? 1;
-            if ((deployment.Status?.ReadyReplicas ?? 0) == replicas && (deployment.Status?.Replicas ?? 0) == replicas)
+            if ((deployment.Status?.ReadyReplicas ?? 0) == replicas && (deployment.Status?.Replicas ?? 0) == replicas
+                && deployment.Status?.ObservedGeneration == deployment.Metadata.Generation)
             {
                 continue;
             }
 
-            deployment.Status = new V1DeploymentStatus { Replicas = replicas, ReadyReplicas = replicas, AvailableReplicas = replicas, UpdatedReplicas = replicas };
+            deployment.Status = new V1DeploymentStatus
+            {
+                Replicas = replicas,
+                ReadyReplicas = replicas,
+                AvailableReplicas = replicas,
+                UpdatedReplicas = replicas,
+                ObservedGeneration = deployment.Metadata.Generation,
+            };
             try
             {
                 await Deployments.ReplaceStatusAsync(deployment);

@@ -6,4 +6,5 @@ root.Subcommands.Add(OperatorCommand.Create());
 root.Subcommands.Add(CrdsCommand.Create());
 root.Subcommands.Add(LocalApiCommand.Create());
 root.Subcommands.Add(DevCommand.Create());
+root.Subcommands.Add(RenderCommand.Create());
 return await root.Parse(args).InvokeAsync();

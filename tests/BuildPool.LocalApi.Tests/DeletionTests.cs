@@ -1,6 +1,6 @@
-using BuildPool.TestDoubles;
 using System.Net;
 using BuildPool.LocalApi.Tests.TestSupport;
+using BuildPool.TestDoubles;
 using k8s;
 using k8s.Models;
 

@@ -1,5 +1,5 @@
-using BuildPool.TestDoubles;
 using BuildPool.LocalApi.Tests.TestSupport;
+using BuildPool.TestDoubles;
 using k8s;
 using k8s.Models;
 

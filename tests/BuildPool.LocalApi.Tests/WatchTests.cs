@@ -1,7 +1,7 @@
-using BuildPool.TestDoubles;
 using System.Collections.Concurrent;
 using System.Net;
 using BuildPool.LocalApi.Tests.TestSupport;
+using BuildPool.TestDoubles;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;

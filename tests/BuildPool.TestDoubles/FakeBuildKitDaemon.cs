@@ -17,39 +17,86 @@ namespace BuildPool.TestDoubles;
 /// A gRPC server that answers BuildKit's Control API the way buildkitd does for the calls the
 /// operator makes: workers, version, disk usage, prune (never removing in-use records) and the
 /// active build list. Tests set its state and read what it was asked.
+/// It is also one builder of a <see cref="FakeBuilderFleet"/>: <see cref="Builds"/> serves the build
+/// surface (Session, Solve, Status, LLBBridge/Ping), and every response carries
+/// <c>x-fake-builder: name</c> so a client behind the gateway can tell who answered.
 /// </summary>
 public sealed class FakeBuildKitDaemon : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private FakeBuildKitDaemon(WebApplication app, State state)
+    /// <summary>The response header naming the builder that answered.</summary>
+    public const string BuilderHeader = "x-fake-builder";
+
+    private FakeBuildKitDaemon(WebApplication app, State state, FakeBuilds builds)
     {
         _app = app;
         Daemon = state;
+        Builds = builds;
     }
 
     public State Daemon { get; }
 
+    /// <summary>The build surface: sessions, Solves, Status, recorded calls, running-build counters.</summary>
+    public FakeBuilds Builds { get; }
+
+    /// <summary>The builder's name (the worker id unless named apart).</summary>
+    public string Name => Builds.BuilderName;
+
+    /// <summary>Where to connect: 127.0.0.1 and the port Kestrel picked.</summary>
+    public DnsEndPoint EndPoint { get; private set; } = new("127.0.0.1", 0);
+
     /// <summary>The address as buildx writes it: tcp://127.0.0.1:port.</summary>
     public string Address { get; private set; } = string.Empty;
 
-    public static async Task<FakeBuildKitDaemon> StartAsync(string workerId = "fake-worker", CancellationToken cancellationToken = default)
+    public static Task<FakeBuildKitDaemon> StartAsync(string workerId = "fake-worker", CancellationToken cancellationToken = default) =>
+        StartAsync(workerId, workerId, cancellationToken);
+
+    /// <summary>Starts a builder named <paramref name="name"/> (the name in <c>x-fake-builder</c> and in recorded calls).</summary>
+    public static async Task<FakeBuildKitDaemon> StartAsync(string workerId, string name, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
+            // Builds keep streams open and silent for minutes (a long RUN step), as buildkitd allows.
+            k.Limits.MinRequestBodyDataRate = null;
+            k.Limits.MinResponseDataRate = null;
+        });
+        // Held Solves and open Status streams end through Builds.Stop(); never wait long for them.
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         var state = new State(workerId);
+        var builds = new FakeBuilds(name, state);
         builder.Services.AddSingleton(state);
-        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(builds);
+        // Session streams carry the build context; buildkitd sets no message size limit on them.
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = null;
+            o.MaxSendMessageSize = null;
+        });
         var app = builder.Build();
+        app.Use((context, next) =>
+        {
+            context.Response.Headers[BuilderHeader] = name;
+            return next(context);
+        });
         app.MapGrpcService<ControlService>();
+        app.MapGrpcService<FakeLlbBridgeService>();
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new FakeBuildKitDaemon(app, state) { Address = "tcp://" + new Uri(address).Authority };
+        var authority = new Uri(address);
+        return new FakeBuildKitDaemon(app, state, builds)
+        {
+            Address = "tcp://" + authority.Authority,
+            EndPoint = new DnsEndPoint(authority.Host, authority.Port),
+        };
     }
 
     public async ValueTask DisposeAsync()
     {
+        Builds.Stop();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
@@ -103,10 +150,19 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
         }
     }
 
-    private sealed class ControlService(State state) : Control.ControlBase
+    private sealed class ControlService(State state, FakeBuilds builds) : Control.ControlBase
     {
+        public override Task<SolveResponse> Solve(SolveRequest request, ServerCallContext context) => builds.SolveAsync(request, context);
+
+        public override Task Status(StatusRequest request, IServerStreamWriter<StatusResponse> responseStream, ServerCallContext context) =>
+            builds.StatusAsync(request, responseStream, context);
+
+        public override Task Session(IAsyncStreamReader<BytesMessage> requestStream, IServerStreamWriter<BytesMessage> responseStream, ServerCallContext context) =>
+            builds.SessionAsync(requestStream, responseStream, context);
+
         public override Task<ListWorkersResponse> ListWorkers(ListWorkersRequest request, ServerCallContext context)
         {
+            builds.Record(context, null, null);
             state.Enter("ListWorkers");
             var worker = new WorkerRecord { ID = state.WorkerId, BuildkitVersion = Version() };
             worker.Platforms.Add(new Platform { OS = "linux", Architecture = "amd64" });
@@ -116,12 +172,14 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
 
         public override Task<InfoResponse> Info(InfoRequest request, ServerCallContext context)
         {
+            builds.Record(context, null, null);
             state.Enter("Info");
             return Task.FromResult(new InfoResponse { BuildkitVersion = Version() });
         }
 
         public override Task<DiskUsageResponse> DiskUsage(DiskUsageRequest request, ServerCallContext context)
         {
+            builds.Record(context, null, null);
             state.Enter("DiskUsage");
             var response = new DiskUsageResponse();
             response.Record.AddRange(state.Records.Values.Where(r => Matches(r, request.Filter)).OrderBy(r => r.ID, StringComparer.Ordinal));
@@ -130,6 +188,7 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
 
         public override async Task Prune(PruneRequest request, IServerStreamWriter<UsageRecord> responseStream, ServerCallContext context)
         {
+            builds.Record(context, null, null);
             state.Enter("Prune");
             state.PruneRequests.Enqueue(request.Clone());
             foreach (var record in state.Records.Values.Where(r => !r.InUse && Matches(r, request.Filter)).OrderBy(r => r.ID, StringComparer.Ordinal).ToList())
@@ -143,6 +202,7 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
 
         public override async Task ListenBuildHistory(BuildHistoryRequest request, IServerStreamWriter<BuildHistoryEvent> responseStream, ServerCallContext context)
         {
+            builds.Record(context, null, null);
             state.Enter("ListenBuildHistory");
             foreach (var (id, created) in state.ActiveBuilds)
             {

@@ -12,7 +12,7 @@ public sealed class FakeBuildxResult
 
     public required string SharedKey { get; init; }
 
-    /// <summary>Every call in the order it was started, with its status and answering builder.</summary>
+    /// <summary>Every call with its status and answering builder, in the order the calls finished (bootstrap first).</summary>
     public required IReadOnlyList<FakeBuildxCall> Calls { get; init; }
 
     /// <summary>The build's outcome: the first failure among Solve, Ping, Status, Session and ListWorkers, else OK.</summary>

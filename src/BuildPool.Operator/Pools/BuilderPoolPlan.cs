@@ -17,4 +17,10 @@ public sealed record BuilderPoolPlan(
     public string Endpoint { get; init; } = string.Empty;
 
     public string BuildxCommand { get; init; } = string.Empty;
+
+    /// <summary>Demand annotations (Dedicated) whose key now has a volume: the reconciler removes them.</summary>
+    public IReadOnlyList<string> ConsumedDemand { get; init; } = [];
+
+    /// <summary>Keys that asked for a Dedicated volume but found the pool at maxVolumes.</summary>
+    public int UnmetDemand { get; init; }
 }

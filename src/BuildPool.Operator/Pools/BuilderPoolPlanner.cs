@@ -13,7 +13,7 @@ public static class BuilderPoolPlanner
 {
     public const int GatewayMetricsPort = 9090;
 
-    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options)
+    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options, IReadOnlyList<CacheVolume>? ownedVolumes = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(options);
@@ -25,16 +25,45 @@ public static class BuilderPoolPlanner
         var port = spec.Endpoint.Port;
 
         var volumes = new List<CacheVolume>();
+        var consumed = new List<string>();
+        var unmet = 0;
         if (spec.Assignment.Mode == AssignmentMode.Hashed)
         {
             for (var i = 0; i < spec.Assignment.Volumes; i++)
             {
-                volumes.Add(new CacheVolume
-                {
-                    Metadata = Owners.ChildMeta(pool, ResourceNames.HashedVolume(name, i), Owners.PoolLabels(name, WellKnown.BuilderComponent)),
-                    Spec = new CacheVolumeSpec { Pool = name },
-                });
+                volumes.Add(Volume(pool, ResourceNames.HashedVolume(name, i), key: null));
             }
+        }
+        else
+        {
+            // Keys that already have a volume keep it; new keys get one while there is room.
+            var keys = (ownedVolumes ?? [])
+                .Where(v => v.Spec.Keys is { Count: > 0 })
+                .OrderBy(v => v.Metadata.Name, StringComparer.Ordinal)
+                .Select(v => v.Spec.Keys![0])
+                .ToList();
+            var known = keys.ToHashSet(StringComparer.Ordinal);
+            foreach (var (annotation, key) in (pool.Metadata.Annotations ?? new Dictionary<string, string>())
+                .Where(a => a.Key.StartsWith(DedicatedKeys.DemandPrefix, StringComparison.Ordinal))
+                .OrderBy(a => a.Key, StringComparer.Ordinal))
+            {
+                if (known.Contains(key))
+                {
+                    consumed.Add(annotation);
+                }
+                else if (keys.Count < spec.Assignment.MaxVolumes)
+                {
+                    keys.Add(key);
+                    known.Add(key);
+                    consumed.Add(annotation);
+                }
+                else
+                {
+                    unmet++;
+                }
+            }
+
+            volumes.AddRange(keys.Select(k => Volume(pool, DedicatedKeys.VolumeName(name, k), k)));
         }
 
         var serviceAccount = new V1ServiceAccount
@@ -194,8 +223,16 @@ public static class BuilderPoolPlanner
         {
             Endpoint = endpoint,
             BuildxCommand = BuildxCommand(name, endpoint, spec.Endpoint.Tls),
+            ConsumedDemand = consumed,
+            UnmetDemand = unmet,
         };
     }
+
+    private static CacheVolume Volume(BuilderPool pool, string name, string? key) => new()
+    {
+        Metadata = Owners.ChildMeta(pool, name, Owners.PoolLabels(pool.Metadata.Name, WellKnown.BuilderComponent)),
+        Spec = new CacheVolumeSpec { Pool = pool.Metadata.Name, Keys = key is null ? null : [key] },
+    };
 
     public static string BuildxCommand(string pool, string endpoint, EndpointTlsSpec tls)
     {

@@ -36,7 +36,7 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
             return ReconcileResult.Done;
         }
 
-        var plan = BuilderPoolPlanner.Plan(pool, options);
+        var plan = BuilderPoolPlanner.Plan(pool, options, caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid));
         try
         {
             foreach (var volume in plan.Volumes)
@@ -60,14 +60,25 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
 
         // Hashed scale-in: volumes this pool created that the plan no longer lists. Their
         // finalizer drains the builder first, and reclaimPolicy decides the PVC's fate.
+        // Dedicated volumes are never removed here: the plan is built from a cache that may not
+        // show a volume created a moment ago, and a missing key must not look like a removed one.
         var wanted = plan.Volumes.Select(v => v.Metadata.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var owned in caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid))
         {
-            if (!wanted.Contains(owned.Metadata.Name) && owned.Metadata.DeletionTimestamp is null)
+            if (pool.Spec.Assignment.Mode == AssignmentMode.Hashed && !wanted.Contains(owned.Metadata.Name) && owned.Metadata.DeletionTimestamp is null)
             {
                 Log.ScaleIn(logger, owned.Metadata.Name);
                 await caches.VolumeWriter.DeleteAsync(owned, cancellationToken);
             }
+        }
+
+        if (plan.ConsumedDemand.Count > 0)
+        {
+            // Served: the keys have their volumes. Removing only these keys leaves requests that
+            // other gateway replicas added meanwhile in place.
+            var patch = new { metadata = new { annotations = plan.ConsumedDemand.ToDictionary(a => a, _ => (string?)null) } };
+            cached = await caches.PoolClient.PatchAsync(pool.Metadata.NamespaceProperty, pool.Metadata.Name, patch, cancellationToken);
+            pool.Metadata.ResourceVersion = cached.Metadata.ResourceVersion;
         }
 
         var outcome = await WriteStatusAsync(cached, pool, outcome: null, plan, now, cancellationToken);

@@ -36,6 +36,11 @@ public static class BuilderPoolStatusCalculator
         };
 
         decided = outcome ?? Decide(pool, live, readyBuilders, gateway);
+        if (plan is { UnmetDemand: > 0 } && decided.State != OutcomeState.Stalled)
+        {
+            decided = decided with { Message = $"{decided.Message}; {plan.UnmetDemand} routing keys wait for a volume: spec.assignment.maxVolumes ({pool.Spec.Assignment.MaxVolumes}) reached" };
+        }
+
         Conditions.SetOutcome(status.Conditions, decided, pool.Metadata.Generation, now);
         if (pool.Spec.Endpoint.Tls.Mode == TlsMode.Disabled)
         {

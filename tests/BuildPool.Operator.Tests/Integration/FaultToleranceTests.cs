@@ -57,11 +57,34 @@ public sealed class FaultToleranceTests
         var writes = h.Server.Stats.TotalWrites;
         Assert.True(writes < 600, $"{writes} writes for 3 pools: a reconcile is writing in a loop");
 
-        // And once converged, with the faults gone, the operator goes quiet.
+        // And once converged, with the faults gone, the operator goes quiet: after one quiet
+        // round of probes (in-flight retries may still land before it), two more rounds write nothing.
         h.Server.Faults.Clear();
+        await WaitForQuietRoundAsync(h);
         var settled = h.Server.Stats.TotalWrites;
-        var probes = h.Daemon.Daemon.Calls.Count(c => c == "ListWorkers");
-        await h.WaitAsync(() => Task.FromResult(h.Daemon.Daemon.Calls.Count(c => c == "ListWorkers")), n => n >= probes + 12, "every builder to be probed twice more");
+        await ProbeRoundsAsync(h, rounds: 2);
         Assert.Equal(settled, h.Server.Stats.TotalWrites);
+    }
+
+    // Every ready builder is probed about once per probe interval; 6 builders here.
+    private static Task ProbeRoundsAsync(OperatorHarness h, int rounds)
+    {
+        var probes = h.Daemon.Daemon.Calls.Count(c => c == "ListWorkers");
+        return h.WaitAsync(() => Task.FromResult(h.Daemon.Daemon.Calls.Count(c => c == "ListWorkers")), n => n >= probes + (6 * rounds), $"{rounds} probe rounds");
+    }
+
+    private static async Task WaitForQuietRoundAsync(OperatorHarness h)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var writes = h.Server.Stats.TotalWrites;
+            await ProbeRoundsAsync(h, rounds: 1);
+            if (h.Server.Stats.TotalWrites == writes)
+            {
+                return;
+            }
+        }
+
+        Assert.Fail($"the operator never stopped writing: {h.Server.Stats.TotalWrites} writes");
     }
 }

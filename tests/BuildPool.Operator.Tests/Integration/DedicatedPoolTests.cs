@@ -1,0 +1,49 @@
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Naming;
+using k8s.Models;
+
+namespace BuildPool.Operator.Tests.Integration;
+
+public sealed class DedicatedPoolTests
+{
+    private const string Ns = "default";
+
+    [Fact]
+    public async Task Gateway_demand_creates_one_volume_per_key_up_to_max_volumes_and_the_rest_wait()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await h.Pools.CreateAsync(new BuilderPool
+        {
+            Metadata = new V1ObjectMeta { Name = "per", NamespaceProperty = Ns },
+            Spec = new BuilderPoolSpec
+            {
+                Assignment = new AssignmentSpec { Mode = AssignmentMode.Dedicated, Volumes = 1, MaxVolumes = 2 },
+                Scaling = new ScalingSpec { WarmBuilders = 0 },
+                Cache = new CacheSpec { Volume = new CacheVolumeTemplate { Size = "5Gi" } },
+            },
+        });
+        await h.WaitAsync(() => h.Pools.GetAsync(Ns, "per"), p => p?.Status.ObservedGeneration == 1, "the pool's first status");
+        Assert.Empty(await h.Volumes.ListAsync(Ns));
+
+        // What gateway replicas do: one annotation per key, merged independently.
+        foreach (var key in new[] { "team/app", "team/api", "team/web" })
+        {
+            await h.Pools.PatchAsync(Ns, "per", new { metadata = new { annotations = new Dictionary<string, string> { [DedicatedKeys.DemandAnnotation(key)] = key } } });
+        }
+
+        var volumes = await h.WaitAsync(() => h.Volumes.ListAsync(Ns), v => v.Count == 2, "two dedicated volumes");
+        var keys = volumes.Select(v => Assert.Single(v.Spec.Keys!)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(2, keys.Distinct().Count());
+        Assert.Subset(new HashSet<string> { "team/app", "team/api", "team/web" }, keys.ToHashSet());
+        var waiting = new[] { "team/app", "team/api", "team/web" }.Except(keys).Single();
+        Assert.All(volumes, v => Assert.Equal(DedicatedKeys.VolumeName("per", v.Spec.Keys![0]), v.Metadata.Name));
+
+        var pool = await h.WaitAsync(() => h.Pools.GetAsync(Ns, "per"),
+            p => p!.Metadata.Annotations?.Count(a => a.Key.StartsWith(DedicatedKeys.DemandPrefix, StringComparison.Ordinal)) == 1,
+            "the served demands to be removed");
+        Assert.Equal(waiting, pool!.Metadata.Annotations![DedicatedKeys.DemandAnnotation(waiting)]);
+        await h.WaitAsync(() => h.Pools.GetAsync(Ns, "per"),
+            p => p!.Status.Conditions.Any(c => c.Type == "Ready" && c.Message.Contains("1 routing keys wait for a volume: spec.assignment.maxVolumes (2) reached", StringComparison.Ordinal)),
+            "the status to say a key waits for a volume");
+    }
+}

@@ -48,6 +48,7 @@ public sealed class OperatorCaches
         Volumes.Cache.AddIndexer(PoolIndex, v => [ObjectKey.Of(v.Metadata.NamespaceProperty, v.Spec.Pool)]);
 
         PoolClient = new ResourceClient<BuilderPool>(transport);
+        SecretClient = new ResourceClient<V1Secret>(transport);
         VolumeWriter = new ChildWriter<CacheVolume>(new ResourceClient<CacheVolume>(transport), Volumes.Cache);
         DeploymentWriter = new ChildWriter<V1Deployment>(new ResourceClient<V1Deployment>(transport), Deployments.Cache);
         ServiceWriter = new ChildWriter<V1Service>(new ResourceClient<V1Service>(transport), Services.Cache);
@@ -85,6 +86,8 @@ public sealed class OperatorCaches
     public Informer<V1ConfigMap> ConfigMaps { get; }
 
     public ResourceClient<BuilderPool> PoolClient { get; }
+
+    public ResourceClient<V1Secret> SecretClient { get; }
 
     public ChildWriter<CacheVolume> VolumeWriter { get; }
 

@@ -36,6 +36,14 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
             return ReconcileResult.Done;
         }
 
+        var missing = await SecretChecks.MissingAsync(pool, caches.SecretClient, cancellationToken);
+        if (missing.Count > 0)
+        {
+            await WriteStatusAsync(cached, pool, Outcome.Stalled("MissingSecret", string.Join("; ", missing)), plan: null, now, cancellationToken);
+            // Secrets are not watched: look again, so creating the Secret is enough to proceed.
+            return ReconcileResult.After(TimeSpan.FromSeconds(30));
+        }
+
         var plan = BuilderPoolPlanner.Plan(pool, options, caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid));
         try
         {

@@ -146,11 +146,11 @@ public static class CacheVolumePlanner
                 FailureThreshold = 5,
             },
             Resources = builder.Resources,
-            VolumeMounts =
-            [
-                new V1VolumeMount { Name = "state", MountPath = state },
-                new V1VolumeMount { Name = "config", MountPath = ConfigDirectory, ReadOnlyProperty = true },
-            ],
+            VolumeMounts = new List<V1VolumeMount>
+            {
+                new() { Name = "state", MountPath = state },
+                new() { Name = "config", MountPath = ConfigDirectory, ReadOnlyProperty = true },
+            },
             SecurityContext = profile switch
             {
                 SecurityProfile.Privileged => new V1SecurityContext { Privileged = true },
@@ -170,6 +170,20 @@ public static class CacheVolumePlanner
             },
         };
 
+        var volumes = new List<V1Volume>
+        {
+            new() { Name = "state", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ResourceNames.StateClaim(volume) } },
+            new() { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = ResourceNames.Config(volume) } },
+        };
+        for (var i = 0; i < (builder.Registries?.Count ?? 0); i++)
+        {
+            if (RegistryFiles.For(builder.Registries![i], i) is var (secretVolume, mount))
+            {
+                volumes.Add(secretVolume);
+                container.VolumeMounts.Add(mount);
+            }
+        }
+
         return new V1PodSpec
         {
             Containers = [container],
@@ -180,11 +194,7 @@ public static class CacheVolumePlanner
             Affinity = builder.Affinity,
             // The operator drains before stopping a builder; this only bounds a stuck shutdown.
             TerminationGracePeriodSeconds = 60,
-            Volumes =
-            [
-                new V1Volume { Name = "state", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ResourceNames.StateClaim(volume) } },
-                new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = ResourceNames.Config(volume) } },
-            ],
+            Volumes = volumes,
         };
     }
 

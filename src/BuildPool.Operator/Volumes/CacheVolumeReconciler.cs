@@ -65,6 +65,15 @@ public sealed partial class CacheVolumeReconciler(
             return ReconcileResult.Done;
         }
 
+        var missing = await Pools.SecretChecks.MissingAsync(pool, caches.SecretClient, cancellationToken);
+        if (missing.Count > 0 && caches.Deployments.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.Builder(volume.Metadata.Name)) is null)
+        {
+            await WriteStatusAsync(cached, volume, CacheVolumePhase.Pending,
+                Outcome.Stalled("MissingSecret", $"BuilderPool {pool.Metadata.Name}: {string.Join("; ", missing)}"),
+                activeBuilds: 0, usedBytes: null, draining: false, now, cancellationToken);
+            return ReconcileResult.After(TimeSpan.FromSeconds(30));
+        }
+
         var poolVolumes = caches.VolumesOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
         var decision = BuilderScaling.Decide(volume, pool, poolVolumes, settings.IdleTimeout, now);
         var plan = CacheVolumePlanner.Plan(volume, pool, settings.BuildkitdToml, decision.Running);

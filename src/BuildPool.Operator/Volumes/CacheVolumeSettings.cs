@@ -44,8 +44,8 @@ public sealed record CacheVolumeSettings(long SizeBytes, TimeSpan IdleTimeout, s
             CacheMounts = pool.Spec.Cache.CacheMounts?.ToArray() ?? [],
             MaxParallelism = builder.MaxParallelism,
             Registries = (builder.Registries ?? []).Select(r => RegistryConfig.FromSettings(r,
-                r.CaSecretRef is null ? null : $"/etc/buildkit/registries/{r.Host}/ca.crt",
-                r.ClientKeyPairSecretRef is null ? null : new RegistryKeyPair($"/etc/buildkit/registries/{r.Host}/tls.key", $"/etc/buildkit/registries/{r.Host}/tls.crt"))).ToArray(),
+                r.CaSecretRef is null ? null : RegistryFiles.CaPath(r.Host),
+                r.ClientKeyPairSecretRef is null ? null : new RegistryKeyPair(RegistryFiles.KeyPath(r.Host), RegistryFiles.CertPath(r.Host)))).ToArray(),
             UnixSocket = builder.SecurityProfile == SecurityProfile.Rootless ? BuildkitdConfigInput.DefaultUnixSocket : "unix:///run/buildkit/buildkitd.sock",
         };
         try

@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using k8s;
 using k8s.Models;
+using Polly;
+using Polly.Retry;
 
 namespace BuildPool.Runtime.Client;
 
@@ -14,6 +16,34 @@ namespace BuildPool.Runtime.Client;
 /// </summary>
 public sealed class KubernetesTransport
 {
+    /// <summary>
+    /// Reads (GET: get, list, watch) are retried on connection failures, 429 and 5xx with
+    /// jittered backoff, waiting as long as the server's Retry-After asks. Writes are not: a
+    /// write that failed may have happened, and the controller's own backoff retries the whole
+    /// reconcile, which re-reads before it writes again.
+    /// </summary>
+    private static readonly ResiliencePipeline<HttpResponseMessage> ReadPipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
+        .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+        {
+            MaxRetryAttempts = 3,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(10),
+            ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
+                .Handle<HttpRequestException>()
+                .HandleResult(r => IsTransient(r.StatusCode)),
+            DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result)),
+            OnRetry = args =>
+            {
+                var reason = args.Outcome.Result is { } r ? ((int)r.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture) : "connection";
+                ClientMetrics.Retries.Add(1, new KeyValuePair<string, object?>("verb", "GET"), new KeyValuePair<string, object?>("reason", reason));
+                args.Outcome.Result?.Dispose();
+                return ValueTask.CompletedTask;
+            },
+        })
+        .Build();
+
     private readonly HttpClient _http;
     private readonly Uri _baseUri;
     private readonly Func<HttpRequestMessage, CancellationToken, Task>? _authenticate;
@@ -57,14 +87,12 @@ public sealed class KubernetesTransport
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(allowedFailures);
-        using var request = new HttpRequestMessage(method, new Uri(_baseUri, pathAndQuery)) { Content = content };
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        if (_authenticate is not null)
-        {
-            await _authenticate(request, cancellationToken).ConfigureAwait(false);
-        }
-
-        var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var response = method == HttpMethod.Get && content is null
+            ? await ReadPipeline.ExecuteAsync(
+                static async (state, ct) => await state.Transport.SendOnceAsync(HttpMethod.Get, state.Path, null, ct).ConfigureAwait(false),
+                (Transport: this, Path: pathAndQuery),
+                cancellationToken).ConfigureAwait(false)
+            : await SendOnceAsync(method, pathAndQuery, content, cancellationToken).ConfigureAwait(false);
         if (response.IsSuccessStatusCode || Array.IndexOf(allowedFailures, response.StatusCode) >= 0)
         {
             return response;
@@ -76,6 +104,31 @@ public sealed class KubernetesTransport
             throw KubernetesApiException.Create(response.StatusCode, status, $"{method} {pathAndQuery}");
         }
     }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpMethod method, string pathAndQuery, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(_baseUri, pathAndQuery)) { Content = content };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (_authenticate is not null)
+        {
+            await _authenticate(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool IsTransient(HttpStatusCode code) =>
+        code is HttpStatusCode.TooManyRequests or HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway
+            or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
+
+    // Null lets Polly use its own backoff.
+    private static TimeSpan? RetryAfter(HttpResponseMessage? response) =>
+        response?.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta < TimeSpan.FromMinutes(1) ? delta : TimeSpan.FromMinutes(1),
+            { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? (wait < TimeSpan.FromMinutes(1) ? wait : TimeSpan.FromMinutes(1)) : TimeSpan.Zero,
+            _ => null,
+        };
 
     public async Task<TResult> SendJsonAsync<TResult>(
         HttpMethod method,

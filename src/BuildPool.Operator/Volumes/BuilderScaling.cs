@@ -43,7 +43,8 @@ public static class BuilderScaling
         return new Decision(false, "Idle", null);
     }
 
-    private static DateTime? Annotation(CacheVolume volume, string key) =>
+    /// <summary>A time the gateway wrote into an annotation; null when absent or unreadable.</summary>
+    public static DateTime? Annotation(CacheVolume volume, string key) =>
         volume.Metadata.Annotations is { } a && a.TryGetValue(key, out var text)
             && DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t)
             ? t

@@ -311,7 +311,10 @@ public sealed partial class CacheVolumeReconciler(
             Capacity = volume.Spec.Size ?? pool?.Spec.Cache.Volume.Size,
             UsedBytes = usedBytes,
             ActiveBuilds = activeBuilds,
-            LastUsed = cached.Status.LastUsed,
+            // The gateway's heartbeat annotation, shown in status for people and dashboards.
+            LastUsed = BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation) is { } used && (cached.Status.LastUsed is null || used > cached.Status.LastUsed)
+                ? new DateTime(used.Ticks - (used.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc)
+                : cached.Status.LastUsed,
             LastGC = cached.Status.LastGC,
             CacheHitRatio = cached.Status.CacheHitRatio,
         };

@@ -1,0 +1,624 @@
+using System.Collections.Concurrent;
+using BuildPool.Gateway.Admission;
+using BuildPool.Gateway.Routing;
+using BuildPool.Gateway.Server;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BuildPool.Gateway.Builds;
+
+/// <summary>
+/// Ties the calls of one build together (its Session, Solve, Status and LLBBridge calls) and
+/// routes them as one unit: BuildKit keeps a session in the memory of the daemon that received
+/// it, so a Solve on any other daemon fails with <c>no active session</c>.
+/// </summary>
+/// <remarks>
+/// A build is decided once every key source ranked above the best key found so far is known:
+/// connection sources (authority, SNI, client certificate) are known at the first call, the
+/// Solve's image and cache refs when the Solve arrives, the session directory when the Session
+/// arrives (or when a Solve names no session). So the key of a project does not depend on
+/// whether its Session or its Solve won the race, and a Solve whose Session arrived without a key
+/// decides at once. Calls that arrive earlier wait, bounded by <see cref="BuildCorrelatorOptions.DecisionWait"/>.
+/// Builds are rare next to frames, so one lock guards all of this; it also makes a decision and
+/// its load count one step, which bounded-load placement needs under concurrency.
+/// </remarks>
+public sealed class BuildCorrelator : IDisposable
+{
+    private const int RecentCapacity = 1024;
+
+    private readonly KeyExtractor _extractor;
+    private readonly Placement _placement;
+    private readonly AdmissionController _admission;
+    private readonly BuildCorrelatorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly GatewayMetrics? _metrics;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, BuildUnit> _byRef = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BuildUnit> _bySession = new(StringComparer.Ordinal);
+    private readonly HashSet<BuildUnit> _units = [];
+    private readonly ConcurrentQueue<BuildSummary> _recent = new();
+    private readonly ITimer _sweeper;
+
+    public BuildCorrelator(
+        KeyExtractor extractor,
+        Placement placement,
+        AdmissionController admission,
+        BuildCorrelatorOptions? options = null,
+        TimeProvider? timeProvider = null,
+        GatewayMetrics? metrics = null,
+        ILogger<BuildCorrelator>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(extractor);
+        ArgumentNullException.ThrowIfNull(placement);
+        ArgumentNullException.ThrowIfNull(admission);
+        _extractor = extractor;
+        _placement = placement;
+        _admission = admission;
+        _options = options ?? new BuildCorrelatorOptions();
+        _time = timeProvider ?? TimeProvider.System;
+        _metrics = metrics;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, Math.Min(_options.EndedGrace.Ticks, _options.IdleTtl.Ticks) / 2));
+        _sweeper = _time.CreateTimer(static s => ((BuildCorrelator)s!).Sweep(), this, sweep, sweep);
+    }
+
+    /// <summary>Builds the gateway currently remembers (running, waiting, or ended within the grace period).</summary>
+    public int TrackedBuilds
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _units.Count;
+            }
+        }
+    }
+
+    /// <summary>The last finished builds, oldest first (at most 1,024).</summary>
+    public IReadOnlyList<BuildSummary> RecentBuilds => [.. _recent];
+
+    /// <summary>Registers a downstream connection; call <see cref="CloseConnection"/> when it ends.</summary>
+    public static ClientConnection OpenConnection(string id) => new(id);
+
+    /// <summary>The connection closed: its builds end once their calls are gone (their slots free now, as the calls abort).</summary>
+    public void CloseConnection(ClientConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        lock (_lock)
+        {
+            connection.Closed = true;
+            foreach (var unit in connection.Units.ToArray())
+            {
+                MaybeRetire(Root(unit));
+            }
+        }
+    }
+
+    /// <summary>A <c>Control/Session</c> call with its uuid and shared-key headers.</summary>
+    public BuildCall JoinSession(string sessionId, string? sharedKey, ClientConnection connection, CallOrigin origin)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        lock (_lock)
+        {
+            var unit = Lookup(_bySession, sessionId) ?? Create(connection, origin, refId: null, sessionId);
+            if (!unit.SessionSeen)
+            {
+                unit.SessionSeen = true;
+                unit.SharedKey = string.IsNullOrEmpty(sharedKey) ? null : sharedKey;
+            }
+
+            return Enter(unit, BuildCallKind.Session, connection, origin, record: null, ticket: null);
+        }
+    }
+
+    /// <summary>A <c>Control/Solve</c> call with the fields parsed from its request.</summary>
+    public BuildCall JoinSolve(SolveRequestFields fields, ClientConnection connection, CallOrigin origin, CancellationToken aborted)
+    {
+        lock (_lock)
+        {
+            var byRef = string.IsNullOrEmpty(fields.Ref) ? null : Lookup(_byRef, fields.Ref);
+            var bySession = string.IsNullOrEmpty(fields.Session) ? null : Lookup(_bySession, fields.Session);
+            var unit = (byRef, bySession) switch
+            {
+                (null, null) => Create(connection, origin, fields.Ref, fields.Session),
+                (not null, null) => byRef,
+                (null, not null) => bySession,
+                _ => byRef == bySession ? byRef : Merge(byRef, bySession),
+            };
+            Register(unit, fields.Ref, fields.Session);
+            if (!unit.SolveSeen)
+            {
+                // A second Solve on one session (a shared session) follows the first one's route.
+                unit.SolveSeen = true;
+                unit.Solve = fields;
+                unit.SessionExpected = !string.IsNullOrEmpty(fields.Session);
+            }
+
+            var record = string.IsNullOrEmpty(fields.Ref) ? new RefRecord(string.Empty) : unit.RecordFor(fields.Ref);
+            record.SolveSeen = true;
+            record.SolveArrived = _time.GetTimestamp();
+            var ticket = new SolveTicket(aborted);
+            unit.OpenSolves++;
+            if (unit.Route is { } route)
+            {
+                Issue(ticket, route);
+            }
+            else
+            {
+                unit.PendingSolves.Add(ticket);
+            }
+
+            return Enter(unit, BuildCallKind.Solve, connection, origin, record, ticket);
+        }
+    }
+
+    /// <summary>A call named only by its build ref: <c>Control/Status</c> or an <c>LLBBridge</c> call.</summary>
+    public BuildCall JoinRef(string reference, BuildCallKind kind, ClientConnection connection, CallOrigin origin)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reference);
+        lock (_lock)
+        {
+            var unit = Lookup(_byRef, reference) ?? Create(connection, origin, reference, sessionId: null);
+            return Enter(unit, kind, connection, origin, unit.RecordFor(reference), ticket: null);
+        }
+    }
+
+    internal void Admitted(BuildCall call, AdmissionLease lease)
+    {
+        if (call.Record is { } record)
+        {
+            record.QueueWait = lease.QueueWait;
+        }
+
+        _metrics?.QueueWait.Record(lease.QueueWait.TotalSeconds);
+        _metrics?.ActiveBuilds.Add(1, new KeyValuePair<string, object?>("backend", lease.BackendId));
+    }
+
+    internal void Forwarding(BuildCall call)
+    {
+        if (call.Record is { } record)
+        {
+            record.SolveForwarded = _time.GetTimestamp();
+        }
+    }
+
+    internal void SolveCompleted(BuildCall call, int grpcStatus)
+    {
+        if (call.Record is { } record)
+        {
+            record.SolveEnded = _time.GetTimestamp();
+            record.GrpcStatus = grpcStatus;
+        }
+
+        if (call.Ticket is { Admission.IsCompletedSuccessfully: true } ticket)
+        {
+            _metrics?.ActiveBuilds.Add(-1, new KeyValuePair<string, object?>("backend", ticket.Admission.Result.BackendId));
+        }
+
+        call.Ticket?.Release();
+    }
+
+    internal void Leave(BuildCall call)
+    {
+        lock (_lock)
+        {
+            var unit = Root(call.Unit);
+            unit.ActiveCalls--;
+            unit.LastActivity = _time.GetTimestamp();
+            if (call.Ticket is { } ticket)
+            {
+                unit.OpenSolves--;
+                unit.PendingSolves.Remove(ticket);
+                ticket.Release();
+            }
+
+            MaybeRetire(unit);
+        }
+    }
+
+    public void Dispose() => _sweeper.Dispose();
+
+    private BuildCall Enter(BuildUnit unit, BuildCallKind kind, ClientConnection connection, CallOrigin origin, RefRecord? record, SolveTicket? ticket)
+    {
+        unit.ActiveCalls++;
+        unit.LastActivity = _time.GetTimestamp();
+        if (unit.Retired)
+        {
+            // A late call of an ended build (or a second Solve on its shared session).
+            unit.Retired = false;
+        }
+
+        if (unit.Connection is null)
+        {
+            unit.Connection = connection;
+            unit.Origin = origin;
+            connection.Units.Add(unit);
+        }
+
+        if (unit.Route is null && !TryDecide(unit, force: false) && unit.DecisionTimer is null)
+        {
+            unit.DecisionTimer = _time.CreateTimer(
+                static s =>
+                {
+                    var (self, waiting) = ((BuildCorrelator, BuildUnit))s!;
+                    self.ForceDecide(waiting);
+                },
+                (this, unit),
+                _options.DecisionWait,
+                Timeout.InfiniteTimeSpan);
+        }
+
+        return new BuildCall(this, unit, kind, record, ticket);
+    }
+
+    private BuildUnit? Lookup(Dictionary<string, BuildUnit> map, string id) =>
+        map.TryGetValue(id, out var unit) ? Root(unit) : null;
+
+    private static BuildUnit Root(BuildUnit unit)
+    {
+        while (unit.MergedInto is { } next)
+        {
+            unit = next;
+        }
+
+        return unit;
+    }
+
+    private BuildUnit Create(ClientConnection connection, CallOrigin origin, string? refId, string? sessionId)
+    {
+        var unit = new BuildUnit(_time.GetTimestamp()) { Connection = connection, Origin = origin };
+        connection.Units.Add(unit);
+        _units.Add(unit);
+        Register(unit, refId, sessionId);
+        return unit;
+    }
+
+    private void Register(BuildUnit unit, string? refId, string? sessionId)
+    {
+        if (!string.IsNullOrEmpty(refId) && !(_byRef.TryGetValue(refId, out var r) && Root(r) == unit))
+        {
+            _byRef[refId] = unit;
+            unit.Refs.Add(refId);
+        }
+
+        if (!string.IsNullOrEmpty(sessionId) && !(_bySession.TryGetValue(sessionId, out var s) && Root(s) == unit))
+        {
+            _bySession[sessionId] = unit;
+            unit.Sessions.Add(sessionId);
+        }
+    }
+
+    // A Solve names a ref (its Status may have arrived) and a session (its Session may have
+    // arrived): one build. Where the session already went wins, since that is where the daemon
+    // holds it.
+    private BuildUnit Merge(BuildUnit byRef, BuildUnit bySession)
+    {
+        var (survivor, absorbed) = bySession.Route is not null || byRef.Route is null ? (bySession, byRef) : (byRef, bySession);
+        absorbed.MergedInto = survivor;
+        _units.Remove(absorbed);
+        absorbed.Connection?.Units.Remove(absorbed);
+        foreach (var id in absorbed.Refs)
+        {
+            _byRef[id] = survivor;
+            survivor.Refs.Add(id);
+        }
+
+        foreach (var id in absorbed.Sessions)
+        {
+            _bySession[id] = survivor;
+            survivor.Sessions.Add(id);
+        }
+
+        foreach (var (id, record) in absorbed.Records)
+        {
+            survivor.Records.TryAdd(id, record);
+        }
+
+        if (absorbed.SolveSeen && !survivor.SolveSeen)
+        {
+            survivor.SolveSeen = true;
+            survivor.Solve = absorbed.Solve;
+            survivor.SessionExpected = absorbed.SessionExpected;
+        }
+
+        if (absorbed.SessionSeen && !survivor.SessionSeen)
+        {
+            survivor.SessionSeen = true;
+            survivor.SharedKey = absorbed.SharedKey;
+        }
+
+        survivor.ActiveCalls += absorbed.ActiveCalls;
+        survivor.OpenSolves += absorbed.OpenSolves;
+        survivor.LastActivity = Math.Max(survivor.LastActivity, absorbed.LastActivity);
+        survivor.Retired = false;
+
+        if (survivor.Route is { } route)
+        {
+            foreach (var ticket in absorbed.PendingSolves)
+            {
+                Issue(ticket, route);
+            }
+
+            if (absorbed.Route is null)
+            {
+                absorbed.Decision.TrySetResult(route);
+                absorbed.Followers.ForEach(f => f.TrySetResult(route));
+            }
+        }
+        else
+        {
+            survivor.PendingSolves.AddRange(absorbed.PendingSolves);
+            survivor.Followers.Add(absorbed.Decision);
+            survivor.Followers.AddRange(absorbed.Followers);
+            if (survivor.DecisionTimer is null)
+            {
+                // Keep the earlier deadline: the absorbed calls have been waiting already.
+                survivor.DecisionTimer = absorbed.DecisionTimer;
+                absorbed.DecisionTimer = null;
+            }
+        }
+
+        absorbed.PendingSolves.Clear();
+        absorbed.Followers.Clear();
+        absorbed.DecisionTimer?.Dispose();
+        absorbed.DecisionTimer = null;
+        return survivor;
+    }
+
+    private void ForceDecide(BuildUnit waiting)
+    {
+        lock (_lock)
+        {
+            var unit = Root(waiting);
+            if (unit.Route is null && unit.ActiveCalls > 0)
+            {
+                BuildLog.DecisionTimedOut(_logger, _options.DecisionWait.TotalSeconds, string.Join(',', unit.Refs), string.Join(',', unit.Sessions));
+                TryDecide(unit, force: true);
+            }
+        }
+    }
+
+    private bool TryDecide(BuildUnit unit, bool force)
+    {
+        var sources = _extractor.Sources;
+        var firstUnknown = -1;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (!IsKnown(unit, sources[i]))
+            {
+                firstUnknown = i;
+                break;
+            }
+        }
+
+        var sessionKnown = IsKnown(unit, RoutingKeySource.SessionDirectory);
+        var inputs = new KeyInputs
+        {
+            Authority = unit.Origin.Authority,
+            ServerName = unit.Origin.ServerName,
+            ClientIdentity = unit.Origin.ClientIdentity,
+            Solve = unit.SolveSeen ? unit.Solve : default,
+            SessionSharedKey = sessionKnown ? unit.SharedKey : null,
+        };
+        RoutingKey? key = _extractor.TryExtract(inputs, out var found) ? found : null;
+        if (!force && firstUnknown >= 0 && (key is null || IndexOf(sources, key.Value.Source) > firstUnknown))
+        {
+            // A source ranked above the best key so far may still come with a later call.
+            return false;
+        }
+
+        SetRoute(unit, key is { } k ? PlaceKeyed(unit, k) : PlaceKeyless(unit));
+        return true;
+    }
+
+    private static int IndexOf(IReadOnlyList<RoutingKeySource> sources, RoutingKeySource source)
+    {
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] == source)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static bool IsKnown(BuildUnit unit, RoutingKeySource source) => source switch
+    {
+        RoutingKeySource.ImageName or RoutingKeySource.CacheRef => unit.SolveSeen,
+        RoutingKeySource.SessionDirectory => unit.SessionSeen || (unit.SolveSeen && !unit.SessionExpected),
+        _ => true,
+    };
+
+    private BuildRoute PlaceKeyed(BuildUnit unit, RoutingKey key)
+    {
+        var decision = _placement.Place(key.Value);
+        if (decision.NeedsStart)
+        {
+            // Static discovery cannot start a builder; go to the next one on the ring instead.
+            decision = _placement.Place(key.Value, allowStopped: false);
+        }
+
+        if (decision.Backend is not { State: BackendState.Ready } backend)
+        {
+            var reason = decision.Outcome == PlacementOutcome.AwaitingVolume
+                ? $"no cache volume serves key {key.Value} yet"
+                : $"no ready builder for key {key.Value}";
+            BuildLog.NoBuilder(_logger, key.Value, reason);
+            return new BuildRoute(null, key, decision.Outcome, Failure: reason);
+        }
+
+        if (unit.Connection is { } connection)
+        {
+            connection.LastKeyedBackend = backend.Id;
+        }
+
+        return new BuildRoute(backend, key, decision.Outcome);
+    }
+
+    private BuildRoute PlaceKeyless(BuildUnit unit)
+    {
+        // Probe builds carry no key; beside the connection's last keyed build they find its cache.
+        if (unit.Connection?.LastKeyedBackend is { } last)
+        {
+            foreach (var backend in _placement.Backends)
+            {
+                if (backend.Id == last && backend.State == BackendState.Ready)
+                {
+                    return new BuildRoute(backend, null, PlacementOutcome.Any, FollowedConnection: true);
+                }
+            }
+        }
+
+        var decision = _placement.PlaceAny();
+        return decision.Backend is { } any
+            ? new BuildRoute(any, null, PlacementOutcome.Any)
+            : new BuildRoute(null, null, PlacementOutcome.Unavailable, Failure: "no ready builder");
+    }
+
+    private void SetRoute(BuildUnit unit, BuildRoute route)
+    {
+        unit.Route = route;
+        unit.DecisionTimer?.Dispose();
+        unit.DecisionTimer = null;
+        foreach (var ticket in unit.PendingSolves)
+        {
+            Issue(ticket, route);
+        }
+
+        unit.PendingSolves.Clear();
+        unit.Decision.TrySetResult(route);
+        foreach (var follower in unit.Followers)
+        {
+            follower.TrySetResult(route);
+        }
+
+        unit.Followers.Clear();
+    }
+
+    // Under the lock, in the same step as the decision: the next decision sees this load.
+    private void Issue(SolveTicket ticket, BuildRoute route)
+    {
+        if (route.Backend is not { } backend)
+        {
+            return;
+        }
+
+        ticket.Load = _placement.Track(backend.Id);
+        ticket.Admission = _admission.AcquireAsync(backend.Id, ticket.Aborted).AsTask();
+        _metrics?.BuildsRouted.Add(
+            1,
+            new KeyValuePair<string, object?>("key_source", route.KeySourceLabel),
+            new KeyValuePair<string, object?>("backend", backend.Id));
+    }
+
+    private void MaybeRetire(BuildUnit unit)
+    {
+        if (unit.Retired || unit.ActiveCalls > 0)
+        {
+            return;
+        }
+
+        if (unit.Connection is { Closed: true } || (unit.SolveSeen && unit.OpenSolves == 0))
+        {
+            unit.Retired = true;
+            unit.RetiredAt = _time.GetTimestamp();
+            Report(unit);
+        }
+    }
+
+    private void Report(BuildUnit unit)
+    {
+        foreach (var record in unit.Records.Values)
+        {
+            if (record.Reported || !record.SolveSeen)
+            {
+                continue;
+            }
+
+            record.Reported = true;
+            var route = unit.Route;
+            var ended = record.SolveEnded != 0 ? record.SolveEnded : _time.GetTimestamp();
+            var forwarded = record.SolveForwarded != 0 ? record.SolveForwarded : ended;
+            var cached = record.Tally.CachedSteps;
+            var total = record.Tally.TotalSteps;
+            var summary = new BuildSummary(
+                record.Ref,
+                route?.Key?.Value,
+                route?.KeySourceLabel ?? "None",
+                route?.Backend?.Id,
+                _time.GetElapsedTime(record.SolveArrived, forwarded),
+                record.QueueWait,
+                _time.GetElapsedTime(record.SolveArrived, ended),
+                cached,
+                total,
+                record.GrpcStatus);
+            _recent.Enqueue(summary);
+            while (_recent.Count > RecentCapacity && _recent.TryDequeue(out _))
+            {
+            }
+
+            if (total > 0)
+            {
+                _metrics?.Steps.Add(cached, new KeyValuePair<string, object?>("cached", "true"));
+                _metrics?.Steps.Add(total - cached, new KeyValuePair<string, object?>("cached", "false"));
+            }
+
+            BuildLog.BuildEnded(
+                _logger,
+                summary.Ref,
+                summary.Key ?? "-",
+                summary.KeySource,
+                summary.Backend ?? "-",
+                summary.Wait.TotalMilliseconds,
+                summary.QueueWait.TotalMilliseconds,
+                summary.Duration.TotalMilliseconds,
+                cached,
+                total,
+                summary.GrpcStatus);
+        }
+    }
+
+    private void Sweep()
+    {
+        lock (_lock)
+        {
+            var now = _time.GetTimestamp();
+            List<BuildUnit>? expired = null;
+            foreach (var unit in _units)
+            {
+                var ended = unit.Retired && _time.GetElapsedTime(unit.RetiredAt, now) >= _options.EndedGrace;
+                var idle = !unit.Retired && unit.ActiveCalls == 0 && _time.GetElapsedTime(unit.LastActivity, now) >= _options.IdleTtl;
+                if (ended || idle)
+                {
+                    (expired ??= []).Add(unit);
+                }
+            }
+
+            foreach (var unit in expired ?? [])
+            {
+                Report(unit);
+                _units.Remove(unit);
+                unit.Connection?.Units.Remove(unit);
+                unit.DecisionTimer?.Dispose();
+                foreach (var id in unit.Refs)
+                {
+                    if (_byRef.TryGetValue(id, out var owner) && Root(owner) == unit)
+                    {
+                        _byRef.Remove(id);
+                    }
+                }
+
+                foreach (var id in unit.Sessions)
+                {
+                    if (_bySession.TryGetValue(id, out var owner) && Root(owner) == unit)
+                    {
+                        _bySession.Remove(id);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+namespace BuildPool.Gateway.Builds;
+
+/// <summary>One finished build as the gateway saw it: the per-build log line, also kept for tests and status.</summary>
+/// <param name="Ref">The Solve ref.</param>
+/// <param name="Key">The routing key; null for a keyless build.</param>
+/// <param name="KeySource">Where the key came from ("None" when keyless).</param>
+/// <param name="Backend">The builder; null when none could take it.</param>
+/// <param name="Wait">From the Solve's arrival to its forwarding: routing plus admission queue.</param>
+/// <param name="QueueWait">The admission queue part of <paramref name="Wait"/>.</param>
+/// <param name="Duration">From the Solve's arrival to its end.</param>
+/// <param name="CachedSteps">Vertexes the builder reported cached on the build's Status stream.</param>
+/// <param name="TotalSteps">Distinct vertexes reported on the Status stream.</param>
+/// <param name="GrpcStatus">The Solve's gRPC status code.</param>
+public sealed record BuildSummary(
+    string Ref,
+    string? Key,
+    string KeySource,
+    string? Backend,
+    TimeSpan Wait,
+    TimeSpan QueueWait,
+    TimeSpan Duration,
+    int CachedSteps,
+    int TotalSteps,
+    int GrpcStatus);

@@ -1,0 +1,25 @@
+using System.Net;
+using BuildPool.Gateway.Routing;
+
+namespace BuildPool.Gateway.Discovery;
+
+/// <summary>
+/// One builder given on the command line (<c>--backend name=tcp://host:port[,option=value…]</c>):
+/// one cache volume and the daemon that serves it.
+/// </summary>
+/// <param name="Name">The volume name; the ring hashes it, so it must stay the same across restarts.</param>
+/// <param name="EndPoint">Where the daemon listens (buildkitd <c>--addr tcp://…</c>).</param>
+public sealed record StaticBackend(string Name, DnsEndPoint EndPoint)
+{
+    /// <summary>Whether it takes new builds (<c>state=ready|draining|unavailable</c>).</summary>
+    public BackendState State { get; init; } = BackendState.Ready;
+
+    /// <summary>Admission slots; null uses the gateway's <c>--max-concurrent-builds</c>. <c>sharing=locked</c> sets 1.</summary>
+    public int? MaxConcurrentBuilds { get; init; }
+
+    /// <summary>Keys pinned to this volume (<c>keys=a;b</c>).</summary>
+    public IReadOnlyList<string> Keys { get; init; } = [];
+
+    /// <summary>The placement view of this builder.</summary>
+    public Backend ToBackend() => new(Name, State) { Keys = Keys };
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace BuildPool.Gateway.Server;
+
+/// <summary>
+/// The gateway's instruments on the <c>BuildPool.Gateway</c> meter, named for Prometheus
+/// (OpenTelemetry's exporter adds <c>_total</c> to counters and the unit suffix to histograms).
+/// </summary>
+public sealed class GatewayMetrics : IDisposable
+{
+    public const string MeterName = "BuildPool.Gateway";
+
+    /// <summary>The <see cref="ActivitySource"/> of the span per routed build.</summary>
+    public static readonly ActivitySource ActivitySource = new(MeterName);
+
+    private readonly bool _ownsMeter;
+
+    public GatewayMetrics(IMeterFactory? meterFactory = null)
+    {
+        if (meterFactory is null)
+        {
+            Meter = new Meter(MeterName);
+            _ownsMeter = true;
+        }
+        else
+        {
+            Meter = meterFactory.Create(MeterName);
+        }
+
+        BuildsRouted = Meter.CreateCounter<long>(
+            "buildpool_gateway_builds",
+            description: "Builds routed, by key source and builder.");
+        ActiveBuilds = Meter.CreateUpDownCounter<long>(
+            "buildpool_gateway_active_builds",
+            description: "Builds holding an admission slot, by builder.");
+        QueueWait = Meter.CreateHistogram<double>(
+            "buildpool_gateway_queue_wait",
+            unit: "s",
+            description: "How long builds waited for an admission slot.");
+        BytesProxied = Meter.CreateCounter<long>(
+            "buildpool_gateway_proxied_bytes",
+            unit: "By",
+            description: "gRPC body bytes proxied, by direction (upstream = client to builder).");
+        Errors = Meter.CreateCounter<long>(
+            "buildpool_gateway_errors",
+            description: "Calls the gateway failed itself, by reason.");
+        Steps = Meter.CreateCounter<long>(
+            "buildpool_gateway_build_steps",
+            description: "Build steps seen on Status streams, by whether the builder had them cached (cache hit ratio = cached=\"true\" / all).");
+    }
+
+    public Meter Meter { get; }
+
+    public Counter<long> BuildsRouted { get; }
+
+    public UpDownCounter<long> ActiveBuilds { get; }
+
+    public Histogram<double> QueueWait { get; }
+
+    public Counter<long> BytesProxied { get; }
+
+    public Counter<long> Errors { get; }
+
+    public Counter<long> Steps { get; }
+
+    /// <summary>Queued builds over all builders, read when metrics are collected.</summary>
+    public void ObserveQueued(Func<long> queued) =>
+        Meter.CreateObservableGauge("buildpool_gateway_queued_builds", queued, description: "Builds waiting for an admission slot.");
+
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            Meter.Dispose();
+        }
+    }
+}

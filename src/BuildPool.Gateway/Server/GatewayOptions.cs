@@ -1,0 +1,66 @@
+using System.Net;
+using BuildPool.Gateway.Builds;
+using BuildPool.Gateway.Discovery;
+using BuildPool.Gateway.Http2;
+using BuildPool.Gateway.Routing;
+
+namespace BuildPool.Gateway.Server;
+
+/// <summary>Everything <see cref="GatewayServer"/> needs; the <c>buildpool gateway</c> flags map onto it one to one.</summary>
+public sealed record GatewayOptions
+{
+    /// <summary>Where builds connect (<c>--listen</c>); port 0 picks a free port.</summary>
+    public IPEndPoint Listen { get; init; } = new(IPAddress.Any, 1234);
+
+    /// <summary>Static builders (<c>--backend</c>), one per cache volume.</summary>
+    public IReadOnlyList<StaticBackend> Backends { get; init; } = [];
+
+    /// <summary>Key sources in order (<c>--routing-key-sources</c>).</summary>
+    public IReadOnlyList<RoutingKeySource> KeySources { get; init; } = KeyExtractor.DefaultSources;
+
+    /// <summary>Domain whose first label under it is an authority/SNI key (<c>--domain</c>).</summary>
+    public string? Domain { get; init; }
+
+    /// <summary>Bounded-load factor c (<c>--bounded-load-factor</c>).</summary>
+    public double BoundedLoadFactor { get; init; } = 1.25;
+
+    /// <summary>Admission slots per builder unless its backend says otherwise (<c>--max-concurrent-builds</c>).</summary>
+    public int MaxConcurrentBuilds { get; init; } = 4;
+
+    /// <summary>How long a build waits for a slot (<c>--queue-timeout</c>).</summary>
+    public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    public BuildCorrelatorOptions Correlation { get; init; } = new();
+
+    /// <summary>How long a stopping gateway lets running builds finish before it cuts them (<c>--shutdown-timeout</c>).</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>PEM server certificate (<c>--tls-cert</c>); with <see cref="TlsKeyPath"/> the gateway serves TLS with ALPN h2 instead of h2c.</summary>
+    public string? TlsCertificatePath { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificatePath"/> (<c>--tls-key</c>).</summary>
+    public string? TlsKeyPath { get; init; }
+
+    /// <summary>PEM CA bundle (<c>--client-ca</c>); when set, clients must present a certificate it signed.</summary>
+    public string? ClientCaPath { get; init; }
+
+    /// <summary>HTTP/2 streams one client connection may have open (a build uses a handful; LLBBridge file reads add more).</summary>
+    public int MaxStreamsPerConnection { get; init; } = 256;
+
+    /// <summary>Request header list limit; session headers are short, so 64 KiB is generous.</summary>
+    public int MaxRequestHeadersTotalSize { get; init; } = 64 * 1024;
+
+    /// <summary>Open client connections; further connections wait in the accept backlog.</summary>
+    public long? MaxConnections { get; init; } = 10_000;
+
+    /// <summary>Consecutive connect failures (or UNAVAILABLE answers) that take a builder out of placement.</summary>
+    public int CircuitFailureThreshold { get; init; } = 3;
+
+    /// <summary>How often a builder whose circuit is open is probed with a connect.</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Upstream connection settings (TLS to builders, pool size).</summary>
+    public Http2ClientPoolOptions Upstream { get; init; } = new();
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}

@@ -1,0 +1,268 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using BuildPool.Gateway.Admission;
+using BuildPool.Gateway.Builds;
+using BuildPool.Gateway.Forwarding;
+using BuildPool.Gateway.Routing;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace BuildPool.Gateway.Server;
+
+/// <summary>
+/// Handles every gRPC call the gateway accepts: the calls of a build go where the build is
+/// routed (see <see cref="BuildCorrelator"/>), everything else (<c>Info</c>, <c>ListWorkers</c>,
+/// <c>DiskUsage</c>, health checks, unknown services) to any ready builder.
+/// </summary>
+internal sealed class GatewayRequestHandler(
+    GrpcForwarder forwarder,
+    BuildCorrelator builds,
+    Placement placement,
+    BackendCircuits circuits,
+    Func<string, DnsEndPoint?> endpointOf,
+    GatewayMetrics metrics,
+    ILogger logger)
+{
+    private const string ControlPrefix = "/moby.buildkit.v1.Control/";
+    private const string SessionPath = ControlPrefix + "Session";
+    private const string SolvePath = ControlPrefix + "Solve";
+    private const string StatusPath = ControlPrefix + "Status";
+    private const string BridgePrefix = "/moby.buildkit.v1.frontend.LLBBridge/";
+    private const string SessionUuidHeader = "X-Docker-Expose-Session-Uuid";
+    private const string SessionSharedKeyHeader = "X-Docker-Expose-Session-Sharedkey";
+    private const string BuildIdHeader = "buildkit-controlapi-buildid";
+
+    private static readonly KeyValuePair<string, object?> Upstream = new("direction", "upstream");
+    private static readonly KeyValuePair<string, object?> Downstream = new("direction", "downstream");
+
+    private readonly ConcurrentDictionary<string, ClientConnection> _connections = new(StringComparer.Ordinal);
+
+    public ClientConnection OpenConnection(string id) => _connections[id] = BuildCorrelator.OpenConnection(id);
+
+    public void CloseConnection(string id)
+    {
+        if (_connections.TryRemove(id, out var connection))
+        {
+            builds.CloseConnection(connection);
+        }
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsPost(request.Method) || request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true)
+        {
+            context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            return;
+        }
+
+        CountBytes(context);
+        var aborted = context.RequestAborted;
+        var path = request.Path.Value ?? string.Empty;
+        var connection = _connections.TryGetValue(context.Connection.Id, out var known) ? known : BuildCorrelator.OpenConnection(context.Connection.Id);
+        BuildCall? call = null;
+        try
+        {
+            call = await JoinAsync(context, path, connection, aborted);
+            if (call is null)
+            {
+                await ForwardAnyAsync(context, path);
+                return;
+            }
+
+            var route = await call.WaitForRouteAsync(aborted);
+            if (route.Backend is not { } backend)
+            {
+                Fail(context, "no_builder", GrpcStatusResponse.Unavailable, route.Failure ?? "no ready builder");
+                return;
+            }
+
+            if (call.Kind != BuildCallKind.Solve)
+            {
+                if (call.Tally is { } tally)
+                {
+                    Observe(context, tally.Observe);
+                }
+
+                await ForwardAsync(context, path, backend.Id);
+                return;
+            }
+
+            await ForwardSolveAsync(context, path, call, route, backend);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client went away while its call waited for routing or admission.
+        }
+        finally
+        {
+            call?.Dispose();
+        }
+    }
+
+    private async Task ForwardSolveAsync(HttpContext context, string path, BuildCall call, BuildRoute route, Backend backend)
+    {
+        using var activity = GatewayMetrics.ActivitySource.StartActivity("route build", ActivityKind.Server);
+        activity?.SetTag("buildpool.key", route.Key?.Value);
+        activity?.SetTag("buildpool.key_source", route.KeySourceLabel);
+        activity?.SetTag("buildpool.backend", backend.Id);
+        AdmissionLease lease;
+        try
+        {
+            lease = await call.AdmitAsync();
+        }
+        catch (BuilderAtCapacityException ex)
+        {
+            GatewayLog.QueueTimedOut(logger, call.Unit.Refs.FirstOrDefault() ?? "-", backend.Id, ex.Message);
+            Fail(context, "queue_timeout", GrpcStatusResponse.ResourceExhausted, ex.Message);
+            call.Completed(GrpcStatusResponse.ResourceExhausted);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            return;
+        }
+
+        var status = -1;
+        try
+        {
+            activity?.SetTag("buildpool.queue_wait_ms", lease.QueueWait.TotalMilliseconds);
+            call.Forwarding();
+            status = await ForwardAsync(context, path, backend.Id);
+        }
+        finally
+        {
+            // Before the handler returns, so before the client sees the Solve's trailers: the
+            // next build of this project already finds the slot and the load freed.
+            call.Completed(status);
+        }
+    }
+
+    private async Task<BuildCall?> JoinAsync(HttpContext context, string path, ClientConnection connection, CancellationToken aborted)
+    {
+        var headers = context.Request.Headers;
+        if (path == SessionPath)
+        {
+            var id = headers[SessionUuidHeader];
+            return id.Count == 1 && !string.IsNullOrEmpty(id[0])
+                ? builds.JoinSession(id[0]!, headers[SessionSharedKeyHeader].FirstOrDefault(), connection, Origin(context))
+                : null;
+        }
+
+        if (path == SolvePath || path == StatusPath)
+        {
+            var peeked = await GrpcForwarder.PeekFirstMessageAsync(context, cancellationToken: aborted);
+            if (peeked is not { IsComplete: true, IsCompressed: false } || !SolveRequestParser.TryParse(peeked.Message.Span, out var fields) || string.IsNullOrEmpty(fields.Ref))
+            {
+                return null;
+            }
+
+            return path == SolvePath
+                ? builds.JoinSolve(fields, connection, Origin(context), aborted)
+                : builds.JoinRef(fields.Ref, BuildCallKind.Status, connection, Origin(context));
+        }
+
+        if (path.StartsWith(BridgePrefix, StringComparison.Ordinal))
+        {
+            var buildId = headers[BuildIdHeader];
+            return buildId.Count == 1 && !string.IsNullOrEmpty(buildId[0])
+                ? builds.JoinRef(buildId[0]!, BuildCallKind.Bridge, connection, Origin(context))
+                : null;
+        }
+
+        return null;
+    }
+
+    private async Task ForwardAnyAsync(HttpContext context, string path)
+    {
+        if (placement.PlaceAny().Backend is not { } backend)
+        {
+            Fail(context, "no_builder", GrpcStatusResponse.Unavailable, "no ready builder");
+            return;
+        }
+
+        await ForwardAsync(context, path, backend.Id);
+    }
+
+    private async Task<int> ForwardAsync(HttpContext context, string path, string backendId)
+    {
+        if (endpointOf(backendId) is not { } endpoint)
+        {
+            // Discovery dropped the builder between the decision and now.
+            GatewayLog.UnknownBackend(logger, path, backendId);
+            Fail(context, "no_builder", GrpcStatusResponse.Unavailable, $"builder {backendId} is gone");
+            return GrpcStatusResponse.Unavailable;
+        }
+
+        await forwarder.ForwardAsync(context, endpoint);
+        var status = GrpcStatusResponse.Read(context);
+        if (status == GrpcStatusResponse.Unavailable)
+        {
+            metrics.Errors.Add(1, new KeyValuePair<string, object?>("reason", "unavailable"));
+            circuits.RecordFailure(backendId);
+        }
+        else if (status >= 0)
+        {
+            circuits.RecordSuccess(backendId);
+        }
+
+        return status;
+    }
+
+    private void Fail(HttpContext context, string reason, int status, string message)
+    {
+        metrics.Errors.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        GrpcStatusResponse.Write(context.Response, status, message);
+    }
+
+    private void CountBytes(HttpContext context)
+    {
+        var bytes = metrics.BytesProxied;
+        if (context.Features.Get<IRequestBodyPipeFeature>() is { } requestBody)
+        {
+            context.Features.Set<IRequestBodyPipeFeature>(new CountedRequestBody(requestBody.Reader, n => bytes.Add(n, Upstream)));
+        }
+
+        Observe(context, null);
+    }
+
+    // One wrapper per call: it counts bytes and, for a Status stream, feeds the step tally.
+    private void Observe(HttpContext context, ObservedResponseBody.Observer? also)
+    {
+        if (context.Features.Get<IHttpResponseBodyFeature>() is not { } body)
+        {
+            return;
+        }
+
+        var inner = body is ObservedResponseBody observed ? observed.Inner : body;
+        var bytes = metrics.BytesProxied;
+        context.Features.Set<IHttpResponseBodyFeature>(new ObservedResponseBody(inner, written =>
+        {
+            bytes.Add(written.Length, Downstream);
+            also?.Invoke(written);
+        }));
+    }
+
+    private static CallOrigin Origin(HttpContext context)
+    {
+        var serverName = context.Features.Get<ITlsHandshakeFeature>()?.HostName;
+        return new CallOrigin(context.Request.Host.Value, string.IsNullOrEmpty(serverName) ? null : serverName, IdentityOf(context.Connection.ClientCertificate));
+    }
+
+    internal static string? IdentityOf(X509Certificate2? certificate)
+    {
+        if (certificate is null)
+        {
+            return null;
+        }
+
+        var name = certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+        if (string.IsNullOrEmpty(name))
+        {
+            name = certificate.GetNameInfo(X509NameType.UrlName, forIssuer: false);
+        }
+
+        return string.IsNullOrEmpty(name) ? null : name;
+    }
+}

@@ -1,0 +1,269 @@
+using System.Collections.Frozen;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using BuildPool.Gateway.Admission;
+using BuildPool.Gateway.Builds;
+using BuildPool.Gateway.Discovery;
+using BuildPool.Gateway.Forwarding;
+using BuildPool.Gateway.Http2;
+using BuildPool.Gateway.Routing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace BuildPool.Gateway.Server;
+
+/// <summary>
+/// The gateway: Kestrel serving HTTP/2 (h2c, or TLS with ALPN h2 and optional client
+/// certificates) in front of a set of builders, routing each build to one of them.
+/// </summary>
+public sealed class GatewayServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly GatewayOptions _options;
+    private readonly Http2ClientPool _pool;
+    private readonly GatewayMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private FrozenDictionary<string, StaticBackend> _directory = FrozenDictionary<string, StaticBackend>.Empty;
+    private GatewayRequestHandler? _handler;
+    private Task _prober = Task.CompletedTask;
+    private int _stopped;
+
+    private GatewayServer(WebApplication app, GatewayOptions options)
+    {
+        _app = app;
+        _options = options;
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        _logger = loggers.CreateLogger<GatewayServer>();
+        _metrics = new GatewayMetrics(app.Services.GetService<IMeterFactory>());
+        Placement = new Placement(new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor });
+        Admission = new AdmissionController(
+            new AdmissionOptions { QueueTimeout = options.QueueTimeout, DefaultMaxConcurrentBuilds = options.MaxConcurrentBuilds },
+            options.TimeProvider);
+        Circuits = new BackendCircuits(Placement, options.CircuitFailureThreshold);
+        Builds = new BuildCorrelator(
+            new KeyExtractor(options.KeySources, options.Domain),
+            Placement,
+            Admission,
+            options.Correlation,
+            options.TimeProvider,
+            _metrics,
+            loggers.CreateLogger<BuildCorrelator>());
+        _metrics.ObserveQueued(() => Admission.TotalQueued);
+        _pool = new Http2ClientPool(options.Upstream, loggers.CreateLogger<Http2ClientPool>());
+    }
+
+    /// <summary>Where the gateway listens (the real port when <see cref="GatewayOptions.Listen"/> asked for 0).</summary>
+    public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
+
+    /// <summary>The address a buildx remote driver uses: <c>tcp://host:port</c>.</summary>
+    public string Address => $"tcp://{EndPoint}";
+
+    public Placement Placement { get; }
+
+    public AdmissionController Admission { get; }
+
+    public BackendCircuits Circuits { get; }
+
+    public BuildCorrelator Builds { get; }
+
+    /// <summary>True while some builder takes builds (the <c>/readyz</c> answer).</summary>
+    public bool IsReady => Placement.Backends.Any(b => b.State == BackendState.Ready);
+
+    /// <summary>Starts listening; <paramref name="configureLogging"/> defaults to no logging providers.</summary>
+    public static async Task<GatewayServer> StartAsync(GatewayOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        configureLogging?.Invoke(builder.Logging);
+        // Running builds get this long to finish when the gateway stops; Kestrel sends GOAWAY
+        // at once, so clients open new builds elsewhere meanwhile.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
+        GatewayServer? server = null;
+        builder.WebHost.ConfigureKestrel(kestrel => Configure(kestrel, options, () => server!));
+        var app = builder.Build();
+        server = new GatewayServer(app, options);
+        try
+        {
+            server.SetBackends(options.Backends);
+            server._handler = new GatewayRequestHandler(
+                new GrpcForwarder(server._pool, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<GrpcForwarder>()),
+                server.Builds,
+                server.Placement,
+                server.Circuits,
+                server.EndPointOf,
+                server._metrics,
+                server._logger);
+            app.Run(server._handler.HandleAsync);
+            await app.StartAsync(cancellationToken);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            var uri = new Uri(address);
+            server.EndPoint = new IPEndPoint(options.Listen.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : options.Listen.Address, uri.Port);
+            server._prober = server.ProbeOpenCircuitsAsync(server._stopping.Token);
+            GatewayLog.Listening(server._logger, options.Listen.ToString(), options.TlsCertificatePath is null ? "h2c" : "tls", options.Backends.Count);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Replaces the builder set (static discovery reload, tests); running builds finish where they are.</summary>
+    public void SetBackends(IEnumerable<StaticBackend> backends)
+    {
+        ArgumentNullException.ThrowIfNull(backends);
+        var list = backends.ToList();
+        foreach (var backend in list)
+        {
+            Admission.SetCapacity(backend.Name, backend.MaxConcurrentBuilds ?? _options.MaxConcurrentBuilds);
+        }
+
+        Volatile.Write(ref _directory, list.ToFrozenDictionary(b => b.Name, StringComparer.Ordinal));
+        Placement.Update(list.Select(b => b.ToBackend()));
+    }
+
+    /// <summary>
+    /// Stops accepting connections and lets running calls finish for up to
+    /// <see cref="GatewayOptions.ShutdownTimeout"/> (or until <paramref name="cancellationToken"/>).
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await _app.StopAsync(cancellationToken);
+        await _prober;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await _app.DisposeAsync();
+        await _pool.DisposeAsync();
+        Builds.Dispose();
+        _metrics.Dispose();
+        _stopping.Dispose();
+    }
+
+    private DnsEndPoint? EndPointOf(string backendId) =>
+        Volatile.Read(ref _directory).TryGetValue(backendId, out var backend) ? backend.EndPoint : null;
+
+    private static void Configure(KestrelServerOptions kestrel, GatewayOptions options, Func<GatewayServer> server)
+    {
+        kestrel.AddServerHeader = false;
+        var limits = kestrel.Limits;
+        // A long RUN step leaves streams silent for minutes; deadlines come from the client.
+        limits.MinRequestBodyDataRate = null;
+        limits.MinResponseDataRate = null;
+        limits.MaxRequestBodySize = null;
+        limits.KeepAliveTimeout = TimeSpan.FromHours(1);
+        limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersTotalSize;
+        limits.MaxConcurrentConnections = options.MaxConnections;
+        limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
+        limits.Http2.MaxRequestHeaderFieldSize = Math.Min(options.MaxRequestHeadersTotalSize, 16 * 1024);
+        // Build contexts travel inside the Session stream: large windows keep it from being latency bound.
+        limits.Http2.InitialConnectionWindowSize = 16 * 1024 * 1024;
+        limits.Http2.InitialStreamWindowSize = 8 * 1024 * 1024;
+        // A client that vanished without closing (a killed CI runner) is found out, so its builds end.
+        limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+        limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+
+        kestrel.Listen(options.Listen, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            listen.Use(next => async connection =>
+            {
+                var handler = server()._handler!;
+                handler.OpenConnection(connection.ConnectionId);
+                try
+                {
+                    await next(connection);
+                }
+                finally
+                {
+                    handler.CloseConnection(connection.ConnectionId);
+                }
+            });
+            if (options.TlsCertificatePath is { } certificatePath)
+            {
+                listen.UseHttps(Https(options, certificatePath));
+            }
+        });
+    }
+
+    private static HttpsConnectionAdapterOptions Https(GatewayOptions options, string certificatePath)
+    {
+        var https = new HttpsConnectionAdapterOptions
+        {
+            ServerCertificate = X509Certificate2.CreateFromPemFile(certificatePath, options.TlsKeyPath),
+            ClientCertificateMode = ClientCertificateMode.NoCertificate,
+        };
+        if (options.ClientCaPath is { } caPath)
+        {
+            var authorities = new X509Certificate2Collection();
+            authorities.ImportFromPemFile(caPath);
+            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            https.ClientCertificateValidation = (certificate, _, _) =>
+            {
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
+                return chain.Build(certificate);
+            };
+        }
+
+        return https;
+    }
+
+    // A builder whose circuit opened gets a plain connect now and then; the first that succeeds
+    // puts it back in placement.
+    private async Task ProbeOpenCircuitsAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(_options.ProbeInterval, _options.TimeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                foreach (var id in Circuits.OpenBackends)
+                {
+                    if (EndPointOf(id) is not { } endpoint)
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                        attempt.CancelAfter(TimeSpan.FromSeconds(2));
+                        await using var transport = await Http2Connector.ConnectAsync(endpoint, _options.Upstream.Tls, attempt.Token);
+                        Circuits.RecordSuccess(id);
+                        GatewayLog.BackendRecovered(_logger, id);
+                    }
+                    catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or System.Security.Authentication.AuthenticationException or Http2ConnectionException)
+                    {
+                        // Still down; try again next tick.
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+}

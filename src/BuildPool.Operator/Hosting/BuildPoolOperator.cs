@@ -1,6 +1,7 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Pools;
+using BuildPool.Operator.Status;
 using BuildPool.Operator.Volumes;
 using BuildPool.Runtime.Controllers;
 using BuildPool.Runtime.Hosting;
@@ -49,7 +50,8 @@ public static class BuildPoolOperator
         var volumes = new Controller<CacheVolume>(
                 new ControllerOptions { Name = "cachevolume", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
                 caches.Volumes,
-                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(), new RolloutGate(), time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
+                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(), new RolloutGate(),
+                    new EventRecorder(caches.Events, time, loggerFactory.CreateLogger<EventRecorder>()), time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
                 time,
                 loggerFactory,
                 metrics)

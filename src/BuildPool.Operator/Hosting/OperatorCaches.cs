@@ -49,6 +49,8 @@ public sealed class OperatorCaches
 
         PoolClient = new ResourceClient<BuilderPool>(transport);
         SecretClient = new ResourceClient<V1Secret>(transport);
+        StorageClasses = new ResourceClient<V1StorageClass>(transport);
+        Events = new ResourceClient<Corev1Event>(transport);
         VolumeWriter = new ChildWriter<CacheVolume>(new ResourceClient<CacheVolume>(transport), Volumes.Cache);
         DeploymentWriter = new ChildWriter<V1Deployment>(new ResourceClient<V1Deployment>(transport), Deployments.Cache);
         ServiceWriter = new ChildWriter<V1Service>(new ResourceClient<V1Service>(transport), Services.Cache);
@@ -88,6 +90,10 @@ public sealed class OperatorCaches
     public ResourceClient<BuilderPool> PoolClient { get; }
 
     public ResourceClient<V1Secret> SecretClient { get; }
+
+    public ResourceClient<V1StorageClass> StorageClasses { get; }
+
+    public ResourceClient<Corev1Event> Events { get; }
 
     public ChildWriter<CacheVolume> VolumeWriter { get; }
 

@@ -20,11 +20,16 @@ public sealed partial class CacheVolumeReconciler(
     OperatorOptions options,
     IBuilderConnector connector,
     RolloutGate rollouts,
+    EventRecorder events,
     TimeProvider time,
     ILogger<CacheVolumeReconciler> logger)
     : IReconciler<CacheVolume>
 {
     public const string DrainingCondition = "Draining";
+    public const string VolumeFullCondition = "CacheVolumeFull";
+
+    /// <summary>Per-cache-mount rules are applied at most this often; usage above the budget is pruned at once.</summary>
+    public static readonly TimeSpan RuleInterval = TimeSpan.FromMinutes(10);
 
     public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest request, CancellationToken cancellationToken)
     {
@@ -107,7 +112,7 @@ public sealed partial class CacheVolumeReconciler(
         await caches.ServiceWriter.ApplyAsync(plan.Service, cancellationToken);
         deployment = await caches.DeploymentWriter.ApplyAsync(plan.Builder, cancellationToken);
 
-        var result = await ObserveAsync(cached, volume, deployment, decision, now, cancellationToken);
+        var result = await ObserveAsync(cached, volume, pool, settings, deployment, decision, now, cancellationToken);
         if (!rollout && !stop && rollouts.Holder(poolKey) == volume.Metadata.Name
             && (deployment.Status?.ReadyReplicas ?? 0) > 0 == decision.Running
             && deployment.Status?.ObservedGeneration >= deployment.Metadata.Generation)
@@ -146,7 +151,7 @@ public sealed partial class CacheVolumeReconciler(
         return null;
     }
 
-    private async Task<ReconcileResult> ObserveAsync(CacheVolume cached, CacheVolume volume, V1Deployment deployment, BuilderScaling.Decision decision, DateTime now, CancellationToken cancellationToken)
+    private async Task<ReconcileResult> ObserveAsync(CacheVolume cached, CacheVolume volume, BuilderPool pool, CacheVolumeSettings settings, V1Deployment deployment, BuilderScaling.Decision decision, DateTime now, CancellationToken cancellationToken)
     {
         var endpointReady = (deployment.Status?.ReadyReplicas ?? 0) > 0;
         if (!decision.Running)
@@ -172,9 +177,17 @@ public sealed partial class CacheVolumeReconciler(
             var usage = await client.DiskUsageAsync(cancellationToken: cancellationToken);
             var active = (await client.ListActiveBuildsAsync(cancellationToken)).Count;
             var version = workers.FirstOrDefault()?.BuildkitVersion?.Version ?? "unknown";
+            var gc = await CollectGarbageAsync(client, cached, volume, pool, settings, usage, version, now, cancellationToken);
+            var used = gc.Usage.Sum(r => r.Size);
+            var full = await GrowIfNeededAsync(volume, pool, used, cancellationToken);
             await WriteStatusAsync(cached, volume, CacheVolumePhase.Ready,
                 Outcome.Ready("BuilderReady", $"buildkitd {version} ready with {workers.Count} worker(s)"),
-                active, usage.Sum(r => r.Size), draining: false, now, cancellationToken);
+                active, used, draining: false, now, cancellationToken, status =>
+                {
+                    status.LastGC = gc.Ran ? now : status.LastGC;
+                    Conditions.Set(status.Conditions, VolumeFullCondition, full is not null, full is null ? "HasSpace" : "CannotGrow",
+                        full ?? "usage is within the volume's limits", volume.Metadata.Generation, now);
+                });
             var next = decision.RecheckAfter is { } r && r < options.ProbeInterval ? r : options.ProbeInterval;
             return ReconcileResult.After(next);
         }
@@ -276,6 +289,101 @@ public sealed partial class CacheVolumeReconciler(
         await caches.ClaimWriter.Client.PatchAsync(ns, desired.Metadata.Name, patch, cancellationToken);
     }
 
+    private sealed record GcResult(bool Ran, IReadOnlyList<BuildKit.Protocol.UsageRecord> Usage);
+
+    private async Task<GcResult> CollectGarbageAsync(BuildKitClient client, CacheVolume cached, CacheVolume volume, BuilderPool pool, CacheVolumeSettings settings,
+        IReadOnlyList<BuildKit.Protocol.UsageRecord> usage, string version, DateTime now, CancellationToken cancellationToken)
+    {
+        if (settings.Budget is null)
+        {
+            return new GcResult(false, usage);
+        }
+
+        var daemon = Rendering.BuildkitVersion.TryParse(version, out var v) ? v : (Rendering.BuildkitVersion?)null;
+        var prunes = GcPlanner.Plan(usage, pool.Spec.Cache.CacheMounts?.ToList() ?? [], settings.Budget, daemon, now);
+        var rulesDue = cached.Status.LastGC is not { } last || now - last >= RuleInterval;
+        prunes = prunes.Where(p => rulesDue || p.Request.MaxUsedSpace > 0 || p.Request.Filter.Count == 0).ToList();
+        if (prunes.Count == 0)
+        {
+            return new GcResult(false, usage);
+        }
+
+        long freed = 0;
+        var count = 0;
+        foreach (var prune in prunes)
+        {
+            await foreach (var record in client.PruneAsync(prune.Request, cancellationToken))
+            {
+                freed += record.Size;
+                count++;
+            }
+        }
+
+        var reasons = string.Join("; ", prunes.Select(p => p.Reason));
+        Log.Pruned(logger, volume.Metadata.Name, count, freed, reasons);
+        await events.RecordAsync(volume, "Normal", "Pruned",
+            $"freed {Units.Quantity.FormatApproximate(freed)} in {count} records: {reasons}", cancellationToken);
+        return new GcResult(true, await client.DiskUsageAsync(cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Auto-grow: when usage stays above the threshold after pruning, expand the claim by the step
+    /// up to the maximum. Returns why the volume is full when it cannot grow, null otherwise.
+    /// </summary>
+    private async Task<string?> GrowIfNeededAsync(CacheVolume volume, BuilderPool pool, long used, CancellationToken cancellationToken)
+    {
+        var claim = caches.Claims.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.StateClaim(volume.Metadata.Name));
+        var capacityText = claim?.Spec?.Resources?.Requests?.Lookup("storage")?.ToString();
+        if (capacityText is null || !Units.Quantity.TryParse(capacityText, out var capacity, out _) || capacity <= 0)
+        {
+            return null;
+        }
+
+        var grow = pool.Spec.Cache.AutoGrow;
+        var threshold = grow is not null && Units.QuantityOrPercent.TryParse(grow.Threshold, out var t, out _) ? t.Resolve(capacity) : capacity;
+        if (used <= threshold)
+        {
+            return null;
+        }
+
+        if (grow is null)
+        {
+            return $"usage {Units.Quantity.FormatApproximate(used)} of {capacityText} after pruning, and spec.cache.autoGrow is not set";
+        }
+
+        var step = Units.QuantityOrPercent.TryParse(grow.Step, out var s, out _) ? s.Resolve(capacity) : 0;
+        var max = Units.Quantity.TryParse(grow.MaxSize, out var m, out _) ? m : capacity;
+        var target = Math.Min(capacity + Math.Max(step, 1L << 30), max);
+        if (target <= capacity)
+        {
+            return $"usage {Units.Quantity.FormatApproximate(used)} of {capacityText} after pruning, and spec.cache.autoGrow.maxSize ({grow.MaxSize}) is reached";
+        }
+
+        var storageClass = await StorageClassOfAsync(claim!, cancellationToken);
+        if (storageClass?.AllowVolumeExpansion != true)
+        {
+            return $"usage {Units.Quantity.FormatApproximate(used)} of {capacityText} after pruning, and StorageClass {storageClass?.Metadata.Name ?? "(default)"} does not allow volume expansion";
+        }
+
+        var size = Units.Quantity.Format(target);
+        await caches.ClaimWriter.Client.PatchAsync(claim!.Metadata.NamespaceProperty, claim.Metadata.Name,
+            new { spec = new { resources = new { requests = new Dictionary<string, string> { ["storage"] = size } } } }, cancellationToken);
+        Log.Grew(logger, volume.Metadata.Name, capacityText, size);
+        await events.RecordAsync(volume, "Normal", "Grew", $"expanded the cache volume from {capacityText} to {size}", cancellationToken);
+        return null;
+    }
+
+    private async Task<V1StorageClass?> StorageClassOfAsync(V1PersistentVolumeClaim claim, CancellationToken cancellationToken)
+    {
+        if (claim.Spec.StorageClassName is { Length: > 0 } name)
+        {
+            return await caches.StorageClasses.GetAsync(null, name, cancellationToken);
+        }
+
+        var all = await caches.StorageClasses.ListAsync(cancellationToken: cancellationToken);
+        return all.FirstOrDefault(c => c.Metadata.Annotations?.Lookup("storageclass.kubernetes.io/is-default-class") == "true");
+    }
+
     private async Task<int> CountActiveBuildsAsync(CacheVolume volume, CancellationToken cancellationToken)
     {
         try
@@ -291,7 +399,7 @@ public sealed partial class CacheVolumeReconciler(
         }
     }
 
-    private async Task WriteStatusAsync(CacheVolume cached, CacheVolume volume, CacheVolumePhase phase, Outcome outcome, int activeBuilds, long? usedBytes, bool draining, DateTime now, CancellationToken cancellationToken)
+    private async Task WriteStatusAsync(CacheVolume cached, CacheVolume volume, CacheVolumePhase phase, Outcome outcome, int activeBuilds, long? usedBytes, bool draining, DateTime now, CancellationToken cancellationToken, Action<CacheVolumeStatus>? adjust = null)
     {
         var pool = caches.Pools.Cache.Get(volume.Metadata.NamespaceProperty, volume.Spec.Pool);
         var status = new CacheVolumeStatus
@@ -321,6 +429,7 @@ public sealed partial class CacheVolumeReconciler(
         Conditions.SetOutcome(status.Conditions, outcome, volume.Metadata.Generation, now);
         Conditions.Set(status.Conditions, DrainingCondition, draining, draining ? "Draining" : "NotDraining",
             draining ? "no new builds are routed here" : "accepting builds", volume.Metadata.Generation, now);
+        adjust?.Invoke(status);
         if (StatusComparer.Same(cached.Status, status))
         {
             return;
@@ -340,6 +449,12 @@ public sealed partial class CacheVolumeReconciler(
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Could not ask the builder of {Volume} for running builds: {Reason}")]
         public static partial void DrainProbeFailed(ILogger logger, string volume, string reason);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Pruned {Count} records ({Freed} bytes) on {Volume}: {Reasons}")]
+        public static partial void Pruned(ILogger logger, string volume, int count, long freed, string reasons);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Grew the claim of {Volume} from {From} to {To}")]
+        public static partial void Grew(ILogger logger, string volume, string from, string to);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Deleting claim {Claim} (reclaimPolicy Delete)")]
         public static partial void ClaimDeleted(ILogger logger, string claim);

@@ -10,6 +10,9 @@ namespace BuildPool.Operator.Volumes;
 /// </summary>
 public sealed record CacheVolumeSettings(long SizeBytes, TimeSpan IdleTimeout, string BuildkitdToml, IReadOnlyList<string> Errors)
 {
+    /// <summary>The GC limits the rendered config uses, for the operator's own targeted prunes.</summary>
+    public GcBudget? Budget { get; init; }
+
     public static CacheVolumeSettings Resolve(CacheVolume volume, BuilderPool pool)
     {
         ArgumentNullException.ThrowIfNull(volume);
@@ -50,7 +53,8 @@ public sealed record CacheVolumeSettings(long SizeBytes, TimeSpan IdleTimeout, s
         };
         try
         {
-            return new CacheVolumeSettings(size, idle, BuildkitdConfigRenderer.Render(input).Toml, errors);
+            var config = BuildkitdConfigRenderer.Render(input);
+            return new CacheVolumeSettings(size, idle, config.Toml, errors) { Budget = config.Budget };
         }
         catch (ArgumentException ex)
         {

@@ -3,8 +3,10 @@ using BuildPool.Host.Commands;
 
 var root = new RootCommand("BuildPool: pools of BuildKit builders with persistent caches, and a gateway that routes builds to warm builders.");
 root.Subcommands.Add(OperatorCommand.Create());
+root.Subcommands.Add(GatewayCommand.Create());
 root.Subcommands.Add(CrdsCommand.Create());
 root.Subcommands.Add(LocalApiCommand.Create());
 root.Subcommands.Add(DevCommand.Create());
 root.Subcommands.Add(RenderCommand.Create());
+root.Subcommands.Add(RegistryGcCommand.Create());
 return await root.Parse(args).InvokeAsync();

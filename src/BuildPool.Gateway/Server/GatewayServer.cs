@@ -75,6 +75,9 @@ public sealed class GatewayServer : IAsyncDisposable
 
     public BuildCorrelator Builds { get; }
 
+    /// <summary>Fires when the host was asked to stop (SIGTERM through the console lifetime) or <see cref="StopAsync"/> began.</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
+
     /// <summary>True while some builder takes builds (the <c>/readyz</c> answer).</summary>
     public bool IsReady => Placement.Backends.Any(b => b.State == BackendState.Ready);
 

@@ -1,0 +1,182 @@
+using System.CommandLine;
+using System.Globalization;
+using BuildPool.Gateway.Discovery;
+using BuildPool.Gateway.Routing;
+using BuildPool.Gateway.Server;
+using BuildPool.Operator.Units;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+
+namespace BuildPool.Host.Commands;
+
+/// <summary>
+/// <c>buildpool gateway</c>: the BuildKit-aware front door of a pool. Unmodified
+/// <c>docker buildx create --driver remote tcp://gateway:1234</c> clients build through it and
+/// each project's builds land on the builder whose cache is warm for it.
+/// </summary>
+public static class GatewayCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string>("--listen") { Description = "host:port where buildx connects.", DefaultValueFactory = _ => "0.0.0.0:1234" };
+        var backends = new Option<string[]>("--backend")
+        {
+            Description = "A builder (one cache volume): name=tcp://host:port, optionally ,state=draining ,sharing=locked ,max-concurrent-builds=N ,keys=a;b. Repeatable.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var keySources = new Option<string>("--routing-key-sources")
+        {
+            Description = "Comma-separated key sources in order: Authority, ClientCertificate, ImageName, CacheRef, SessionDirectory.",
+            DefaultValueFactory = _ => string.Join(',', KeyExtractor.DefaultSources),
+        };
+        var domain = new Option<string?>("--domain") { Description = "Routing domain: the first label of :authority or SNI under it is a key (proj.builds.example.test → proj)." };
+        var loadFactor = new Option<double>("--bounded-load-factor") { Description = "No builder takes a new build above this factor times the mean load (≥ 1).", DefaultValueFactory = _ => 1.25 };
+        var maxBuilds = new Option<int>("--max-concurrent-builds") { Description = "Running builds per builder; the rest queue.", DefaultValueFactory = _ => 4 };
+        var queueTimeout = new Option<string>("--queue-timeout") { Description = "How long a build waits for a slot before RESOURCE_EXHAUSTED (Go duration).", DefaultValueFactory = _ => "5m" };
+        var shutdownTimeout = new Option<string>("--shutdown-timeout") { Description = "How long running builds may finish after SIGTERM (Go duration).", DefaultValueFactory = _ => "5m" };
+        var metrics = new Option<string>("--metrics-address") { Description = "host:port for /metrics, /healthz and /readyz.", DefaultValueFactory = _ => "0.0.0.0:8080" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM server certificate; with --tls-key the gateway serves TLS (ALPN h2) instead of h2c." };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
+        var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA bundle; clients must present a certificate it signed (its CN can be the routing key)." };
+        var command = new Command("gateway", "Run the gateway that routes buildx builds to warm builders.")
+        {
+            listen, backends, keySources, domain, loadFactor, maxBuilds, queueTimeout, shutdownTimeout, metrics, tlsCert, tlsKey, clientCa,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            GatewayOptions options;
+            System.Net.IPEndPoint metricsEndPoint;
+            try
+            {
+                options = new GatewayOptions
+                {
+                    Listen = ListenAddress.Parse(parse.GetValue(listen)!),
+                    Backends = ParseBackends(parse.GetValue(backends) ?? []),
+                    KeySources = ParseKeySources(parse.GetValue(keySources)!),
+                    Domain = parse.GetValue(domain),
+                    BoundedLoadFactor = AtLeastOne("--bounded-load-factor", parse.GetValue(loadFactor)),
+                    MaxConcurrentBuilds = (int)AtLeastOne("--max-concurrent-builds", parse.GetValue(maxBuilds)),
+                    QueueTimeout = ParseDuration("--queue-timeout", parse.GetValue(queueTimeout)!),
+                    ShutdownTimeout = ParseDuration("--shutdown-timeout", parse.GetValue(shutdownTimeout)!),
+                    TlsCertificatePath = parse.GetValue(tlsCert),
+                    TlsKeyPath = parse.GetValue(tlsKey),
+                    ClientCaPath = parse.GetValue(clientCa),
+                };
+                CheckTls(options);
+                metricsEndPoint = ListenAddress.Parse(parse.GetValue(metrics)!, "--metrics-address");
+            }
+            catch (FormatException ex)
+            {
+                await Console.Error.WriteLineAsync($"buildpool gateway: {ex.Message}");
+                return 2;
+            }
+
+            await RunAsync(options, metricsEndPoint, cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+
+    internal static IReadOnlyList<StaticBackend> ParseBackends(IEnumerable<string> values)
+    {
+        var list = values.Select(StaticBackendParser.Parse).ToList();
+        if (list.Count == 0)
+        {
+            throw new FormatException("--backend: give at least one builder (name=tcp://host:port)");
+        }
+
+        if (list.GroupBy(b => b.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+        {
+            throw new FormatException($"--backend: name '{duplicate.Key}' is given twice");
+        }
+
+        return list;
+    }
+
+    internal static IReadOnlyList<RoutingKeySource> ParseKeySources(string value)
+    {
+        var sources = new List<RoutingKeySource>();
+        foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Enum.TryParse<RoutingKeySource>(part.Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var source) || !Enum.IsDefined(source))
+            {
+                throw new FormatException($"--routing-key-sources: unknown source '{part}' (known: {string.Join(", ", Enum.GetNames<RoutingKeySource>())})");
+            }
+
+            sources.Add(source);
+        }
+
+        return sources;
+    }
+
+    private static double AtLeastOne(string flag, double value) =>
+        value >= 1 && double.IsFinite(value) ? value : throw new FormatException($"{flag} {value.ToString(CultureInfo.InvariantCulture)}: must be at least 1");
+
+    private static TimeSpan ParseDuration(string flag, string text) =>
+        GoDuration.TryParse(text, out var value, out var reason) && value > TimeSpan.Zero
+            ? value
+            : throw new FormatException($"{flag} '{text}': {reason ?? "must be positive"} (e.g. 30s, 5m, 1h)");
+
+    private static void CheckTls(GatewayOptions options)
+    {
+        if ((options.TlsCertificatePath is null) != (options.TlsKeyPath is null))
+        {
+            throw new FormatException("--tls-cert and --tls-key go together");
+        }
+
+        if (options.ClientCaPath is not null && options.TlsCertificatePath is null)
+        {
+            throw new FormatException("--client-ca needs --tls-cert and --tls-key");
+        }
+
+        foreach (var (flag, path) in new[] { ("--tls-cert", options.TlsCertificatePath), ("--tls-key", options.TlsKeyPath), ("--client-ca", options.ClientCaPath) })
+        {
+            if (path is not null && !File.Exists(path))
+            {
+                throw new FormatException($"{flag} '{path}': no such file");
+            }
+        }
+    }
+
+    private static async Task RunAsync(GatewayOptions options, System.Net.IPEndPoint metricsEndPoint, CancellationToken cancellationToken)
+    {
+        static void Logging(ILoggingBuilder logging)
+        {
+            logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
+            logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        }
+
+        // The metrics listener is its own HTTP/1.1 server: scrapers and probes never share the
+        // build port's HTTP/2-only listener or its limits.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        Logging(builder.Logging);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(metricsEndPoint));
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
+        await using var metricsApp = builder.Build();
+        GatewayServer? gateway = null;
+        metricsApp.MapPrometheusScrapingEndpoint("/metrics");
+        metricsApp.MapGet("/healthz", () => Results.Text("ok"));
+        metricsApp.MapGet("/readyz", () => gateway is { IsReady: true } ? Results.Text("ok") : Results.Text("no ready builder", statusCode: 503));
+        await metricsApp.StartAsync(cancellationToken);
+        await using (gateway = await GatewayServer.StartAsync(options, Logging, cancellationToken))
+        {
+            // SIGTERM arrives either as the command's cancellation or through the host's console
+            // lifetime; both mean: stop taking builds, let the running ones finish.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, gateway.Stopping);
+            await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+            await gateway.StopAsync(CancellationToken.None);
+        }
+
+        await metricsApp.StopAsync(CancellationToken.None);
+    }
+}

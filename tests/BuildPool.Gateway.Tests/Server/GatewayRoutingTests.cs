@@ -151,16 +151,17 @@ public sealed class GatewayRoutingTests
         harness.Fleet.Configure(b => b.HoldSolves = true);
         var home = harness.Fleet["builder-1"];
 
-        var first = harness.Client.BuildAsync(GatewayHarness.Project("release"));
-        await Eventually.TrueAsync(() => home.Builds.RunningSolves == 1, "the first build runs");
-        var second = harness.Client.BuildAsync(GatewayHarness.Project("release"));
+        var first = harness.Client.BuildAsync(new FakeBuildxOptions { ContextName = "release", Bootstrap = false, Ref = "release-1" });
+        await home.Builds.WaitForRunningAsync("release-1");
+        var second = harness.Client.BuildAsync(new FakeBuildxOptions { ContextName = "release", Bootstrap = false, Ref = "release-2" });
         await Eventually.TrueAsync(() => harness.Gateway.Admission.GetCounts(home.Name).Queued == 1, "the second build queues in the gateway");
-        Assert.Single(home.Builds.Solves);
+        Assert.Equal(["release-1"], home.Builds.Solves.Select(s => s.Ref));
 
-        home.Builds.ReleaseAll();
+        home.Builds.Release("release-1");
         var firstResult = await first.Within(30);
-        await Eventually.TrueAsync(() => home.Builds.RunningSolves == 1 && home.Builds.Solves.Count == 2, "the second build runs");
-        home.Builds.ReleaseAll();
+        await home.Builds.WaitForRunningAsync("release-2");
+        Assert.Equal(1, home.Builds.RunningSolves);
+        home.Builds.Release("release-2");
         var secondResult = await second.Within(30);
 
         Assert.True(firstResult.Succeeded, firstResult.ToString());

@@ -29,4 +29,7 @@ public sealed class OperatorOptions
 
     /// <summary>How often a draining builder is asked again for its running builds.</summary>
     public TimeSpan DrainPollInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often each RegistryCacheTarget's registry is checked and its retention applied; failures retry sooner (at most 5 min).</summary>
+    public TimeSpan RegistryGcInterval { get; init; } = TimeSpan.FromHours(1);
 }

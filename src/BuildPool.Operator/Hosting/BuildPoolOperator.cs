@@ -1,6 +1,7 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Pools;
+using BuildPool.Operator.Registry;
 using BuildPool.Operator.Status;
 using BuildPool.Operator.Volumes;
 using BuildPool.Runtime.Controllers;
@@ -61,13 +62,21 @@ public static class BuildPoolOperator
             .Watches(caches.Claims, VolumeOf)
             .Watches(caches.Pools, p => caches.VolumesOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ReconcileRequest.For));
 
+        var cacheTargets = new Controller<RegistryCacheTarget>(
+            new ControllerOptions { Name = "registrycachetarget", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
+            caches.CacheTargets,
+            new RegistryCacheTargetReconciler(caches, options, time, loggerFactory.CreateLogger<RegistryCacheTargetReconciler>()),
+            time,
+            loggerFactory,
+            metrics);
+
         var manager = new ControllerManager(leaderElection, lifetime, loggerFactory);
         foreach (var informer in caches.All)
         {
             manager.AddInformer(informer);
         }
 
-        manager.AddController(pools).AddController(volumes);
+        manager.AddController(pools).AddController(volumes).AddController(cacheTargets);
         return (manager, caches);
     }
 

@@ -44,11 +44,14 @@ public sealed class OperatorCaches
         NetworkPolicies = Watch<V1NetworkPolicy>(managed);
         Claims = Watch<V1PersistentVolumeClaim>(managed);
         ConfigMaps = Watch<V1ConfigMap>(managed);
+        CacheTargets = Watch<RegistryCacheTarget>(null);
 
         Volumes.Cache.AddIndexer(PoolIndex, v => [ObjectKey.Of(v.Metadata.NamespaceProperty, v.Spec.Pool)]);
 
         PoolClient = new ResourceClient<BuilderPool>(transport);
         SecretClient = new ResourceClient<V1Secret>(transport);
+        CacheTargetClient = new ResourceClient<RegistryCacheTarget>(transport);
+        SecretBindingClient = new ResourceClient<SecretBinding>(transport);
         StorageClasses = new ResourceClient<V1StorageClass>(transport);
         Events = new ResourceClient<Corev1Event>(transport);
         VolumeWriter = new ChildWriter<CacheVolume>(new ResourceClient<CacheVolume>(transport), Volumes.Cache);
@@ -87,9 +90,15 @@ public sealed class OperatorCaches
 
     public Informer<V1ConfigMap> ConfigMaps { get; }
 
+    public Informer<RegistryCacheTarget> CacheTargets { get; }
+
     public ResourceClient<BuilderPool> PoolClient { get; }
 
     public ResourceClient<V1Secret> SecretClient { get; }
+
+    public ResourceClient<RegistryCacheTarget> CacheTargetClient { get; }
+
+    public ResourceClient<SecretBinding> SecretBindingClient { get; }
 
     public ResourceClient<V1StorageClass> StorageClasses { get; }
 

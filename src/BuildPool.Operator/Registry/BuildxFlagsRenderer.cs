@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Text;
+using BuildPool.Api.V1Alpha1;
+
+namespace BuildPool.Operator.Registry;
+
+/// <summary>
+/// The <c>--cache-to</c>/<c>--cache-from</c> values for a target, as buildx takes them. Options
+/// equal to BuildKit's defaults are left out (gzip, oci-mediatypes=true), except that
+/// image-manifest=true always comes with oci-mediatypes=true: BuildKit needs both, and registries
+/// that reject cache indexes (ECR, some Artifactory setups) need image-manifest.
+/// </summary>
+public static class BuildxFlagsRenderer
+{
+    public static BuildxCacheFlags Render(RegistryCacheTargetSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var to = new StringBuilder($"type=registry,ref={spec.Ref},mode={(spec.Mode == CacheExportMode.Max ? "max" : "min")}");
+        if (spec.Compression != CacheCompression.Gzip)
+        {
+            to.Append(",compression=").Append(spec.Compression switch
+            {
+                CacheCompression.Zstd => "zstd",
+                CacheCompression.Estargz => "estargz",
+                _ => "gzip",
+            });
+        }
+
+        if (spec.CompressionLevel is { } level)
+        {
+            to.Append(",compression-level=").Append(level.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (spec.ImageManifest)
+        {
+            to.Append(",image-manifest=true,oci-mediatypes=true");
+        }
+        else if (!spec.OciMediatypes)
+        {
+            to.Append(",oci-mediatypes=false");
+        }
+
+        if (spec.IgnoreError)
+        {
+            to.Append(",ignore-error=true");
+        }
+
+        return new BuildxCacheFlags { CacheTo = to.ToString(), CacheFrom = $"type=registry,ref={spec.Ref}" };
+    }
+}

@@ -108,7 +108,7 @@ public sealed class BuildCorrelator : IDisposable
                 unit.SharedKey = string.IsNullOrEmpty(sharedKey) ? null : sharedKey;
             }
 
-            return Enter(unit, BuildCallKind.Session, connection, origin, record: null, ticket: null);
+            return Enter(unit, BuildCallKind.Session, record: null, ticket: null);
         }
     }
 
@@ -149,7 +149,7 @@ public sealed class BuildCorrelator : IDisposable
                 unit.PendingSolves.Add(ticket);
             }
 
-            return Enter(unit, BuildCallKind.Solve, connection, origin, record, ticket);
+            return Enter(unit, BuildCallKind.Solve, record, ticket);
         }
     }
 
@@ -160,7 +160,7 @@ public sealed class BuildCorrelator : IDisposable
         lock (_lock)
         {
             var unit = Lookup(_byRef, reference) ?? Create(connection, origin, reference, sessionId: null);
-            return Enter(unit, kind, connection, origin, unit.RecordFor(reference), ticket: null);
+            return Enter(unit, kind, unit.RecordFor(reference), ticket: null);
         }
     }
 
@@ -219,7 +219,7 @@ public sealed class BuildCorrelator : IDisposable
 
     public void Dispose() => _sweeper.Dispose();
 
-    private BuildCall Enter(BuildUnit unit, BuildCallKind kind, ClientConnection connection, CallOrigin origin, RefRecord? record, SolveTicket? ticket)
+    private BuildCall Enter(BuildUnit unit, BuildCallKind kind, RefRecord? record, SolveTicket? ticket)
     {
         unit.ActiveCalls++;
         unit.LastActivity = _time.GetTimestamp();
@@ -227,13 +227,6 @@ public sealed class BuildCorrelator : IDisposable
         {
             // A late call of an ended build (or a second Solve on its shared session).
             unit.Retired = false;
-        }
-
-        if (unit.Connection is null)
-        {
-            unit.Connection = connection;
-            unit.Origin = origin;
-            connection.Units.Add(unit);
         }
 
         if (unit.Route is null && !TryDecide(unit, force: false) && unit.DecisionTimer is null)

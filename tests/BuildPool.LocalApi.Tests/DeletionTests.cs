@@ -90,6 +90,18 @@ public sealed class DeletionTests : ServerTest
     }
 
     [Fact]
+    public async Task Deleting_a_dependent_never_deletes_its_live_owner()
+    {
+        var owner = await OwnerAsync("owner");
+        await DependentAsync("dependent", owner);
+
+        await Client.CoreV1.DeleteNamespacedSecretAsync("dependent", Ns, propagationPolicy: "Background");
+
+        Assert.False(await ExistsAsync(() => Client.CoreV1.ReadNamespacedSecretAsync("dependent", Ns)));
+        Assert.True(await ExistsAsync(() => Client.CoreV1.ReadNamespacedConfigMapAsync("owner", Ns)));
+    }
+
+    [Fact]
     public async Task Orphan_deletion_keeps_dependents_and_strips_the_owner_reference()
     {
         var owner = await OwnerAsync("owner");

@@ -720,7 +720,11 @@ internal sealed class ObjectStore
         // Owners in foreground deletion waiting for this dependent.
         foreach (var r in (current["metadata"]?["ownerReferences"] as JsonArray ?? []).ToList())
         {
-            if (JsonUtil.Str(r?["uid"]) is { } ownerUid && _byUid.TryGetValue(ownerUid, out var owner))
+            // Only an owner that is itself being deleted may be finalized here: removing a
+            // dependent must never remove a live owner.
+            if (JsonUtil.Str(r?["uid"]) is { } ownerUid && _byUid.TryGetValue(ownerUid, out var owner)
+                && Bucket(owner.StorageKey).TryGetValue(owner.Key, out var ownerObj)
+                && ownerObj["metadata"]?["deletionTimestamp"] is not null)
             {
                 Finalize(owner.StorageKey, owner.Key);
             }

@@ -80,6 +80,22 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
             }
         }
 
+        if (plan.UnmetDemand > 0)
+        {
+            // Dedicated at maxVolumes: make room by evicting the least recently used idle volume.
+            // Its finalizer drains it, and the reclaim policy decides whether its cache is kept.
+            var victim = caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid)
+                .Where(v => v.Metadata.DeletionTimestamp is null && v.Status.Phase == CacheVolumePhase.Idle && v.Status.ActiveBuilds == 0)
+                .OrderBy(v => v.Status.LastUsed ?? v.Metadata.CreationTimestamp ?? DateTime.MinValue)
+                .ThenBy(v => v.Metadata.Name, StringComparer.Ordinal)
+                .FirstOrDefault();
+            if (victim is not null)
+            {
+                Log.Evicted(logger, victim.Metadata.Name, plan.UnmetDemand);
+                await caches.VolumeWriter.DeleteAsync(victim, cancellationToken);
+            }
+        }
+
         if (plan.ConsumedDemand.Count > 0)
         {
             // Served: the keys have their volumes. Removing only these keys leaves requests that
@@ -112,6 +128,9 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
     {
         [LoggerMessage(Level = LogLevel.Warning, Message = "Invalid spec: {Message}")]
         public static partial void Invalid(ILogger logger, string message);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Evicting idle cache volume {Volume}: {Waiting} routing keys wait for a volume at maxVolumes")]
+        public static partial void Evicted(ILogger logger, string volume, int waiting);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Removing cache volume {Volume}: no longer in the pool's plan")]
         public static partial void ScaleIn(ILogger logger, string volume);

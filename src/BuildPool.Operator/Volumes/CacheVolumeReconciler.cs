@@ -79,6 +79,15 @@ public sealed partial class CacheVolumeReconciler(
             return ReconcileResult.After(TimeSpan.FromSeconds(30));
         }
 
+        if (RetentionLeft(volume, pool, now) is { } left && left <= TimeSpan.Zero)
+        {
+            var idleFor = Units.GoDuration.Format(Units.GoDuration.Parse(volume.Spec.Retention!.DeleteAfterIdle!) - left);
+            Log.Expired(logger, volume.Metadata.Name, idleFor);
+            await events.RecordAsync(volume, "Normal", "RetentionExpired", $"idle for {idleFor}: removing the volume (reclaimPolicy Delete)", cancellationToken);
+            await caches.VolumeWriter.DeleteAsync(volume, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
         var poolVolumes = caches.VolumesOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
         var decision = BuilderScaling.Decide(volume, pool, poolVolumes, settings.IdleTimeout, now);
         var plan = CacheVolumePlanner.Plan(volume, pool, settings.BuildkitdToml, decision.Running);
@@ -160,7 +169,15 @@ public sealed partial class CacheVolumeReconciler(
             await WriteStatusAsync(cached, volume, stopped ? CacheVolumePhase.Idle : CacheVolumePhase.Draining,
                 stopped ? Outcome.Ready("Idle", "builder stopped; the cache volume is kept") : Outcome.Progressing("Stopping", "builder is stopping"),
                 0, volume.Status.UsedBytes, draining: false, now, cancellationToken);
-            return stopped ? ReconcileResult.Done : ReconcileResult.After(options.DrainPollInterval);
+            if (!stopped)
+            {
+                return ReconcileResult.After(options.DrainPollInterval);
+            }
+
+            // Nothing announces that a retention period ran out: come back when it does.
+            return RetentionLeft(volume, pool, now) is { } left
+                ? ReconcileResult.After(left > TimeSpan.Zero ? left + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1))
+                : ReconcileResult.Done;
         }
 
         if (!endpointReady)
@@ -288,6 +305,35 @@ public sealed partial class CacheVolumeReconciler(
             : new { metadata = new { labels = desired.Metadata.Labels, annotations } };
         await caches.ClaimWriter.Client.PatchAsync(ns, desired.Metadata.Name, patch, cancellationToken);
     }
+
+    /// <summary>
+    /// Volume retention: a volume of a <c>Delete</c> pool whose builder is stopped and that has
+    /// not been used for <c>spec.retention.deleteAfterIdle</c> is removed. <c>Retain</c> volumes,
+    /// volumes with a running or draining builder, and the volumes a Hashed pool's plan needs
+    /// (it would only create them again) are never removed here.
+    /// </summary>
+    private static TimeSpan? RetentionLeft(CacheVolume volume, BuilderPool pool, DateTime now)
+    {
+        if (pool.Spec.Cache.ReclaimPolicy != ReclaimPolicy.Delete
+            || volume.Spec.Retention?.DeleteAfterIdle is not { } text
+            || !Units.GoDuration.TryParse(text, out var keep, out _)
+            || volume.Status.Phase != CacheVolumePhase.Idle
+            || volume.Status.ActiveBuilds > 0)
+        {
+            return null;
+        }
+
+        var owner = volume.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
+        if (owner?.Uid == pool.Metadata.Uid && pool.Spec.Assignment.Mode == AssignmentMode.Hashed)
+        {
+            return null;
+        }
+
+        var lastUsed = Latest(volume.Status.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation)) ?? volume.Metadata.CreationTimestamp;
+        return lastUsed is { } used ? keep - (now - used) : null;
+    }
+
+    private static DateTime? Latest(DateTime? a, DateTime? b) => a is null ? b : b is null ? a : (a > b ? a : b);
 
     private sealed record GcResult(bool Ran, IReadOnlyList<BuildKit.Protocol.UsageRecord> Usage);
 
@@ -449,6 +495,9 @@ public sealed partial class CacheVolumeReconciler(
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Could not ask the builder of {Volume} for running builds: {Reason}")]
         public static partial void DrainProbeFailed(ILogger logger, string volume, string reason);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Removing {Volume}: idle for {IdleFor}, past its retention")]
+        public static partial void Expired(ILogger logger, string volume, string idleFor);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Pruned {Count} records ({Freed} bytes) on {Volume}: {Reasons}")]
         public static partial void Pruned(ILogger logger, string volume, int count, long freed, string reasons);

@@ -5,6 +5,7 @@ using BuildPool.Runtime.Client;
 using BuildPool.TestDoubles;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BuildPool.Operator.Tests.Integration;
@@ -28,6 +29,12 @@ internal sealed class OperatorHarness : IAsyncDisposable
         Deployments = new ResourceClient<V1Deployment>(Kubernetes);
         Claims = new ResourceClient<V1PersistentVolumeClaim>(Kubernetes);
     }
+
+    // BUILDPOOL_TEST_LOGS=1 shows the operator's own log while a test runs.
+    private static readonly ILoggerFactory Logging =
+        Environment.GetEnvironmentVariable("BUILDPOOL_TEST_LOGS") == "1"
+            ? LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Debug))
+            : NullLoggerFactory.Instance;
 
     public LocalApiServer Server { get; }
 
@@ -63,7 +70,7 @@ internal sealed class OperatorHarness : IAsyncDisposable
             Kubernetes,
             options ?? new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = TimeSpan.FromSeconds(1) },
             TimeProvider.System,
-            NullLoggerFactory.Instance,
+            Logging,
             connector: new FixedBuilderConnector(Daemon.Address));
         if (_stop.IsCancellationRequested)
         {

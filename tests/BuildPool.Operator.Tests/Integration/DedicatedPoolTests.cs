@@ -18,7 +18,8 @@ public sealed class DedicatedPoolTests
             Spec = new BuilderPoolSpec
             {
                 Assignment = new AssignmentSpec { Mode = AssignmentMode.Dedicated, Volumes = 1, MaxVolumes = 2 },
-                Scaling = new ScalingSpec { WarmBuilders = 0 },
+                // Both volumes keep a running builder, so neither is idle and none may be evicted.
+                Scaling = new ScalingSpec { WarmBuilders = 2 },
                 Cache = new CacheSpec { Volume = new CacheVolumeTemplate { Size = "5Gi" } },
             },
         });

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using BuildPool.Gateway.Admission;
+using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,7 @@ public sealed class BuildCorrelator : IDisposable
     private readonly TimeProvider _time;
     private readonly GatewayMetrics? _metrics;
     private readonly ILogger _logger;
+    private readonly IBuilderStarter? _starter;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, BuildUnit> _byRef = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BuildUnit> _bySession = new(StringComparer.Ordinal);
@@ -47,7 +49,8 @@ public sealed class BuildCorrelator : IDisposable
         BuildCorrelatorOptions? options = null,
         TimeProvider? timeProvider = null,
         GatewayMetrics? metrics = null,
-        ILogger<BuildCorrelator>? logger = null)
+        ILogger<BuildCorrelator>? logger = null,
+        IBuilderStarter? starter = null)
     {
         ArgumentNullException.ThrowIfNull(extractor);
         ArgumentNullException.ThrowIfNull(placement);
@@ -59,6 +62,7 @@ public sealed class BuildCorrelator : IDisposable
         _time = timeProvider ?? TimeProvider.System;
         _metrics = metrics;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _starter = starter;
         var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, Math.Min(_options.EndedGrace.Ticks, _options.IdleTtl.Ticks) / 2));
         _sweeper = _time.CreateTimer(static s => ((BuildCorrelator)s!).Sweep(), this, sweep, sweep);
     }
@@ -374,6 +378,12 @@ public sealed class BuildCorrelator : IDisposable
 
     private bool TryDecide(BuildUnit unit, bool force)
     {
+        if (unit.Holding)
+        {
+            // Its builder is starting; the end of that wait decides.
+            return true;
+        }
+
         var sources = _extractor.Sources;
         var firstUnknown = -1;
         for (var i = 0; i < sources.Count; i++)
@@ -401,7 +411,11 @@ public sealed class BuildCorrelator : IDisposable
             return false;
         }
 
-        SetRoute(unit, key is { } k ? PlaceKeyed(unit, k) : PlaceKeyless(unit));
+        if ((key is { } k ? PlaceKeyed(unit, k) : PlaceKeyless(unit)) is { } route)
+        {
+            SetRoute(unit, route);
+        }
+
         return true;
     }
 
@@ -425,20 +439,28 @@ public sealed class BuildCorrelator : IDisposable
         _ => true,
     };
 
-    private BuildRoute PlaceKeyed(BuildUnit unit, RoutingKey key)
+    // Null while the build waits for its cold builder (see Hold).
+    private BuildRoute? PlaceKeyed(BuildUnit unit, RoutingKey key)
     {
         var decision = _placement.Place(key.Value);
+        if (_starter is not null && !unit.Held && WaitsForStart(decision))
+        {
+            Hold(unit, key, decision);
+            return null;
+        }
+
         if (decision.NeedsStart)
         {
-            // Static discovery cannot start a builder; go to the next one on the ring instead.
+            // Nobody can start the builder (static discovery) or it did not start in time: go to
+            // the next one on the ring instead.
             decision = _placement.Place(key.Value, allowStopped: false);
         }
 
         if (decision.Backend is not { State: BackendState.Ready } backend)
         {
-            var reason = decision.Outcome == PlacementOutcome.AwaitingVolume
+            var reason = unit.HoldFailure ?? (decision.Outcome == PlacementOutcome.AwaitingVolume
                 ? $"no cache volume serves key {key.Value} yet"
-                : $"no ready builder for key {key.Value}";
+                : $"no ready builder for key {key.Value}");
             BuildLog.NoBuilder(_logger, key.Value, reason);
             return new BuildRoute(null, key, decision.Outcome, Failure: reason);
         }
@@ -449,6 +471,52 @@ public sealed class BuildCorrelator : IDisposable
         }
 
         return new BuildRoute(backend, key, decision.Outcome);
+    }
+
+    // A stopped builder, a Dedicated key without its volume yet, or a Dedicated volume that is
+    // restarting: worth waiting for, since its cache is where the build is fast.
+    private static bool WaitsForStart(PlacementDecision decision) =>
+        decision.NeedsStart
+        || decision.Outcome == PlacementOutcome.AwaitingVolume
+        || (decision.Outcome == PlacementOutcome.Unavailable && decision.Backend is not null);
+
+    // Once per build: the starter asks for the builder and completes when it is ready or the
+    // start timeout passed; then the build is placed again, spilling past a still stopped builder.
+    private void Hold(BuildUnit unit, RoutingKey key, PlacementDecision decision)
+    {
+        unit.Holding = true;
+        unit.Held = true;
+        unit.ColdStart = _starter!.WaitForBuilderAsync(_placement, key.Value, decision).ContinueWith(
+            static (wait, state) =>
+            {
+                var (self, held) = ((BuildCorrelator, BuildUnit))state!;
+                self.EndHold(held, wait);
+            },
+            (this, unit),
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default);
+    }
+
+    private void EndHold(BuildUnit held, Task<string?> wait)
+    {
+        lock (_lock)
+        {
+            held.Holding = false;
+            held.HoldFailure = wait.IsCompletedSuccessfully ? wait.Result : "waiting for the builder to start failed";
+            var unit = Root(held);
+            if (unit != held)
+            {
+                unit.HoldFailure ??= held.HoldFailure;
+                unit.Held = true;
+            }
+
+            // A merge may have routed the build meanwhile, or be holding it on its own account.
+            if (unit.Route is null && !unit.Holding)
+            {
+                TryDecide(unit, force: true);
+            }
+        }
     }
 
     private BuildRoute PlaceKeyless(BuildUnit unit)
@@ -500,6 +568,7 @@ public sealed class BuildCorrelator : IDisposable
         }
 
         ticket.Load = _placement.Track(backend.Id);
+        _starter?.Used(backend.Id);
         ticket.Admission = _admission.AcquireAsync(backend.Id, ticket.Aborted).AsTask();
         _metrics?.BuildsRouted.Add(
             1,

@@ -39,6 +39,16 @@ internal sealed class BuildUnit(long created)
 
     public ITimer? DecisionTimer { get; set; }
 
+    // Cold builders: the build waits (Holding) for a stopped builder at most once (Held); after
+    // that it spills, or fails with HoldFailure. ColdStart owns the wait.
+    public bool Holding { get; set; }
+
+    public bool Held { get; set; }
+
+    public string? HoldFailure { get; set; }
+
+    public Task? ColdStart { get; set; }
+
     public int ActiveCalls { get; set; }
 
     public int OpenSolves { get; set; }

@@ -20,6 +20,9 @@ public sealed record StaticBackend(string Name, DnsEndPoint EndPoint)
     /// <summary>Keys pinned to this volume (<c>keys=a;b</c>).</summary>
     public IReadOnlyList<string> Keys { get; init; } = [];
 
+    /// <summary>False for a volume that serves only its pinned keys: it stays off the hash ring.</summary>
+    public bool AcceptsHashedKeys { get; init; } = true;
+
     /// <summary>The placement view of this builder.</summary>
-    public Backend ToBackend() => new(Name, State) { Keys = Keys };
+    public Backend ToBackend() => new(Name, State) { Keys = Keys, AcceptsHashedKeys = AcceptsHashedKeys };
 }

@@ -21,6 +21,15 @@ public sealed record GatewayOptions
     /// <summary>Domain whose first label under it is an authority/SNI key (<c>--domain</c>).</summary>
     public string? Domain { get; init; }
 
+    /// <summary>Hashed (consistent hashing) or Dedicated (one volume per key); from the pool's <c>spec.assignment.mode</c>.</summary>
+    public AssignmentMode Mode { get; init; } = AssignmentMode.Hashed;
+
+    /// <summary>
+    /// Starts stopped builders on demand (Kubernetes discovery). Null (static backends): a build
+    /// whose builder is stopped goes to the next one on the ring at once.
+    /// </summary>
+    public IBuilderStarter? BuilderStarter { get; init; }
+
     /// <summary>Bounded-load factor c (<c>--bounded-load-factor</c>).</summary>
     public double BoundedLoadFactor { get; init; } = 1.25;
 

@@ -44,7 +44,9 @@ public sealed class GatewayServer : IAsyncDisposable
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         _logger = loggers.CreateLogger<GatewayServer>();
         _metrics = new GatewayMetrics(app.Services.GetService<IMeterFactory>());
-        Placement = new Placement(new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor });
+        Placement = new Placement(
+            new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, Mode = options.Mode },
+            options.BuilderStarter is { } starter ? starter.RequestVolume : null);
         Admission = new AdmissionController(
             new AdmissionOptions { QueueTimeout = options.QueueTimeout, DefaultMaxConcurrentBuilds = options.MaxConcurrentBuilds },
             options.TimeProvider);
@@ -56,7 +58,8 @@ public sealed class GatewayServer : IAsyncDisposable
             options.Correlation,
             options.TimeProvider,
             _metrics,
-            loggers.CreateLogger<BuildCorrelator>());
+            loggers.CreateLogger<BuildCorrelator>(),
+            options.BuilderStarter);
         _metrics.ObserveQueued(() => Admission.TotalQueued);
         _pool = new Http2ClientPool(options.Upstream, loggers.CreateLogger<Http2ClientPool>());
     }

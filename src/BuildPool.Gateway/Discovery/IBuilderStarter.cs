@@ -1,0 +1,25 @@
+using BuildPool.Gateway.Routing;
+
+namespace BuildPool.Gateway.Discovery;
+
+/// <summary>
+/// What the gateway needs from a discovery that can start builders (Kubernetes: the operator, told
+/// through annotations). Static discovery has none, so a stopped builder's builds spill at once.
+/// </summary>
+public interface IBuilderStarter
+{
+    /// <summary>
+    /// A build's key landed on a builder that does not take builds now (stopped, starting, or in
+    /// Dedicated mode a volume that does not exist yet). Asks for it and completes once a ready
+    /// builder serves the key (null), or with the reason it does not after the start timeout;
+    /// the caller then places the build again without stopped builders. Called under the
+    /// correlator's lock: the synchronous part must only signal, never block.
+    /// </summary>
+    Task<string?> WaitForBuilderAsync(Placement placement, string key, PlacementDecision decision);
+
+    /// <summary>Dedicated mode: <paramref name="key"/> has no volume (the <see cref="Placement"/> hook; cheap and idempotent).</summary>
+    void RequestVolume(string key);
+
+    /// <summary>A build was routed to <paramref name="backendId"/> (the heartbeat's input; called per build, so cheap).</summary>
+    void Used(string backendId);
+}

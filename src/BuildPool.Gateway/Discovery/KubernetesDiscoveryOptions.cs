@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace BuildPool.Gateway.Discovery;
+
+/// <summary>Settings of <see cref="KubernetesDiscovery"/> beyond the pool's own spec.</summary>
+public sealed record KubernetesDiscoveryOptions
+{
+    public KubernetesBuilderStarterOptions Annotations { get; init; } = new();
+
+    /// <summary>How often builders with running builds are marked used, so a long build keeps its builder's heartbeat going.</summary>
+    public TimeSpan BusyCheckInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    public ILoggerFactory? LoggerFactory { get; init; }
+}

@@ -27,11 +27,12 @@ internal static class ClusterShape
         string? PoolUid(string name) => livePools.GetValueOrDefault(name)?.Metadata.Uid;
         string? VolumeUid(string name) => volumesByName.GetValueOrDefault(name)?.Metadata.Uid;
 
+        var liveOwners = livePools.Values.Select(p => p.Metadata.Uid).Concat(volumes.Select(v => v.Metadata.Uid)).ToHashSet(StringComparer.Ordinal);
         var volumeNames = pools.SelectMany(p => Enumerable.Range(0, p.Spec.Assignment.Volumes).Select(i => (Pool: p.Metadata.Name, Volume: ResourceNames.HashedVolume(p.Metadata.Name, i)))).ToList();
         var poolNames = pools.Select(p => p.Metadata.Name).ToList();
 
-        Compare(problems, "BuilderPool", livePools.Values, poolNames.ToDictionary(p => p, _ => (string?)null));
-        Compare(problems, "CacheVolume", volumes, volumeNames.ToDictionary(v => v.Volume, v => PoolUid(v.Pool)));
+        Compare(problems, "BuilderPool", livePools.Values, poolNames.ToDictionary(p => p, _ => (string?)null), liveOwners);
+        Compare(problems, "CacheVolume", volumes, volumeNames.ToDictionary(v => v.Volume, v => PoolUid(v.Pool)), liveOwners);
         foreach (var v in volumes.Where(v => v.Metadata.Finalizers?.Contains(WellKnown.VolumeFinalizer) != true))
         {
             problems.Add($"CacheVolume {v.Metadata.Name} lacks its finalizer {WellKnown.VolumeFinalizer}");
@@ -39,7 +40,7 @@ internal static class ClusterShape
 
         var deployments = await new ResourceClient<V1Deployment>(kubernetes).ListAsync(ns, Managed);
         Compare(problems, "Deployment", deployments, poolNames.Select(p => (ResourceNames.Gateway(p), PoolUid(p)))
-            .Concat(volumeNames.Select(v => (ResourceNames.Builder(v.Volume), VolumeUid(v.Volume)))).ToDictionary(x => x.Item1, x => x.Item2));
+            .Concat(volumeNames.Select(v => (ResourceNames.Builder(v.Volume), VolumeUid(v.Volume)))).ToDictionary(x => x.Item1, x => x.Item2), liveOwners);
         foreach (var d in deployments.Where(d => d.Metadata.Labels.Lookup(WellKnown.ComponentLabel) == WellKnown.BuilderComponent && (d.Spec.Replicas ?? 1) > 1))
         {
             problems.Add($"builder Deployment {d.Metadata.Name} has {d.Spec.Replicas} replicas");
@@ -47,16 +48,16 @@ internal static class ClusterShape
 
         Compare(problems, "Service", await new ResourceClient<V1Service>(kubernetes).ListAsync(ns, Managed),
             poolNames.Select(p => (ResourceNames.GatewayService(p), PoolUid(p)))
-                .Concat(volumeNames.Select(v => (ResourceNames.BuilderService(v.Volume), VolumeUid(v.Volume)))).ToDictionary(x => x.Item1, x => x.Item2));
+                .Concat(volumeNames.Select(v => (ResourceNames.BuilderService(v.Volume), VolumeUid(v.Volume)))).ToDictionary(x => x.Item1, x => x.Item2), liveOwners);
         Compare(problems, "ConfigMap", await new ResourceClient<V1ConfigMap>(kubernetes).ListAsync(ns, Managed),
-            volumeNames.ToDictionary(v => ResourceNames.Config(v.Volume), v => VolumeUid(v.Volume)));
+            volumeNames.ToDictionary(v => ResourceNames.Config(v.Volume), v => VolumeUid(v.Volume)), liveOwners);
         var gatewayOwned = poolNames.ToDictionary(ResourceNames.Gateway, PoolUid);
-        Compare(problems, "ServiceAccount", await new ResourceClient<V1ServiceAccount>(kubernetes).ListAsync(ns, Managed), gatewayOwned);
-        Compare(problems, "Role", await new ResourceClient<V1Role>(kubernetes).ListAsync(ns, Managed), gatewayOwned);
-        Compare(problems, "RoleBinding", await new ResourceClient<V1RoleBinding>(kubernetes).ListAsync(ns, Managed), gatewayOwned);
+        Compare(problems, "ServiceAccount", await new ResourceClient<V1ServiceAccount>(kubernetes).ListAsync(ns, Managed), gatewayOwned, liveOwners);
+        Compare(problems, "Role", await new ResourceClient<V1Role>(kubernetes).ListAsync(ns, Managed), gatewayOwned, liveOwners);
+        Compare(problems, "RoleBinding", await new ResourceClient<V1RoleBinding>(kubernetes).ListAsync(ns, Managed), gatewayOwned, liveOwners);
         var buildersOwned = poolNames.ToDictionary(ResourceNames.BuildersPolicy, PoolUid);
-        Compare(problems, "PodDisruptionBudget", await new ResourceClient<V1PodDisruptionBudget>(kubernetes).ListAsync(ns, Managed), buildersOwned);
-        Compare(problems, "NetworkPolicy", await new ResourceClient<V1NetworkPolicy>(kubernetes).ListAsync(ns, Managed), buildersOwned);
+        Compare(problems, "PodDisruptionBudget", await new ResourceClient<V1PodDisruptionBudget>(kubernetes).ListAsync(ns, Managed), buildersOwned, liveOwners);
+        Compare(problems, "NetworkPolicy", await new ResourceClient<V1NetworkPolicy>(kubernetes).ListAsync(ns, Managed), buildersOwned, liveOwners);
 
         var claims = await new ResourceClient<V1PersistentVolumeClaim>(kubernetes).ListAsync(ns, Managed);
         var expectedClaims = volumeNames.Select(v => ResourceNames.StateClaim(v.Volume)).Concat(retainedClaims).ToHashSet(StringComparer.Ordinal);
@@ -70,7 +71,7 @@ internal static class ClusterShape
     }
 
     /// <summary>Names must match; each object must have exactly one controller owner with the expected UID (null: owner not checked).</summary>
-    private static void Compare<T>(List<string> problems, string kind, IEnumerable<T> actual, IReadOnlyDictionary<string, string?> expected)
+    private static void Compare<T>(List<string> problems, string kind, IEnumerable<T> actual, IReadOnlyDictionary<string, string?> expected, IReadOnlySet<string> liveOwners)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var list = actual.ToList();
@@ -82,12 +83,23 @@ internal static class ClusterShape
                 problems.Add($"{kind} {o.Metadata.Name} is being deleted");
             }
 
-            if (!expected.TryGetValue(o.Metadata.Name, out var ownerUid) || kind == "BuilderPool")
+            if (kind == "BuilderPool")
             {
                 continue;
             }
 
             var controllers = o.Metadata.OwnerReferences?.Where(r => r.Controller == true).ToList() ?? [];
+            if (!expected.TryGetValue(o.Metadata.Name, out var ownerUid))
+            {
+                // Already reported as unexpected; say also whether it is an orphan.
+                if (controllers.Count > 0 && !liveOwners.Contains(controllers[0].Uid))
+                {
+                    problems.Add($"{kind} {o.Metadata.Name} is an orphan: its owner {controllers[0].Kind} {controllers[0].Name} ({controllers[0].Uid}) does not exist");
+                }
+
+                continue;
+            }
+
             if (controllers.Count != 1)
             {
                 problems.Add($"{kind} {o.Metadata.Name} has {controllers.Count} controller owners");

@@ -314,7 +314,7 @@ public sealed class RegistryClient : IDisposable
             AuthenticationException a => $"TLS handshake failed ({a.Message}); for a plain-HTTP registry use http",
             _ => ex.Message,
         };
-        return new RegistryException(RegistryErrorKind.Unreachable, $"{Endpoint.Authority}: unreachable: {reason}", ex);
+        return new RegistryException(RegistryErrorKind.Unreachable, $"{Endpoint.Authority}: {reason}", ex);
     }
 
     private AuthenticationHeaderValue? Authorization(string? scope)

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using BuildPool.Gateway.Discovery;
+using BuildPool.Host.Cluster;
+using BuildPool.Runtime.Client;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
 using BuildPool.Operator.Units;
@@ -24,9 +26,13 @@ public static class GatewayCommand
         var listen = new Option<string>("--listen") { Description = "host:port where buildx connects.", DefaultValueFactory = _ => "0.0.0.0:1234" };
         var backends = new Option<string[]>("--backend")
         {
-            Description = "A builder (one cache volume): name=tcp://host:port, optionally ,state=draining ,sharing=locked ,max-concurrent-builds=N ,keys=a;b. Repeatable.",
+            Description = "A builder (one cache volume): name=tcp://host:port, optionally ,state=draining ,sharing=locked ,max-concurrent-builds=N ,keys=a;b. Repeatable. Not with --pool.",
             AllowMultipleArgumentsPerToken = false,
         };
+        var pool = new Option<string?>("--pool") { Description = "Discover the builders from this BuilderPool's CacheVolumes (Kubernetes); its spec supplies the routing settings. Not with --backend." };
+        var poolNamespace = new Option<string?>("--namespace") { Description = "Namespace of --pool (default: $POD_NAMESPACE, the kubeconfig context's namespace, or default)." };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "With --pool: path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)." };
+        var kubeContext = new Option<string?>("--context") { Description = "With --pool: kubeconfig context to use." };
         var keySources = new Option<string>("--routing-key-sources")
         {
             Description = "Comma-separated key sources in order: Authority, ClientCertificate, ImageName, CacheRef, SessionDirectory.",
@@ -43,18 +49,21 @@ public static class GatewayCommand
         var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA bundle; clients must present a certificate it signed (its CN can be the routing key)." };
         var command = new Command("gateway", "Run the gateway that routes buildx builds to warm builders.")
         {
-            listen, backends, keySources, domain, loadFactor, maxBuilds, queueTimeout, shutdownTimeout, metrics, tlsCert, tlsKey, clientCa,
+            listen, backends, pool, poolNamespace, kubeconfig, kubeContext, keySources, domain, loadFactor, maxBuilds, queueTimeout, shutdownTimeout, metrics, tlsCert, tlsKey, clientCa,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             GatewayOptions options;
             System.Net.IPEndPoint metricsEndPoint;
+            var poolName = parse.GetValue(pool);
             try
             {
+                var backendValues = parse.GetValue(backends) ?? [];
+                CheckDiscovery(poolName, backendValues, parse);
                 options = new GatewayOptions
                 {
                     Listen = ListenAddress.Parse(parse.GetValue(listen)!),
-                    Backends = ParseBackends(parse.GetValue(backends) ?? []),
+                    Backends = poolName is null ? ParseBackends(backendValues) : [],
                     KeySources = ParseKeySources(parse.GetValue(keySources)!),
                     Domain = parse.GetValue(domain),
                     BoundedLoadFactor = AtLeastOne("--bounded-load-factor", parse.GetValue(loadFactor)),
@@ -74,10 +83,84 @@ public static class GatewayCommand
                 return 2;
             }
 
-            await RunAsync(options, metricsEndPoint, cancellationToken);
+            KubernetesDiscovery? discovery = null;
+            if (poolName is not null)
+            {
+                try
+                {
+                    discovery = await ConnectAsync(parse.GetValue(kubeconfig), parse.GetValue(kubeContext), parse.GetValue(poolNamespace), poolName, cancellationToken);
+                }
+                catch (Exception ex) when (ex is ClusterUnavailableException or DiscoveryException)
+                {
+                    await Console.Error.WriteLineAsync($"buildpool gateway: {ex.Message}");
+                    return 2;
+                }
+
+                options = discovery.Configure(options);
+            }
+
+            await RunAsync(options, metricsEndPoint, discovery, cancellationToken);
             return 0;
         });
         return command;
+    }
+
+    // The pool's spec is the one source of its routing settings; a flag that would silently lose
+    // to it is an error rather than a surprise.
+    private static void CheckDiscovery(string? poolName, string[] backendValues, ParseResult parse)
+    {
+        if (poolName is null)
+        {
+            foreach (var flag in new[] { "--namespace", "--kubeconfig", "--context" })
+            {
+                if (parse.GetResult(flag) is System.CommandLine.Parsing.OptionResult { Implicit: false })
+                {
+                    throw new FormatException($"{flag} goes with --pool");
+                }
+            }
+
+            return;
+        }
+
+        if (backendValues.Length > 0)
+        {
+            throw new FormatException("--backend and --pool are mutually exclusive: give static builders with --backend, or let --pool discover the pool's CacheVolumes");
+        }
+
+        if (poolName.Length == 0)
+        {
+            throw new FormatException("--pool: give the BuilderPool's name");
+        }
+
+        foreach (var flag in new[] { "--routing-key-sources", "--domain", "--bounded-load-factor", "--max-concurrent-builds", "--queue-timeout" })
+        {
+            if (parse.GetResult(flag) is System.CommandLine.Parsing.OptionResult { Implicit: false })
+            {
+                throw new FormatException($"{flag} does not go with --pool: the BuilderPool's spec sets it");
+            }
+        }
+    }
+
+    private static async Task<KubernetesDiscovery> ConnectAsync(string? kubeconfig, string? context, string? @namespace, string poolName, CancellationToken cancellationToken)
+    {
+        var cluster = ClusterConnection.Load(kubeconfig, context);
+        await ClusterConnection.CheckReachableAsync(cluster, TimeSpan.FromSeconds(10), cancellationToken);
+        var ns = @namespace ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? cluster.Namespace ?? "default";
+        // The transport lives as long as the process: the gateway runs until it exits.
+        var kubernetes = new k8s.Kubernetes(cluster);
+        try
+        {
+            return await KubernetesDiscovery.ConnectAsync(
+                new KubernetesTransport(kubernetes),
+                ns,
+                poolName,
+                new KubernetesDiscoveryOptions { LoggerFactory = LoggerFactory.Create(Logging) },
+                cancellationToken);
+        }
+        catch (KubernetesApiException ex)
+        {
+            throw new DiscoveryException($"cannot read BuilderPool {ns}/{poolName}: {ex.Message}", ex);
+        }
     }
 
     internal static IReadOnlyList<StaticBackend> ParseBackends(IEnumerable<string> values)
@@ -85,7 +168,7 @@ public static class GatewayCommand
         var list = values.Select(StaticBackendParser.Parse).ToList();
         if (list.Count == 0)
         {
-            throw new FormatException("--backend: give at least one builder (name=tcp://host:port)");
+            throw new FormatException("give at least one --backend name=tcp://host:port (static builders), or --pool NAME to discover a BuilderPool's CacheVolumes");
         }
 
         if (list.GroupBy(b => b.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
@@ -141,19 +224,19 @@ public static class GatewayCommand
         }
     }
 
-    private static async Task RunAsync(GatewayOptions options, System.Net.IPEndPoint metricsEndPoint, CancellationToken cancellationToken)
+    private static void Logging(ILoggingBuilder logging)
     {
-        static void Logging(ILoggingBuilder logging)
+        logging.AddSimpleConsole(o =>
         {
-            logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss ";
-            });
-            logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-            logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
-        }
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+    }
 
+    private static async Task RunAsync(GatewayOptions options, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
+    {
         // The metrics listener is its own HTTP/1.1 server: scrapers and probes never share the
         // build port's HTTP/2-only listener or its limits.
         var builder = WebApplication.CreateSlimBuilder();
@@ -172,9 +255,17 @@ public static class GatewayCommand
             // SIGTERM arrives either as the command's cancellation or through the host's console
             // lifetime; both mean: stop taking builds, let the running ones finish.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, gateway.Stopping);
-            await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            // Discovery returns only when stopped; if it fails, routing would go stale, so stop too.
+            var discovering = discovery?.RunAsync(gateway, stop.Token);
+            await (discovering is null ? stopped : Task.WhenAny(stopped, discovering));
 
+            await stop.CancelAsync();
             await gateway.StopAsync(CancellationToken.None);
+            if (discovering is not null)
+            {
+                await discovering;
+            }
         }
 
         await metricsApp.StopAsync(CancellationToken.None);

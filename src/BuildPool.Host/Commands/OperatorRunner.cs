@@ -45,7 +45,7 @@ public static class OperatorRunner
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         builder.WebHost.UseUrls($"http://{settings.MetricsAddress}");
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter(RuntimeMetrics.MeterName, BuildKitMetrics.MeterName)
+            .AddMeter(RuntimeMetrics.MeterName, BuildKitMetrics.MeterName, OperatorMetrics.MeterName)
             .AddPrometheusExporter());
         builder.Services.AddSingleton<IKubernetes>(_ => new Kubernetes(settings.Cluster));
         builder.Services.AddSingleton(TimeProvider.System);

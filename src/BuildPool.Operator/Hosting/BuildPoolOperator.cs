@@ -52,7 +52,7 @@ public static class BuildPoolOperator
                 new ControllerOptions { Name = "cachevolume", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
                 caches.Volumes,
                 new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(), new RolloutGate(),
-                    new EventRecorder(caches.Events, time, loggerFactory.CreateLogger<EventRecorder>()), time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
+                    new EventRecorder(caches.Events, time, loggerFactory.CreateLogger<EventRecorder>()), caches.Metrics, time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
                 time,
                 loggerFactory,
                 metrics)

@@ -46,6 +46,7 @@ public sealed class OperatorCaches
         ConfigMaps = Watch<V1ConfigMap>(managed);
         CacheTargets = Watch<RegistryCacheTarget>(null);
 
+        Metrics = new OperatorMetrics(this);
         Volumes.Cache.AddIndexer(PoolIndex, v => [ObjectKey.Of(v.Metadata.NamespaceProperty, v.Spec.Pool)]);
 
         PoolClient = new ResourceClient<BuilderPool>(transport);
@@ -67,6 +68,9 @@ public sealed class OperatorCaches
     }
 
     public List<IInformer> All { get; } = [];
+
+    /// <summary>Pool metrics read from these caches.</summary>
+    public OperatorMetrics Metrics { get; }
 
     public Informer<BuilderPool> Pools { get; }
 

@@ -21,6 +21,7 @@ public sealed partial class CacheVolumeReconciler(
     IBuilderConnector connector,
     RolloutGate rollouts,
     EventRecorder events,
+    OperatorMetrics metrics,
     TimeProvider time,
     ILogger<CacheVolumeReconciler> logger)
     : IReconciler<CacheVolume>
@@ -365,6 +366,9 @@ public sealed partial class CacheVolumeReconciler(
             }
         }
 
+        var poolTag = new KeyValuePair<string, object?>("pool", pool.Metadata.Name);
+        metrics.Prunes.Add(prunes.Count, poolTag);
+        metrics.FreedBytes.Add(freed, poolTag);
         var reasons = string.Join("; ", prunes.Select(p => p.Reason));
         Log.Pruned(logger, volume.Metadata.Name, count, freed, reasons);
         await events.RecordAsync(volume, "Normal", "Pruned",
@@ -415,6 +419,7 @@ public sealed partial class CacheVolumeReconciler(
         await caches.ClaimWriter.Client.PatchAsync(claim!.Metadata.NamespaceProperty, claim.Metadata.Name,
             new { spec = new { resources = new { requests = new Dictionary<string, string> { ["storage"] = size } } } }, cancellationToken);
         Log.Grew(logger, volume.Metadata.Name, capacityText, size);
+        metrics.Grown.Add(1, new KeyValuePair<string, object?>("pool", pool.Metadata.Name));
         await events.RecordAsync(volume, "Normal", "Grew", $"expanded the cache volume from {capacityText} to {size}", cancellationToken);
         return null;
     }

@@ -22,6 +22,9 @@ internal sealed class ChaosSummary(string suite)
 
     public List<string> Violations { get; } = [];
 
+    /// <summary>Children created for an owner already deleted, which the simulated garbage collector removed.</summary>
+    public int OrphansCollected { get; set; }
+
     public void AddFaults(string kind, long count) => _faults[kind] = _faults.GetValueOrDefault(kind) + count;
 
     public long FaultsInjected => _faults.Values.Sum();
@@ -35,6 +38,11 @@ internal sealed class ChaosSummary(string suite)
         text.AppendLine(CultureInfo.InvariantCulture, $"|{new string('-', 24)}|{new string('-', 7)}|{new string('-', 17)}|{new string('-', 18)}|{new string('-', 22)}|{new string('-', 10)}|");
         text.AppendLine(CultureInfo.InvariantCulture, $"| {Suite,-22} | {Runs,5} | {FaultsInjected,15} | {InvariantChecks,16} | {Violations.Count,20} | {_clock.Elapsed.TotalSeconds,7:F1}s |");
         text.AppendLine(CultureInfo.InvariantCulture, $"faults: {FaultBreakdown}");
+        if (OrphansCollected > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"orphans collected by the simulated garbage collector: {OrphansCollected}");
+        }
+
         foreach (var violation in Violations)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"VIOLATION: {violation}");

@@ -25,7 +25,7 @@ public sealed class OperatorKillTests(ITestOutputHelper output)
 
     [Fact]
     public Task An_operator_killed_at_ten_random_points_converges_with_nothing_duplicated_orphaned_or_lost() =>
-        RunAsync(runs: 10, firstSeed: 1000, maxKillsWhileConverging: 2);
+        RunAsync(runs: 10, firstSeed: 1000, maxKillsWhileConverging: 3);
 
     [Fact]
     [Trait("Category", "Chaos")]
@@ -125,6 +125,12 @@ public sealed class OperatorKillTests(ITestOutputHelper output)
             summary.Violations.AddRange(violations.Select(v => $"seed {seed}: {v}"));
         }
 
+        foreach (var orphan in kubelet.CollectedOrphans)
+        {
+            output.WriteLine($"  seed {seed}: created for an owner already gone, collected: {orphan}");
+        }
+
+        summary.OrphansCollected += kubelet.CollectedOrphans.Count;
         summary.AddFaults("operator kills", generation - 1);
         summary.InvariantChecks += safety.Checks;
     }

@@ -108,17 +108,23 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
     /// <summary>Creates a CacheVolume of the pool whose status says <paramref name="phase"/> and points at the fake builder named like it.</summary>
     public async Task CreateVolumeAsync(string name, CacheVolumePhase phase, Func<CacheVolumeSpec, CacheVolumeSpec>? spec = null)
     {
-        var created = await Volumes.CreateAsync(new CacheVolume
+        await Volumes.CreateAsync(new CacheVolume
         {
             Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns },
             Spec = (spec ?? (s => s))(new CacheVolumeSpec { Pool = PoolName }),
         });
-        created.Status = new CacheVolumeStatus { Phase = phase, Endpoint = Fleet[name].Address };
-        await Volumes.ReplaceStatusAsync(created);
+        await WriteStatusAsync(name, phase);
     }
 
     /// <summary>Plays the operator: sets the volume's phase, then waits until the gateway routes by it.</summary>
     public async Task SetPhaseAsync(string name, CacheVolumePhase phase)
+    {
+        await WriteStatusAsync(name, phase);
+        var expected = CacheVolumeBackends.StateOf(new CacheVolume { Metadata = new V1ObjectMeta { Name = name }, Status = new CacheVolumeStatus { Phase = phase } });
+        await Eventually.TrueAsync(() => StateOf(name) == expected, $"the gateway sees {name} as {expected}");
+    }
+
+    private async Task WriteStatusAsync(string name, CacheVolumePhase phase)
     {
         while (true)
         {
@@ -136,9 +142,6 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
                 // The gateway annotated it meanwhile; read again.
             }
         }
-
-        var expected = CacheVolumeBackends.StateOf(new CacheVolume { Metadata = new V1ObjectMeta { Name = name }, Status = new CacheVolumeStatus { Phase = phase } });
-        await Eventually.TrueAsync(() => StateOf(name) == expected, $"the gateway sees {name} as {expected}");
     }
 
     public BackendState? StateOf(string name) => Gateway.Placement.Backends.FirstOrDefault(b => b.Id == name)?.State;

@@ -1,0 +1,139 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using BuildPool.Benchmarks.Report;
+using BuildPool.Gateway.Discovery;
+using BuildPool.Gateway.Http2;
+using BuildPool.Gateway.Server;
+using BuildPool.TestDoubles;
+
+namespace BuildPool.Benchmarks.Scenarios;
+
+/// <summary>
+/// What the gateway adds: unary latency and Session-stream throughput through the in-process
+/// gateway against the same fake builder reached directly, by the same client, interleaved.
+/// </summary>
+internal static class GatewayOverheadScenario
+{
+    private const int MessageBytes = 32 * 1024;
+
+    public static async Task<string> RunAsync(bool quick)
+    {
+        var calls = quick ? 300 : 5_000;
+        var warmup = quick ? 50 : 500;
+        var streamBytes = quick ? 64L << 20 : 1L << 30;
+        var repeats = quick ? 1 : 2;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+        var token = timeout.Token;
+
+        await using var fleet = await FakeBuilderFleet.StartAsync(1, "bench-", token);
+        using var certificate = new BenchCertificate();
+        var options = new GatewayOptions
+        {
+            Listen = new IPEndPoint(IPAddress.Loopback, 0),
+            Backends = [StaticBackendParser.Parse(fleet.BackendArguments[0])],
+            ShutdownTimeout = TimeSpan.FromSeconds(5),
+        };
+        await using var gateway = await GatewayServer.StartAsync(options, cancellationToken: token);
+        await using var tlsGateway = await GatewayServer.StartAsync(
+            options with { TlsCertificatePath = certificate.CertificatePath, TlsKeyPath = certificate.KeyPath }, cancellationToken: token);
+        var tls = new Http2TlsOptions { ServerName = BenchCertificate.ServerName, TrustedRoots = [certificate.Certificate] };
+        var paths = new List<Path>
+        {
+            new("direct (h2c)", fleet[0].EndPoint, null),
+            new("gateway (h2c)", new DnsEndPoint("127.0.0.1", gateway.EndPoint.Port), null),
+            new("gateway (client TLS, upstream h2c)", new DnsEndPoint("127.0.0.1", tlsGateway.EndPoint.Port), tls),
+        };
+
+        // Unary: one connection per path, calls interleaved so drift hits every path alike.
+        var clients = new List<RawGrpc>();
+        try
+        {
+            foreach (var path in paths)
+            {
+                clients.Add(await RawGrpc.ConnectAsync(path.EndPoint, path.Tls, token));
+            }
+
+            for (var i = 0; i < warmup; i++)
+            {
+                foreach (var client in clients)
+                {
+                    await client.InfoAsync(token);
+                }
+            }
+
+            var samples = paths.Select(_ => new List<double>(calls)).ToList();
+            for (var i = 0; i < calls; i++)
+            {
+                for (var j = 0; j < clients.Count; j++)
+                {
+                    var k = (i + j) % clients.Count;
+                    samples[k].Add(await clients[k].InfoAsync(token));
+                }
+            }
+
+            var unary = new MarkdownTable("path", "p50", "p99", "mean", "added p50", "added p99", "goal (added p99 ≤ 1 ms)");
+            var direct = Percentiles.Sorted(samples[0]);
+            for (var k = 0; k < paths.Count; k++)
+            {
+                var sorted = Percentiles.Sorted(samples[k]);
+                var addedP50 = Percentiles.Of(sorted, 50) - Percentiles.Of(direct, 50);
+                var addedP99 = Percentiles.Of(sorted, 99) - Percentiles.Of(direct, 99);
+                unary.Add(paths[k].Name, Format.Micros(Percentiles.Of(sorted, 50)), Format.Micros(Percentiles.Of(sorted, 99)), Format.Micros(sorted.Average()),
+                    k == 0 ? "—" : Format.Micros(addedP50), k == 0 ? "—" : Format.Micros(addedP99),
+                    k == 0 ? string.Empty : Format.Goal(addedP99 <= 1000, "≤ 1 ms"));
+            }
+
+            // Throughput: a fresh connection per run (a Session is a build, and a build ends with its connection).
+            var runs = paths.Select(_ => new List<TimeSpan>()).ToList();
+            for (var r = 0; r < repeats; r++)
+            {
+                for (var k = 0; k < paths.Count; k++)
+                {
+                    await using var client = await RawGrpc.ConnectAsync(paths[k].EndPoint, paths[k].Tls, token);
+                    runs[k].Add(await client.SessionEchoAsync(streamBytes, MessageBytes, token));
+                }
+            }
+
+            var throughput = new MarkdownTable("path", "runs", "best", "best throughput (each way)", "vs direct", "goal (≥ 90% of direct)");
+            var directBest = runs[0].Min();
+            for (var k = 0; k < paths.Count; k++)
+            {
+                var best = runs[k].Min();
+                var ratio = directBest / best;
+                throughput.Add(paths[k].Name, string.Join(", ", runs[k].Select(Format.Seconds)), Format.Seconds(best),
+                    Format.Bytes(streamBytes / best.TotalSeconds) + "/s", Format.Percent(ratio, 1),
+                    k == 0 ? string.Empty : Format.Goal(ratio >= 0.9, "≥ 90%"));
+            }
+
+            return $"""
+                ## Gateway overhead
+
+                One fake builder (`FakeBuildKitDaemon`, Kestrel + Grpc.AspNetCore) reached directly and
+                through the in-process gateway (`GatewayServer`, static backend), by the same client: the
+                gateway's own HTTP/2 client (`Http2ClientConnection`) writing gRPC frames by hand. Everything
+                runs in this one process on loopback, so client, gateway and builder share the 2 cores.
+
+                Unary `Control/Info`, {calls:N0} calls per path after {warmup:N0} warm-up calls, one
+                connection per path, paths interleaved call by call:
+
+                {unary}
+                `Session` stream: {Format.Bytes(streamBytes)} sent in {Format.Bytes(MessageBytes)} `BytesMessage`s
+                while the builder echoes every message back (so the same amount flows each way, and the
+                builder parses and re-serialises each message), a fresh connection per run, paths
+                interleaved run by run, {repeats} run(s) each. The fake builder has no TLS listener, so the TLS
+                row terminates TLS at the gateway and compares with direct h2c: it includes the cost of TLS itself.
+
+                {throughput}
+                """;
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    private sealed record Path(string Name, DnsEndPoint EndPoint, Http2TlsOptions? Tls);
+}

@@ -1,0 +1,282 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Benchmarks.Report;
+using BuildPool.LocalApi;
+using BuildPool.Operator;
+using BuildPool.Operator.Hosting;
+using BuildPool.Runtime.Client;
+using BuildPool.Runtime.Metrics;
+using BuildPool.TestDoubles;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BuildPool.Benchmarks.Scenarios;
+
+/// <summary>
+/// The real operator against the in-process Kubernetes API emulator: how long N pools take to
+/// converge, how many writes that costs, whether it stays quiet afterwards, and how much managed
+/// memory it holds per object it caches.
+/// </summary>
+internal static class OperatorScaleScenario
+{
+    private const string Namespace = "default";
+    private static readonly TimeSpan SteadyWindow = TimeSpan.FromSeconds(12);
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(10);
+
+    // 1,000 pools run only when 100 converged fast enough that 10× (and then some, since the
+    // work grows faster than linearly with the lists) still fits the 15-minute budget of `make bench`.
+    private static readonly TimeSpan LargestRunGate = TimeSpan.FromSeconds(20);
+
+    public static async Task<string> RunAsync(bool quick)
+    {
+        var table = new MarkdownTable("pools", "objects cached", "converge", "reconciles", "reconcile p50 / p99", "operator API writes per pool",
+            $"writes in {SteadyWindow.TotalSeconds:F0} s after convergence", "operator memory per cached object", "goals");
+        var notes = new List<string>();
+        Result? last = null;
+        foreach (var pools in quick ? new[] { 5, 20 } : [10, 100, 1_000])
+        {
+            if (pools == 1_000 && last is { } previous && previous.Converge > LargestRunGate)
+            {
+                notes.Add($"1,000 pools skipped: 100 pools took {Format.Seconds(previous.Converge)} (> {Format.Seconds(LargestRunGate)}), so 1,000 would not fit the time budget on this machine.");
+                break;
+            }
+
+            var result = await RunOneAsync(pools, TimeSpan.FromSeconds(pools >= 1_000 ? 300 : 120));
+            last = result;
+            var goals = pools == 1_000
+                ? Format.Goal(result.Converged && result.Converge <= TimeSpan.FromSeconds(60), "≤ 60 s") + "; " + Format.Goal(result.BytesPerObject <= 10 * 1024, "≤ 10 KiB/object")
+                : Format.Goal(result.BytesPerObject <= 10 * 1024, "≤ 10 KiB/object");
+            table.Add(pools, result.Objects, result.Converged ? Format.Seconds(result.Converge) : $"NOT converged in {Format.Seconds(result.Converge)} ({result.Ready} ready)",
+                result.Reconciles, $"{Format.Micros(result.ReconcileP50)} / {Format.Micros(result.ReconcileP99)}",
+                Format.Number(result.WritesPerPool, 1), result.SteadyWrites, Format.Bytes(result.BytesPerObject), goals);
+            if (pools == (quick ? 20 : 100))
+            {
+                notes.Add($"Writes per pool at {pools} pools, by resource: {result.Breakdown}.");
+            }
+        }
+
+        return $"""
+            ## Operator scale
+
+            The real operator (`BuildPoolOperator.Create`: informers, work queues, reconcilers; 2 workers
+            per controller) against `BuildPool.LocalApi` with the CRDs in `crds/`, all in this process.
+            Each pool: Hashed, 2 cache volumes, 1 warm builder, 10Gi volumes; pools are created 8 at a
+            time. The benchmark plays the kubelet (marks Deployments ready) until every pool reports
+            `Ready=True`: that moment is "converge". Builder probes go to one fake daemon every
+            {ProbeInterval.TotalSeconds:F0} s. Writes are create/update/patch/delete requests the operator
+            sent (the benchmark's own pool creates and Deployment status updates are subtracted); steady
+            state counts every write in a {SteadyWindow.TotalSeconds:F0} s window after convergence, probes
+            included. Memory = managed heap with the operator running minus after it stopped and was
+            collected, divided by the objects in its informer caches.
+
+            {table}
+            {string.Join("\n", notes.Select(n => "- " + n))}
+            """;
+    }
+
+    private static async Task<Result> RunOneAsync(int poolCount, TimeSpan limit)
+    {
+        await using var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds, BookmarkInterval = TimeSpan.FromSeconds(5) });
+        await server.StartAsync();
+        await using var daemon = await FakeBuildKitDaemon.StartAsync();
+        using var kubernetes = server.CreateClient();
+        var pools = new ResourceClient<BuilderPool>(kubernetes);
+        var deployments = new ResourceClient<V1Deployment>(kubernetes);
+        using var metrics = new RuntimeMetrics();
+        var reconcileSeconds = new ConcurrentQueue<double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == metrics.Meter && instrument.Name == "controller_runtime_reconcile_time_seconds")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => reconcileSeconds.Enqueue(value));
+        listener.Start();
+
+        using var stop = new CancellationTokenSource();
+        var (manager, caches) = BuildPoolOperator.Create(
+            kubernetes,
+            new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = ProbeInterval },
+            TimeProvider.System,
+            NullLoggerFactory.Instance,
+            metrics,
+            connector: new FixedBuilderConnector(daemon.Address));
+        var run = manager.RunAsync(stop.Token);
+        foreach (var informer in caches.All)
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        var writesBefore = server.Stats.Snapshot();
+        var watch = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, poolCount), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            async (i, token) => await pools.CreateAsync(Pool($"pool-{i:D4}"), token));
+
+        var ready = 0;
+        while (watch.Elapsed < limit)
+        {
+            if (run.IsCompleted)
+            {
+                await run;
+                throw new InvalidOperationException("The operator stopped by itself.");
+            }
+
+            await MarkDeploymentsReadyAsync(deployments);
+            ready = (await pools.ListAsync(Namespace)).Count(p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true);
+            if (ready == poolCount)
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+
+        var converge = watch.Elapsed;
+        var writesAfter = server.Stats.Snapshot();
+        var operatorWrites = OperatorWrites(writesBefore, writesAfter);
+
+        // Steady state: nobody but the operator (and its probes) acts now.
+        var steadyBefore = server.Stats.TotalWrites;
+        await Task.Delay(SteadyWindow);
+        var steadyWrites = server.Stats.TotalWrites - steadyBefore;
+
+        var reconciles = Percentiles.Sorted(reconcileSeconds.Select(s => s * 1e6));
+        var objects = caches.Pools.Cache.Count + caches.Volumes.Cache.Count + caches.Deployments.Cache.Count + caches.Services.Cache.Count
+            + caches.ServiceAccounts.Cache.Count + caches.Roles.Cache.Count + caches.RoleBindings.Cache.Count + caches.DisruptionBudgets.Cache.Count
+            + caches.NetworkPolicies.Cache.Count + caches.Claims.Cache.Count + caches.ConfigMaps.Cache.Count + caches.CacheTargets.Cache.Count;
+
+        var withOperator = GC.GetTotalMemory(forceFullCollection: true);
+        await stop.CancelAsync();
+        try
+        {
+            await run;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped as asked.
+        }
+
+        // Drop every reference to the stopped operator so the next collection can take it all.
+        run = Task.CompletedTask;
+        manager = null!;
+        caches = null!;
+        var withoutOperator = MeasureAfterRelease();
+
+        var total = operatorWrites.Values.Sum();
+        return new Result(
+            ready == poolCount,
+            ready,
+            converge,
+            objects,
+            reconciles.Length,
+            Percentiles.Of(reconciles, 50),
+            Percentiles.Of(reconciles, 99),
+            total / (double)poolCount,
+            steadyWrites,
+            Math.Max(0, withOperator - withoutOperator) / (double)Math.Max(1, objects),
+            string.Join(", ", operatorWrites.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value / (double)poolCount:F1}")));
+    }
+
+    // Collect until the heap stops shrinking: the stopped operator's caches go with the first
+    // full collection, finalisable leftovers with the next.
+    private static long MeasureAfterRelease()
+    {
+        var previous = long.MaxValue;
+        var now = GC.GetTotalMemory(forceFullCollection: true);
+        for (var i = 0; i < 5 && now < previous; i++)
+        {
+            GC.WaitForPendingFinalizers();
+            previous = now;
+            now = GC.GetTotalMemory(forceFullCollection: true);
+        }
+
+        return now;
+    }
+
+    private static Dictionary<string, long> OperatorWrites(
+        IReadOnlyDictionary<(string Verb, string Resource), long> before, IReadOnlyDictionary<(string Verb, string Resource), long> after)
+    {
+        string[] writeVerbs = ["create", "update", "patch", "delete", "deletecollection"];
+        var writes = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var ((verb, resource), count) in after)
+        {
+            if (!writeVerbs.Contains(verb))
+            {
+                continue;
+            }
+
+            // The benchmark's own writes: the pools it created and the Deployment statuses it set.
+            if ((verb == "create" && resource == "builderpools") || resource == "deployments/status")
+            {
+                continue;
+            }
+
+            var delta = count - before.GetValueOrDefault((verb, resource));
+            if (delta > 0)
+            {
+                var name = $"{verb} {resource}";
+                writes[name] = writes.GetValueOrDefault(name) + delta;
+            }
+        }
+
+        return writes;
+    }
+
+    private static async Task MarkDeploymentsReadyAsync(ResourceClient<V1Deployment> deployments)
+    {
+        foreach (var deployment in await deployments.ListAsync(Namespace))
+        {
+            var replicas = deployment.Spec.Replicas ?? 1;
+            if ((deployment.Status?.ReadyReplicas ?? 0) == replicas && (deployment.Status?.Replicas ?? 0) == replicas
+                && deployment.Status?.ObservedGeneration == deployment.Metadata.Generation)
+            {
+                continue;
+            }
+
+            deployment.Status = new V1DeploymentStatus
+            {
+                Replicas = replicas,
+                ReadyReplicas = replicas,
+                AvailableReplicas = replicas,
+                UpdatedReplicas = replicas,
+                ObservedGeneration = deployment.Metadata.Generation,
+            };
+            try
+            {
+                await deployments.ReplaceStatusAsync(deployment);
+            }
+            catch (ConflictException)
+            {
+                // The operator wrote it meanwhile; the next round sets it.
+            }
+        }
+    }
+
+    private static BuilderPool Pool(string name) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Namespace },
+        Spec = new BuilderPoolSpec
+        {
+            Assignment = new AssignmentSpec { Mode = AssignmentMode.Hashed, Volumes = 2 },
+            Scaling = new ScalingSpec { WarmBuilders = 1 },
+            Cache = new CacheSpec { Volume = new CacheVolumeTemplate { Size = "10Gi" }, ReclaimPolicy = ReclaimPolicy.Retain },
+        },
+    };
+
+    private sealed record Result(
+        bool Converged,
+        int Ready,
+        TimeSpan Converge,
+        int Objects,
+        int Reconciles,
+        double ReconcileP50,
+        double ReconcileP99,
+        double WritesPerPool,
+        long SteadyWrites,
+        double BytesPerObject,
+        string Breakdown);
+}

@@ -24,7 +24,7 @@ public static class BuilderPoolStatusCalculator
         var status = new BuilderPoolStatus
         {
             ObservedGeneration = pool.Metadata.Generation,
-            Conditions = pool.Status.Conditions.Select(Clone).ToList(),
+            Conditions = Conditions.Copy(pool.Status.Conditions),
             Endpoint = plan?.Endpoint ?? pool.Status.Endpoint,
             BuildxCommand = plan?.BuildxCommand ?? pool.Status.BuildxCommand,
             Volumes = live.Count,
@@ -76,14 +76,4 @@ public static class BuilderPoolStatusCalculator
 
         return Outcome.Ready("Ready", $"{readyBuilders} builders ready, {volumes.Count} cache volumes");
     }
-
-    private static V1Condition Clone(V1Condition c) => new()
-    {
-        LastTransitionTime = c.LastTransitionTime,
-        Message = c.Message,
-        Reason = c.Reason,
-        Status = c.Status,
-        Type = c.Type,
-        ObservedGeneration = c.ObservedGeneration,
-    };
 }

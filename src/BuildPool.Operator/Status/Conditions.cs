@@ -47,6 +47,18 @@ public static class Conditions
         }
     }
 
+    /// <summary>A deep copy, so a status can be computed without touching the cached object.</summary>
+    public static List<V1Condition> Copy(IEnumerable<V1Condition>? conditions) =>
+        (conditions ?? []).Select(c => new V1Condition
+        {
+            LastTransitionTime = c.LastTransitionTime,
+            Message = c.Message,
+            Reason = c.Reason,
+            Status = c.Status,
+            Type = c.Type,
+            ObservedGeneration = c.ObservedGeneration,
+        }).ToList();
+
     public static bool IsTrue(IEnumerable<V1Condition>? conditions, string type) =>
         conditions?.Any(c => c.Type == type && c.Status == "True") == true;
 

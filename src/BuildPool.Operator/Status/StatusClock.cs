@@ -10,7 +10,9 @@ public static class StatusClock
     public static DateTime Now(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
-        var now = time.GetUtcNow().UtcDateTime;
-        return new DateTime(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+        return Truncate(time.GetUtcNow().UtcDateTime);
     }
+
+    public static DateTime Truncate(DateTime time) =>
+        new(time.Ticks - (time.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
 }

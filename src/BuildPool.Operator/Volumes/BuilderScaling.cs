@@ -50,5 +50,5 @@ public static class BuilderScaling
             ? t
             : null;
 
-    private static DateTime? Latest(DateTime? a, DateTime? b) => a is null ? b : b is null ? a : (a > b ? a : b);
+    public static DateTime? Latest(DateTime? a, DateTime? b) => a is null ? b : b is null ? a : (a > b ? a : b);
 }

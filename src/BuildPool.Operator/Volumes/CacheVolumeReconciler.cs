@@ -330,11 +330,9 @@ public sealed partial class CacheVolumeReconciler(
             return null;
         }
 
-        var lastUsed = Latest(volume.Status.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation)) ?? volume.Metadata.CreationTimestamp;
+        var lastUsed = BuilderScaling.Latest(volume.Status.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation)) ?? volume.Metadata.CreationTimestamp;
         return lastUsed is { } used ? keep - (now - used) : null;
     }
-
-    private static DateTime? Latest(DateTime? a, DateTime? b) => a is null ? b : b is null ? a : (a > b ? a : b);
 
     private sealed record GcResult(bool Ran, IReadOnlyList<BuildKit.Protocol.UsageRecord> Usage);
 
@@ -456,24 +454,14 @@ public sealed partial class CacheVolumeReconciler(
         var status = new CacheVolumeStatus
         {
             ObservedGeneration = volume.Metadata.Generation,
-            Conditions = cached.Status.Conditions.Select(c => new V1Condition
-            {
-                LastTransitionTime = c.LastTransitionTime,
-                Message = c.Message,
-                Reason = c.Reason,
-                Status = c.Status,
-                Type = c.Type,
-                ObservedGeneration = c.ObservedGeneration,
-            }).ToList(),
+            Conditions = Conditions.Copy(cached.Status.Conditions),
             Phase = phase,
             Endpoint = ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort),
             Capacity = volume.Spec.Size ?? pool?.Spec.Cache.Volume.Size,
             UsedBytes = usedBytes,
             ActiveBuilds = activeBuilds,
             // The gateway's heartbeat annotation, shown in status for people and dashboards.
-            LastUsed = BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation) is { } used && (cached.Status.LastUsed is null || used > cached.Status.LastUsed)
-                ? new DateTime(used.Ticks - (used.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc)
-                : cached.Status.LastUsed,
+            LastUsed = BuilderScaling.Latest(cached.Status.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation) is { } used ? StatusClock.Truncate(used) : null),
             LastGC = cached.Status.LastGC,
             CacheHitRatio = cached.Status.CacheHitRatio,
         };

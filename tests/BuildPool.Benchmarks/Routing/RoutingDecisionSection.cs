@@ -33,7 +33,7 @@ internal static class RoutingDecisionSection
         var rows = summary.Reports
             .Select(r => (
                 Builders: (int)r.BenchmarkCase.Parameters["Builders"],
-                Method: r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo,
+                Method: r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\''),
                 IsBaseline: r.BenchmarkCase.Descriptor.Baseline,
                 Median: r.ResultStatistics?.Median ?? double.NaN,
                 Allocated: r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase)))

@@ -53,22 +53,28 @@ internal sealed class RawGrpc : IAsyncDisposable
     {
         var payload = new byte[messageBytes];
         Random.Shared.NextBytes(payload);
-        var body = new BytesMessage { Data = ByteString.CopyFrom(payload) }.ToByteArray();
-        var framed = new byte[5 + body.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1), (uint)body.Length);
-        body.CopyTo(framed, 5);
+        var framed = Frame(new BytesMessage { Data = ByteString.CopyFrom(payload) });
         var messages = totalBytes / messageBytes;
 
+        var sessionId = Guid.NewGuid().ToString("N")[..25];
         var start = Stopwatch.GetTimestamp();
         var headers = Headers("/moby.buildkit.v1.Control/Session",
         [
-            new("x-docker-expose-session-uuid", Guid.NewGuid().ToString("N")[..25]),
+            new("x-docker-expose-session-uuid", sessionId),
             new("x-docker-expose-session-name", "bench"),
             new("x-docker-expose-session-sharedkey", "bench-context:0123456789abcdef"),
             new("x-docker-expose-session-grpc-method", "/moby.filesync.v1.FileSync/DiffCopy"),
             new("x-docker-expose-session-grpc-method", "/moby.filesync.v1.FileSync/TarStream"),
         ]);
         await using var stream = await _connection.StartStreamAsync(headers, endStream: false, cancellationToken);
+
+        // The Solve naming the session, right behind it as buildx sends it: the gateway holds a
+        // Session until the Solve that may carry a better key arrives, so without it the stream
+        // would wait out the decision timeout.
+        await using var solve = await _connection.StartStreamAsync(Headers("/moby.buildkit.v1.Control/Solve", []), endStream: false, cancellationToken);
+        await solve.WriteAsync(Frame(new SolveRequest { Ref = Guid.NewGuid().ToString("N")[..25], Session = sessionId }), cancellationToken);
+        await solve.CompleteRequestAsync();
+        var solved = DrainAsync(solve, new byte[4096], expected: 0, cancellationToken);
         var writer = Task.Run(async () =>
         {
             for (var i = 0L; i < messages; i++)
@@ -80,10 +86,21 @@ internal sealed class RawGrpc : IAsyncDisposable
         }, cancellationToken);
         await DrainAsync(stream, new byte[256 * 1024], expected: messages * framed.Length, cancellationToken);
         await writer;
-        return Stopwatch.GetElapsedTime(start);
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        await solved;
+        return elapsed;
     }
 
     public ValueTask DisposeAsync() => _connection.DisposeAsync();
+
+    private static byte[] Frame(IMessage message)
+    {
+        var body = message.ToByteArray();
+        var framed = new byte[5 + body.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1), (uint)body.Length);
+        body.CopyTo(framed, 5);
+        return framed;
+    }
 
     private static async Task DrainAsync(Http2ClientStream stream, byte[] buffer, long expected, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Gateway.Routing;
+using AssignmentMode = BuildPool.Gateway.Routing.AssignmentMode;
 using BuildPool.Gateway.Server;
 using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Informers;
@@ -84,6 +85,18 @@ public sealed class KubernetesDiscovery
     /// <summary><paramref name="options"/> with the pool's routing settings, no static backends, and the starter.</summary>
     public GatewayOptions Configure(GatewayOptions options) =>
         Settings.ApplyTo(options) with { Backends = [], BuilderStarter = Starter };
+
+    /// <summary>
+    /// The gateway's readiness in pool mode: synced, and a build could be served, by a ready
+    /// builder or one the operator can start (or, Dedicated, a volume it can create). A pool whose
+    /// builders are all idle must stay reachable, or no build could ever ask for one.
+    /// </summary>
+    public bool IsReady(GatewayServer gateway)
+    {
+        ArgumentNullException.ThrowIfNull(gateway);
+        return _synced.Task.IsCompleted
+            && (Settings.Mode == AssignmentMode.Dedicated || gateway.Placement.Backends.Any(b => b.State is BackendState.Ready or BackendState.Stopped));
+    }
 
     /// <summary>Completes once the gateway has the pool's volumes as backends.</summary>
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => _synced.Task.WaitAsync(cancellationToken);

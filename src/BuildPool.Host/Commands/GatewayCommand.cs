@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using BuildPool.Gateway.Discovery;
-using BuildPool.Host.Cluster;
-using BuildPool.Runtime.Client;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
+using BuildPool.Host.Cluster;
 using BuildPool.Operator.Units;
+using BuildPool.Runtime.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -248,7 +248,7 @@ public static class GatewayCommand
         GatewayServer? gateway = null;
         metricsApp.MapPrometheusScrapingEndpoint("/metrics");
         metricsApp.MapGet("/healthz", () => Results.Text("ok"));
-        metricsApp.MapGet("/readyz", () => gateway is { IsReady: true } ? Results.Text("ok") : Results.Text("no ready builder", statusCode: 503));
+        metricsApp.MapGet("/readyz", () => gateway is not null && (discovery?.IsReady(gateway) ?? gateway.IsReady) ? Results.Text("ok") : Results.Text("no ready builder", statusCode: 503));
         await metricsApp.StartAsync(cancellationToken);
         await using (gateway = await GatewayServer.StartAsync(options, Logging, cancellationToken))
         {

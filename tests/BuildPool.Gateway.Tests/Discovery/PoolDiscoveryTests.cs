@@ -150,6 +150,22 @@ public sealed class PoolDiscoveryTests
     }
 
     [Fact]
+    public async Task A_pool_whose_builders_are_all_idle_stays_ready_so_builds_can_ask_for_one()
+    {
+        await using var h = await PoolGatewayHarness.StartAsync(
+            ["pool-0", "pool-1"],
+            phases: new Dictionary<string, CacheVolumePhase> { ["pool-0"] = CacheVolumePhase.Idle, ["pool-1"] = CacheVolumePhase.Idle });
+
+        Assert.True(h.Discovery.IsReady(h.Gateway));
+        Assert.False(h.Gateway.IsReady);
+
+        await h.SetPhaseAsync("pool-0", CacheVolumePhase.Failed);
+        await h.SetPhaseAsync("pool-1", CacheVolumePhase.Failed);
+
+        Assert.False(h.Discovery.IsReady(h.Gateway));
+    }
+
+    [Fact]
     public async Task Locked_sharing_of_the_pool_or_the_volume_gives_one_slot_and_the_rest_get_max_concurrent_builds()
     {
         await using var h = await PoolGatewayHarness.StartAsync(

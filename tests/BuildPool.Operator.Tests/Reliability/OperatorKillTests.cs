@@ -130,6 +130,17 @@ public sealed class OperatorKillTests(ITestOutputHelper output)
             output.WriteLine($"  seed {seed}: created for an owner already gone, collected: {orphan}");
         }
 
+        // A child recreated for a volume that is gone deserves its story: every write on that volume's objects.
+        var traced = kubelet.CollectedOrphans.Where(o => o.Contains("owner CacheVolume", StringComparison.Ordinal))
+            .Select(o => o.Split(' ')[1]).Select(n => n[..n.LastIndexOf('-')]).Distinct(StringComparer.Ordinal);
+        foreach (var volume in traced)
+        {
+            foreach (var call in log.Calls.Where(c => c.IsReconcileWrite && c.Name?.StartsWith(volume, StringComparison.Ordinal) == true))
+            {
+                output.WriteLine($"    {call}");
+            }
+        }
+
         summary.OrphansCollected += kubelet.CollectedOrphans.Count;
         summary.AddFaults("operator kills", generation - 1);
         summary.InvariantChecks += safety.Checks;

@@ -22,14 +22,14 @@ internal static class OrphanCollector
     {
         // Children first, owners after: an owner created after the children were listed would
         // otherwise make its new children look orphaned.
-        var children = new List<(string Kind, V1ObjectMeta Meta, Func<Task> Delete)>();
+        var children = new List<(string Kind, V1ObjectMeta Meta, Func<Task<string?>> CurrentUid, Func<Task> Delete)>();
         async Task Gather<T>(string kind, string? selector)
             where T : class, IKubernetesObject<V1ObjectMeta>
         {
             var client = new ResourceClient<T>(kubernetes);
             foreach (var o in await client.ListAsync(ns, selector))
             {
-                children.Add((kind, o.Metadata, () => client.DeleteAsync(ns, o.Metadata.Name)));
+                children.Add((kind, o.Metadata, async () => (await client.GetAsync(ns, o.Metadata.Name))?.Metadata.Uid, () => client.DeleteAsync(ns, o.Metadata.Name)));
             }
         }
 
@@ -47,10 +47,12 @@ internal static class OrphanCollector
             .ToHashSet(StringComparer.Ordinal);
 
         var collected = new List<string>();
-        foreach (var (kind, meta, delete) in children)
+        foreach (var (kind, meta, currentUid, delete) in children)
         {
             var refs = meta.OwnerReferences ?? [];
-            if (refs.Count > 0 && refs.All(r => !owners.Contains(r.Uid)) && meta.DeletionTimestamp is null)
+            // An owner deleted after the children were listed takes its children with it at once
+            // (the emulator collects synchronously): only a child still there now is an orphan.
+            if (refs.Count > 0 && refs.All(r => !owners.Contains(r.Uid)) && meta.DeletionTimestamp is null && await currentUid() == meta.Uid)
             {
                 await delete();
                 collected.Add($"{kind} {meta.Name} (owner {refs[0].Kind} {refs[0].Name} {refs[0].Uid} is gone)");

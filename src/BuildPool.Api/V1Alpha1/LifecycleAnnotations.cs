@@ -2,14 +2,13 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace BuildPool.Gateway.Discovery;
+namespace BuildPool.Api.V1Alpha1;
 
 /// <summary>
-/// The annotations the gateway writes for the operator (docs/lifecycle.md). The operator's
-/// <c>WellKnown</c> and <c>DedicatedKeys</c> define them; the gateway does not reference the
-/// operator, so they are repeated here and a test pins them to the same values.
+/// The annotations the gateway writes for the operator (docs/lifecycle.md): the whole protocol
+/// between the two, defined once here where both can see it.
 /// </summary>
-public static class PoolAnnotations
+public static class LifecycleAnnotations
 {
     /// <summary>On a CacheVolume: a build waits for its stopped builder (RFC 3339 time).</summary>
     public const string Demand = "buildpool.dev/demand";

@@ -163,7 +163,7 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
                 switch (write.Kind)
                 {
                     case WriteKind.VolumeDemand:
-                        await PatchVolumeAsync(write.Name, PoolAnnotations.Demand, _demanded, cancellationToken).ConfigureAwait(false);
+                        await PatchVolumeAsync(write.Name, LifecycleAnnotations.Demand, _demanded, cancellationToken).ConfigureAwait(false);
                         break;
                     case WriteKind.PoolDemand:
                         await PatchPoolAsync(write.Name, cancellationToken).ConfigureAwait(false);
@@ -229,13 +229,13 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
             }
 
             _heartbeatAt[volume] = _time.GetTimestamp();
-            await PatchVolumeAsync(volume, PoolAnnotations.LastUsed, _heartbeatAt, cancellationToken).ConfigureAwait(false);
+            await PatchVolumeAsync(volume, LifecycleAnnotations.LastUsed, _heartbeatAt, cancellationToken).ConfigureAwait(false);
         }
     }
 
     private async Task PatchVolumeAsync(string volume, string annotation, ConcurrentDictionary<string, long> dedupe, CancellationToken cancellationToken)
     {
-        var value = PoolAnnotations.Timestamp(_time.GetUtcNow());
+        var value = LifecycleAnnotations.Timestamp(_time.GetUtcNow());
         try
         {
             await _volumes.PatchAsync(_namespace, volume, Annotate(annotation, value), cancellationToken).ConfigureAwait(false);
@@ -253,7 +253,7 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
 
     private async Task PatchPoolAsync(string key, CancellationToken cancellationToken)
     {
-        var annotation = PoolAnnotations.DedicatedDemand(key);
+        var annotation = LifecycleAnnotations.DedicatedDemand(key);
         try
         {
             await _pools.PatchAsync(_namespace, _pool, Annotate(annotation, key), cancellationToken).ConfigureAwait(false);

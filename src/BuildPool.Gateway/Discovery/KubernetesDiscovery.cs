@@ -1,12 +1,12 @@
 using System.Threading.Channels;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Gateway.Routing;
-using AssignmentMode = BuildPool.Gateway.Routing.AssignmentMode;
 using BuildPool.Gateway.Server;
 using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Informers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using AssignmentMode = BuildPool.Gateway.Routing.AssignmentMode;
 
 namespace BuildPool.Gateway.Discovery;
 

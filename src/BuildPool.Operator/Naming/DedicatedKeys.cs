@@ -11,9 +11,9 @@ namespace BuildPool.Operator.Naming;
 /// </summary>
 public static class DedicatedKeys
 {
-    public const string DemandPrefix = "demand.buildpool.dev/";
+    public const string DemandPrefix = Api.V1Alpha1.LifecycleAnnotations.DedicatedDemandPrefix;
 
-    public static string DemandAnnotation(string key) => DemandPrefix + Hash(key, 16);
+    public static string DemandAnnotation(string key) => Api.V1Alpha1.LifecycleAnnotations.DedicatedDemand(key);
 
     /// <summary>A stable volume name for a key: the same key always maps to the same volume.</summary>
     public static string VolumeName(string pool, string key) => $"{pool}-k{Hash(key, 10)}";

@@ -61,7 +61,7 @@ public sealed class PoolDiscoveryTests
         Assert.True(h.Gateway.Placement.Place(project).NeedsStart);
 
         var build = h.Client.BuildAsync(new FakeBuildxOptions { ContextName = project, Bootstrap = false });
-        var demand = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-2", PoolAnnotations.Demand), d => d is not null, "the gateway to write buildpool.dev/demand on pool-2");
+        var demand = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-2", LifecycleAnnotations.Demand), d => d is not null, "the gateway to write buildpool.dev/demand on pool-2");
 
         Assert.True(DateTimeOffset.TryParseExact(demand, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at), demand);
         Assert.InRange(DateTimeOffset.UtcNow - at, TimeSpan.Zero, TimeSpan.FromMinutes(1));
@@ -86,7 +86,7 @@ public sealed class PoolDiscoveryTests
         var rv = h.Server.ResourceVersion;
 
         var builds = Enumerable.Range(0, 3).Select(_ => h.Client.BuildAsync(new FakeBuildxOptions { ContextName = project, Bootstrap = false })).ToList();
-        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-0", PoolAnnotations.Demand), d => d is not null, "demand on pool-0");
+        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-0", LifecycleAnnotations.Demand), d => d is not null, "demand on pool-0");
         await Eventually.TrueAsync(() => h.Gateway.Builds.TrackedBuilds >= 3, "all three builds to wait");
         var written = h.Server.ResourceVersion - rv;
         await h.SetPhaseAsync("pool-0", CacheVolumePhase.Ready);
@@ -114,7 +114,7 @@ public sealed class PoolDiscoveryTests
         Assert.True(result.Succeeded, result.ToString());
         Assert.Equal([spillTarget], h.Fleet.BuildersOf(result.Ref));
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(10));
-        Assert.NotNull(await h.AnnotationAsync("pool-1", PoolAnnotations.Demand));
+        Assert.NotNull(await h.AnnotationAsync("pool-1", LifecycleAnnotations.Demand));
     }
 
     [Fact]
@@ -141,12 +141,12 @@ public sealed class PoolDiscoveryTests
         var project = h.ProjectHomedOn("pool-0");
 
         var result = await h.Client.BuildAsync(new FakeBuildxOptions { ContextName = project, Bootstrap = false });
-        var lastUsed = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-0", PoolAnnotations.LastUsed), v => v is not null, "last-used on pool-0");
+        var lastUsed = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-0", LifecycleAnnotations.LastUsed), v => v is not null, "last-used on pool-0");
 
         Assert.True(result.Succeeded, result.ToString());
         Assert.True(DateTimeOffset.TryParse(lastUsed, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _), lastUsed);
-        Assert.Null(await h.AnnotationAsync("pool-1", PoolAnnotations.LastUsed));
-        Assert.Null(await h.AnnotationAsync("pool-0", PoolAnnotations.Demand));
+        Assert.Null(await h.AnnotationAsync("pool-1", LifecycleAnnotations.LastUsed));
+        Assert.Null(await h.AnnotationAsync("pool-0", LifecycleAnnotations.Demand));
     }
 
     [Fact]
@@ -188,13 +188,13 @@ public sealed class PoolDiscoveryTests
             spareBuilders: ["pool-knew"]);
 
         var build = h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "ctx", ExporterImage = Image + ":1", Bootstrap = false });
-        var asked = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.PoolAnnotationAsync(PoolAnnotations.DedicatedDemand(Image)), v => v is not null, "the pool annotation asking for a volume");
+        var asked = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.PoolAnnotationAsync(LifecycleAnnotations.DedicatedDemand(Image)), v => v is not null, "the pool annotation asking for a volume");
         Assert.Equal(Image, asked);
         Assert.False(build.IsCompleted);
 
         // The operator's part: a volume for the key, first starting, then ready.
         await h.CreateVolumeAsync("pool-knew", CacheVolumePhase.Starting, s => { s.Keys = [Image]; return s; });
-        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-knew", PoolAnnotations.Demand), d => d is not null, "demand on the new volume while it starts");
+        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-knew", LifecycleAnnotations.Demand), d => d is not null, "demand on the new volume while it starts");
         await h.SetPhaseAsync("pool-knew", CacheVolumePhase.Ready);
         var result = await build.Within(20);
 

@@ -32,9 +32,10 @@ internal static class OperatorScaleScenario
     public static async Task<string> RunAsync(bool quick)
     {
         var table = new MarkdownTable("pools", "objects cached", "converge", "reconciles", "reconcile p50 / p99", "operator API writes per pool",
-            $"writes in {SteadyWindow.TotalSeconds:F0} s after convergence", "operator memory per cached object", "goals");
+            $"writes in {SteadyWindow.TotalSeconds:F0} s after convergence", "writes by a restarted operator", "operator memory per cached object", "goals");
         var notes = new List<string>();
         Result? last = null;
+        var results = new List<Result>();
         foreach (var pools in quick ? new[] { 5, 20 } : [10, 100, 1_000])
         {
             if (pools == 1_000 && last is { } previous && previous.Converge > LargestRunGate)
@@ -45,16 +46,24 @@ internal static class OperatorScaleScenario
 
             var result = await RunOneAsync(pools, TimeSpan.FromSeconds(pools >= 1_000 ? 300 : 120));
             last = result;
+            results.Add(result);
             var goals = pools == 1_000
                 ? Format.Goal(result.Converged && result.Converge <= TimeSpan.FromSeconds(60), "≤ 60 s") + "; " + Format.Goal(result.BytesPerObject <= 10 * 1024, "≤ 10 KiB/object")
                 : Format.Goal(result.BytesPerObject <= 10 * 1024, "≤ 10 KiB/object");
             table.Add(pools, result.Objects, result.Converged ? Format.Seconds(result.Converge) : $"NOT converged in {Format.Seconds(result.Converge)} ({result.Ready} ready)",
                 result.Reconciles, $"{Format.Micros(result.ReconcileP50)} / {Format.Micros(result.ReconcileP99)}",
-                Format.Number(result.WritesPerPool, 1), result.SteadyWrites, Format.Bytes(result.BytesPerObject), goals);
+                Format.Number(result.WritesPerPool, 1), result.SteadyWrites, result.RestartWrites, Format.Bytes(result.BytesPerObject), goals);
             if (pools == (quick ? 20 : 100))
             {
                 notes.Add($"Writes per pool at {pools} pools, by resource: {result.Breakdown}.");
             }
+        }
+
+        if (results.Count >= 2)
+        {
+            var (small, large) = (results[^2], results[^1]);
+            var marginal = ((large.BytesPerObject * large.Objects) - (small.BytesPerObject * small.Objects)) / (large.Objects - small.Objects);
+            notes.Add($"Marginal operator memory from {small.Objects:N0} to {large.Objects:N0} cached objects: {Format.Bytes(marginal)} per object (the fixed cost of the operator divided out).");
         }
 
         return $"""
@@ -68,8 +77,10 @@ internal static class OperatorScaleScenario
             {ProbeInterval.TotalSeconds:F0} s. Writes are create/update/patch/delete requests the operator
             sent (the benchmark's own pool creates and Deployment status updates are subtracted); steady
             state counts every write in a {SteadyWindow.TotalSeconds:F0} s window after convergence, probes
-            included. Memory = managed heap with the operator running minus after it stopped and was
-            collected, divided by the objects in its informer caches.
+            included. Then the operator is stopped and a fresh one started over the converged objects:
+            "writes by a restarted operator" counts its writes until it has listed everything and gone
+            quiet (expected 0), and memory = managed heap (after full collections) once it is quiet minus
+            just before it started, divided by the objects in its informer caches.
 
             {table}
             {string.Join("\n", notes.Select(n => "- " + n))}
@@ -98,13 +109,7 @@ internal static class OperatorScaleScenario
         listener.Start();
 
         using var stop = new CancellationTokenSource();
-        var (manager, caches) = BuildPoolOperator.Create(
-            kubernetes,
-            new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = ProbeInterval },
-            TimeProvider.System,
-            NullLoggerFactory.Instance,
-            metrics,
-            connector: new FixedBuilderConnector(daemon.Address));
+        var (manager, caches) = CreateOperator(kubernetes, metrics, daemon.Address);
         var run = manager.RunAsync(stop.Token);
         foreach (var informer in caches.All)
         {
@@ -143,28 +148,41 @@ internal static class OperatorScaleScenario
         var steadyBefore = server.Stats.TotalWrites;
         await Task.Delay(SteadyWindow);
         var steadyWrites = server.Stats.TotalWrites - steadyBefore;
-
         var reconciles = Percentiles.Sorted(reconcileSeconds.Select(s => s * 1e6));
-        var objects = caches.Pools.Cache.Count + caches.Volumes.Cache.Count + caches.Deployments.Cache.Count + caches.Services.Cache.Count
-            + caches.ServiceAccounts.Cache.Count + caches.Roles.Cache.Count + caches.RoleBindings.Cache.Count + caches.DisruptionBudgets.Cache.Count
-            + caches.NetworkPolicies.Cache.Count + caches.Claims.Cache.Count + caches.ConfigMaps.Cache.Count + caches.CacheTargets.Cache.Count;
 
-        var withOperator = GC.GetTotalMemory(forceFullCollection: true);
-        await stop.CancelAsync();
-        try
+        await StopAsync(stop, run);
+
+        // Memory: a fresh operator over the converged objects, heap measured before it starts and
+        // once it has listed everything and gone quiet. Whatever the first operator left behind
+        // is in both measurements, so the difference is what one running operator holds.
+        using var restartMetrics = new RuntimeMetrics();
+        var restartReconciles = 0L;
+        using var restartListener = new MeterListener();
+        restartListener.InstrumentPublished = (instrument, l) =>
         {
-            await run;
-        }
-        catch (OperationCanceledException)
+            if (instrument.Meter == restartMetrics.Meter && instrument.Name == "controller_runtime_reconcile_time_seconds")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        restartListener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref restartReconciles));
+        restartListener.Start();
+        var withoutOperator = SettledHeap();
+        var restartWritesBefore = server.Stats.TotalWrites;
+        using var restartStop = new CancellationTokenSource();
+        var (restartManager, restartCaches) = CreateOperator(kubernetes, restartMetrics, daemon.Address);
+        var restartRun = restartManager.RunAsync(restartStop.Token);
+        foreach (var informer in restartCaches.All)
         {
-            // Stopped as asked.
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
         }
 
-        // Drop every reference to the stopped operator so the next collection can take it all.
-        run = Task.CompletedTask;
-        manager = null!;
-        caches = null!;
-        var withoutOperator = MeasureAfterRelease();
+        await QuietAsync(() => Interlocked.Read(ref restartReconciles), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60));
+        var objects = Count(restartCaches);
+        var withOperator = SettledHeap();
+        var restartWrites = server.Stats.TotalWrites - restartWritesBefore;
+        await StopAsync(restartStop, restartRun);
+        GC.KeepAlive(restartManager);
 
         var total = operatorWrites.Values.Sum();
         return new Result(
@@ -177,13 +195,57 @@ internal static class OperatorScaleScenario
             Percentiles.Of(reconciles, 99),
             total / (double)poolCount,
             steadyWrites,
+            restartWrites,
             Math.Max(0, withOperator - withoutOperator) / (double)Math.Max(1, objects),
             string.Join(", ", operatorWrites.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value / (double)poolCount:F1}")));
     }
 
-    // Collect until the heap stops shrinking: the stopped operator's caches go with the first
-    // full collection, finalisable leftovers with the next.
-    private static long MeasureAfterRelease()
+    private static (BuildPool.Runtime.Hosting.ControllerManager Manager, OperatorCaches Caches) CreateOperator(k8s.IKubernetes kubernetes, RuntimeMetrics metrics, string daemon) =>
+        BuildPoolOperator.Create(
+            kubernetes,
+            new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = ProbeInterval },
+            TimeProvider.System,
+            NullLoggerFactory.Instance,
+            metrics,
+            connector: new FixedBuilderConnector(daemon));
+
+    private static async Task StopAsync(CancellationTokenSource stop, Task run)
+    {
+        await stop.CancelAsync();
+        try
+        {
+            await run;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped as asked.
+        }
+    }
+
+    // Until a counter has not moved for `quiet` (bounded by `limit`): the operator went idle.
+    private static async Task QuietAsync(Func<long> counter, TimeSpan quiet, TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        var last = counter();
+        var since = watch.Elapsed;
+        while (watch.Elapsed < limit && watch.Elapsed - since < quiet)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+            var now = counter();
+            if (now != last)
+            {
+                (last, since) = (now, watch.Elapsed);
+            }
+        }
+    }
+
+    private static int Count(OperatorCaches caches) =>
+        caches.Pools.Cache.Count + caches.Volumes.Cache.Count + caches.Deployments.Cache.Count + caches.Services.Cache.Count
+        + caches.ServiceAccounts.Cache.Count + caches.Roles.Cache.Count + caches.RoleBindings.Cache.Count + caches.DisruptionBudgets.Cache.Count
+        + caches.NetworkPolicies.Cache.Count + caches.Claims.Cache.Count + caches.ConfigMaps.Cache.Count + caches.CacheTargets.Cache.Count;
+
+    // Full collections until the heap stops shrinking, so finalisable leftovers are gone too.
+    private static long SettledHeap()
     {
         var previous = long.MaxValue;
         var now = GC.GetTotalMemory(forceFullCollection: true);
@@ -277,6 +339,7 @@ internal static class OperatorScaleScenario
         double ReconcileP99,
         double WritesPerPool,
         long SteadyWrites,
+        long RestartWrites,
         double BytesPerObject,
         string Breakdown);
 }

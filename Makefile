@@ -35,7 +35,7 @@ bench: ## benchmarks, side by side in one run -> docs/benchmarks.md (under 15 mi
 	$(DOTNET) run --project tests/BuildPool.Benchmarks -c Release -- $(BENCH_ARGS)
 
 chaos: build ## long fault-injection suites
-	./hack/test.sh $(CONFIG) "Category=Chaos"
+	VERBOSITY=detailed ./hack/test.sh $(CONFIG) "Category=Chaos"
 
 clean:
 	$(DOTNET) clean $(SLN) --nologo -v quiet

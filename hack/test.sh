@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 args=(test BuildPoolOperator.sln -c "$config" --no-build --nologo
-      --logger "trx" --results-directory "$results" --logger "console;verbosity=minimal")
+      --logger "trx" --results-directory "$results" --logger "console;verbosity=${VERBOSITY:-minimal}")
 [ -n "$filter" ] && args+=(--filter "$filter")
 dotnet "${args[@]}" 2>&1
 rc=${PIPESTATUS[0]}

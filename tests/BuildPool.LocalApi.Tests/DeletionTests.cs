@@ -102,6 +102,18 @@ public sealed class DeletionTests : ServerTest
     }
 
     [Fact]
+    public async Task An_object_created_for_an_owner_that_is_already_gone_is_collected()
+    {
+        var owner = await OwnerAsync("short-lived");
+        await Client.CoreV1.DeleteNamespacedConfigMapAsync("short-lived", Ns);
+
+        // A controller acting on a stale cache creates a child for it anyway.
+        await DependentAsync("late-child", owner);
+
+        await Eventually.TrueAsync(async () => !await ExistsAsync(() => Client.CoreV1.ReadNamespacedSecretAsync("late-child", Ns)), "the orphan is collected");
+    }
+
+    [Fact]
     public async Task Orphan_deletion_keeps_dependents_and_strips_the_owner_reference()
     {
         var owner = await OwnerAsync("owner");

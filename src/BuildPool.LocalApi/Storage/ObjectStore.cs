@@ -257,7 +257,16 @@ internal sealed class ObjectStore
                 _registry.Register(obj);
             }
 
-            return Present(rt, obj);
+            var created = Present(rt, obj);
+            // The garbage collector also removes an object created with owners that are all gone
+            // already (a controller that acted on a stale cache), a moment after its creation.
+            if (meta["ownerReferences"] is JsonArray { Count: > 0 } owners
+                && owners.All(r => JsonUtil.Str(r?["uid"]) is not { } ou || !_byUid.ContainsKey(ou)))
+            {
+                DeleteInternal(rt.StorageKey, Key(ns, name), "Background");
+            }
+
+            return created;
         }
     }
 

@@ -36,11 +36,20 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
             return ReconcileResult.Done;
         }
 
-        var missing = await SecretChecks.MissingAsync(pool, caches.SecretClient, cancellationToken);
+        var missing = (await SecretChecks.MissingAsync(pool, caches.SecretClient, cancellationToken)).ToList();
+        for (var i = 0; i < (pool.Spec.CacheTargets?.Count ?? 0); i++)
+        {
+            var target = pool.Spec.CacheTargets![i].Name;
+            if (caches.CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, target) is null)
+            {
+                missing.Add($"spec.cacheTargets[{i}].name: RegistryCacheTarget \"{target}\" not found in namespace {pool.Metadata.NamespaceProperty}");
+            }
+        }
+
         if (missing.Count > 0)
         {
-            await WriteStatusAsync(cached, pool, Outcome.Stalled("MissingSecret", string.Join("; ", missing)), plan: null, now, cancellationToken);
-            // Secrets are not watched: look again, so creating the Secret is enough to proceed.
+            await WriteStatusAsync(cached, pool, Outcome.Stalled("MissingReference", string.Join("; ", missing)), plan: null, now, cancellationToken);
+            // Secrets are not watched: look again, so creating what is missing is enough to proceed.
             return ReconcileResult.After(TimeSpan.FromSeconds(30));
         }
 

@@ -30,7 +30,7 @@ public sealed class SecretReferenceTests
         var stalled = await h.WaitAsync(() => h.Pools.GetAsync(Ns, "reg"),
             p => p?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True") == true, "the pool to be Stalled");
         var condition = stalled!.Status.Conditions.Single(c => c.Type == "Stalled");
-        Assert.Equal("MissingSecret", condition.Reason);
+        Assert.Equal("MissingReference", condition.Reason);
         Assert.Contains("spec.builder.registries[0].caSecretRef: Secret \"mirror-ca\" not found", condition.Message, StringComparison.Ordinal);
         Assert.Empty(await h.Volumes.ListAsync(Ns));
 

@@ -13,7 +13,7 @@ public sealed class UnansweredInputTests
 {
     private const string Ns = "default";
 
-    [Fact(Skip = "bug: a pool naming a RegistryCacheTarget that does not exist in spec.cacheTargets is neither rejected nor Stalled")]
+    [Fact]
     public async Task A_pool_naming_a_cache_target_that_does_not_exist_is_stalled_naming_spec_cacheTargets()
     {
         await using var h = await OperatorHarness.StartAsync();

@@ -10,7 +10,7 @@ namespace BuildPool.Gateway.Forwarding;
 public sealed class GrpcPeekedMessage : IDisposable
 {
     private byte[]? _buffer;
-    private readonly int _consumed;
+    private int _consumed;
 
     internal GrpcPeekedMessage(byte[] buffer, int consumed, bool isComplete)
     {
@@ -31,7 +31,7 @@ public sealed class GrpcPeekedMessage : IDisposable
     public bool IsCompressed { get; }
 
     /// <summary>The length the prefix declared.</summary>
-    public int DeclaredLength { get; }
+    public int DeclaredLength { get; private set; }
 
     /// <summary>The serialized message (without the 5-byte prefix); empty unless <see cref="IsComplete"/>.</summary>
     public ReadOnlyMemory<byte> Message =>
@@ -41,6 +41,30 @@ public sealed class GrpcPeekedMessage : IDisposable
     internal ReadOnlyMemory<byte> Consumed => Buffer.AsMemory(0, _consumed);
 
     private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(GrpcPeekedMessage));
+
+    /// <summary>
+    /// Forwards <paramref name="message"/> in place of the peeked message (uncompressed, new length
+    /// prefix); bytes read past the first message still follow it.
+    /// </summary>
+    public void Replace(ReadOnlySpan<byte> message)
+    {
+        if (!IsComplete || IsCompressed)
+        {
+            throw new InvalidOperationException("Only a complete, uncompressed message can be replaced.");
+        }
+
+        var old = Buffer;
+        var rest = old.AsSpan(GrpcForwarder.MessagePrefixLength + DeclaredLength, _consumed - GrpcForwarder.MessagePrefixLength - DeclaredLength);
+        var next = ArrayPool<byte>.Shared.Rent(GrpcForwarder.MessagePrefixLength + message.Length + rest.Length);
+        next[0] = 0;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(next.AsSpan(1, 4), message.Length);
+        message.CopyTo(next.AsSpan(GrpcForwarder.MessagePrefixLength));
+        rest.CopyTo(next.AsSpan(GrpcForwarder.MessagePrefixLength + message.Length));
+        _consumed = GrpcForwarder.MessagePrefixLength + message.Length + rest.Length;
+        DeclaredLength = message.Length;
+        _buffer = next;
+        ArrayPool<byte>.Shared.Return(old);
+    }
 
     public void Dispose()
     {

@@ -15,4 +15,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Call {Path} for unknown builder {Backend}")]
     public static partial void UnknownBackend(ILogger logger, string path, string backend);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Build of {Key} brought no cache: added registry cache {CacheRef}")]
+    public static partial void CacheInjected(ILogger logger, string key, string cacheRef);
 }

@@ -33,6 +33,9 @@ public sealed record GatewayOptions
     /// <summary>Bounded-load factor c (<c>--bounded-load-factor</c>).</summary>
     public double BoundedLoadFactor { get; init; } = 1.25;
 
+    /// <summary>Adds a registry cache to builds that have none; null leaves every Solve as the client sent it.</summary>
+    public CacheInjectionOptions? CacheInjection { get; init; }
+
     /// <summary>Admission slots per builder unless its backend says otherwise (<c>--max-concurrent-builds</c>).</summary>
     public int MaxConcurrentBuilds { get; init; } = 4;
 

@@ -25,7 +25,8 @@ internal sealed class GatewayRequestHandler(
     BackendCircuits circuits,
     Func<string, DnsEndPoint?> endpointOf,
     GatewayMetrics metrics,
-    ILogger logger)
+    ILogger logger,
+    CacheInjectionOptions? cacheInjection = null)
 {
     private const string ControlPrefix = "/moby.buildkit.v1.Control/";
     private const string SessionPath = ControlPrefix + "Session";
@@ -128,6 +129,7 @@ internal sealed class GatewayRequestHandler(
         try
         {
             activity?.SetTag("buildpool.queue_wait_ms", lease.QueueWait.TotalMilliseconds);
+            InjectCache(context, route, activity);
             call.Forwarding();
             status = await ForwardAsync(context, path, backend.Id);
         }
@@ -137,6 +139,22 @@ internal sealed class GatewayRequestHandler(
             // next build of this project already finds the slot and the load freed.
             call.Completed(status);
         }
+    }
+
+    // The pool's registry cache for builds that bring none (opt-in), keyed like the routing.
+    private void InjectCache(HttpContext context, BuildRoute route, Activity? activity)
+    {
+        if (cacheInjection is null || route.Key is not { } key
+            || context.Features.Get<GrpcPeekedMessage>() is not { IsComplete: true, IsCompressed: false } peeked
+            || CacheInjection.HasCacheOptions(peeked.Message.Span))
+        {
+            return;
+        }
+
+        var cacheRef = cacheInjection.RefFor(key.Value);
+        peeked.Replace(CacheInjection.Inject(peeked.Message.Span, cacheRef, cacheInjection.ExportAttributes));
+        activity?.SetTag("buildpool.injected_cache", cacheRef);
+        GatewayLog.CacheInjected(logger, key.Value, cacheRef);
     }
 
     private async Task<BuildCall?> JoinAsync(HttpContext context, string path, ClientConnection connection, CancellationToken aborted)

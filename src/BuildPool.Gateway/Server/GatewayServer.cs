@@ -108,7 +108,8 @@ public sealed class GatewayServer : IAsyncDisposable
                 server.Circuits,
                 server.EndPointOf,
                 server._metrics,
-                server._logger);
+                server._logger,
+                server._options.CacheInjection);
             app.Run(server._handler.HandleAsync);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

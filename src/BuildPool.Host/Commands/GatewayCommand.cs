@@ -47,9 +47,12 @@ public static class GatewayCommand
         var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM server certificate; with --tls-key the gateway serves TLS (ALPN h2) instead of h2c." };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
         var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA bundle; clients must present a certificate it signed (its CN can be the routing key)." };
+        var injectRef = new Option<string?>("--inject-cache-ref") { Description = "Opt-in: builds without --cache-to/--cache-from get this registry cache, with {key} replaced by the build's routing key (e.g. cache.internal:5000/cache/{key})." };
+        var injectAttrs = new Option<string[]>("--inject-cache-attr") { Description = "Extra export attribute for injected caches, key=value (e.g. image-manifest=true); repeatable." };
         var command = new Command("gateway", "Run the gateway that routes buildx builds to warm builders.")
         {
             listen, backends, pool, poolNamespace, kubeconfig, kubeContext, keySources, domain, loadFactor, maxBuilds, queueTimeout, shutdownTimeout, metrics, tlsCert, tlsKey, clientCa,
+            injectRef, injectAttrs,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -73,6 +76,7 @@ public static class GatewayCommand
                     TlsCertificatePath = parse.GetValue(tlsCert),
                     TlsKeyPath = parse.GetValue(tlsKey),
                     ClientCaPath = parse.GetValue(clientCa),
+                    CacheInjection = ParseInjection(parse.GetValue(injectRef), parse.GetValue(injectAttrs) ?? []),
                 };
                 CheckTls(options);
                 metricsEndPoint = ListenAddress.Parse(parse.GetValue(metrics)!, "--metrics-address");
@@ -103,6 +107,33 @@ public static class GatewayCommand
             return 0;
         });
         return command;
+    }
+
+    private static CacheInjectionOptions? ParseInjection(string? template, string[] attrs)
+    {
+        if (template is null)
+        {
+            return attrs.Length > 0 ? throw new FormatException("--inject-cache-attr goes with --inject-cache-ref") : null;
+        }
+
+        if (!template.Contains("{key}", StringComparison.Ordinal))
+        {
+            throw new FormatException($"--inject-cache-ref '{template}' has no {{key}}: every project would share one cache");
+        }
+
+        var parsed = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var attr in attrs)
+        {
+            var eq = attr.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new FormatException($"--inject-cache-attr '{attr}' is not key=value");
+            }
+
+            parsed[attr[..eq]] = attr[(eq + 1)..];
+        }
+
+        return new CacheInjectionOptions { RefTemplate = template, ExportAttributes = parsed };
     }
 
     // The pool's spec is the one source of its routing settings; a flag that would silently lose

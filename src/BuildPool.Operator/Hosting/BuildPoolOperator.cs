@@ -68,7 +68,11 @@ public static class BuildPoolOperator
             new RegistryCacheTargetReconciler(caches, options, time, loggerFactory.CreateLogger<RegistryCacheTargetReconciler>()),
             time,
             loggerFactory,
-            metrics);
+            metrics)
+            // A managed target's in-cluster registry: Deployment and Service by owner, the claim by its target label.
+            .Owns(caches.Deployments)
+            .Owns(caches.Services)
+            .Watches(caches.Claims, c => ManagedRegistry.TargetOf(c.Metadata) is { } target ? [new ReconcileRequest(c.Metadata.NamespaceProperty, target)] : []);
 
         var manager = new ControllerManager(leaderElection, lifetime, loggerFactory);
         foreach (var informer in caches.All)

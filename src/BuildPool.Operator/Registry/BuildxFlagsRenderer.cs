@@ -15,7 +15,18 @@ public static class BuildxFlagsRenderer
     public static BuildxCacheFlags Render(RegistryCacheTargetSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var to = new StringBuilder($"type=registry,ref={spec.Ref},mode={(spec.Mode == CacheExportMode.Max ? "max" : "min")}");
+        return Render(spec, spec.Ref, insecure: false);
+    }
+
+    /// <summary>
+    /// The flags for <paramref name="reference"/> (a managed target's in-cluster ref). With
+    /// <paramref name="insecure"/>, both flags carry <c>registry.insecure=true</c>, BuildKit's
+    /// registry-cache attribute for a registry spoken to over plain HTTP.
+    /// </summary>
+    public static BuildxCacheFlags Render(RegistryCacheTargetSpec spec, string reference, bool insecure)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var to = new StringBuilder($"type=registry,ref={reference},mode={(spec.Mode == CacheExportMode.Max ? "max" : "min")}");
         if (spec.Compression != CacheCompression.Gzip)
         {
             to.Append(",compression=").Append(spec.Compression switch
@@ -45,6 +56,13 @@ public static class BuildxFlagsRenderer
             to.Append(",ignore-error=true");
         }
 
-        return new BuildxCacheFlags { CacheTo = to.ToString(), CacheFrom = $"type=registry,ref={spec.Ref}" };
+        var from = $"type=registry,ref={reference}";
+        if (insecure)
+        {
+            to.Append(",registry.insecure=true");
+            from += ",registry.insecure=true";
+        }
+
+        return new BuildxCacheFlags { CacheTo = to.ToString(), CacheFrom = from };
     }
 }

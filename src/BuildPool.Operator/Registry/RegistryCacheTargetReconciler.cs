@@ -1,9 +1,12 @@
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Status;
 using BuildPool.Operator.Units;
+using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Controllers;
 using BuildPool.Runtime.Informers;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace BuildPool.Operator.Registry;
@@ -17,7 +20,9 @@ namespace BuildPool.Operator.Registry;
 /// Registry trouble a person must fix (Unreachable, Unauthorized, DeleteDisabled, a missing
 /// Secret) is a Stalled condition and is looked at again after a short interval; other
 /// registry errors (5xx, unreadable answers) are thrown and retried with backoff.
-/// <c>managed: true</c> (an in-cluster registry) is not implemented yet and says so in status.
+/// <c>managed: true</c> first creates the in-cluster registry (<see cref="ManagedRegistry"/>:
+/// PVC, Deployment, Service, owned by the target) and waits for it to be ready; the checks then
+/// run against its Service over plain HTTP.
 /// </remarks>
 public sealed partial class RegistryCacheTargetReconciler(
     OperatorCaches caches,
@@ -29,6 +34,7 @@ public sealed partial class RegistryCacheTargetReconciler(
 {
     private static readonly TimeSpan MaxRetry = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan MissingSecretRetry = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RegistryStartingPoll = TimeSpan.FromSeconds(10);
 
     private readonly RegistryGcSchedule _schedule = new();
     private readonly RegistryCredentialResolver _credentials = new(caches.SecretBindingClient, caches.SecretClient);
@@ -56,10 +62,9 @@ public sealed partial class RegistryCacheTargetReconciler(
             return ReconcileResult.Done;
         }
 
-        if (target.Spec.Managed)
+        if (target.Spec.Managed && await ApplyManagedRegistryAsync(cached, target, limits!, now, cancellationToken) is { } notYet)
         {
-            await WriteStatusAsync(cached, target, new RegistryCheck(Outcome.Stalled("ManagedNotSupported", "spec.managed: an in-cluster registry is not implemented yet; set managed: false and point spec.ref at a registry"), Reachable: null), now, cancellationToken);
-            return ReconcileResult.Done;
+            return notYet;
         }
 
         var interval = options.RegistryGcInterval;
@@ -80,7 +85,8 @@ public sealed partial class RegistryCacheTargetReconciler(
         }
 
         RegistryCheck check;
-        using (var client = _clients(RegistryClient.EndpointFor(cacheRef.Host, plainHttp: false), lookup.Credentials))
+        // The managed registry is plain HTTP behind its Service; any other registry as EndpointFor decides.
+        using (var client = _clients(RegistryClient.EndpointFor(cacheRef.Host, plainHttp: target.Spec.Managed), lookup.Credentials))
         {
             try
             {
@@ -125,6 +131,83 @@ public sealed partial class RegistryCacheTargetReconciler(
         var message = $"retention ({limits}) deleted {result.Deleted.Count} of {result.Inventory.Tags.Count} cache tags, freeing {Quantity.FormatApproximate(result.FreedBytes)}; "
             + $"{result.TagsAfter} tags, {Quantity.FormatApproximate(result.Plan.BytesAfter)} remain";
         return new RegistryCheck(Outcome.Ready("RetentionApplied", message), true, result.TagsAfter, result.Plan.BytesAfter, now, result.FreedBytes);
+    }
+
+    /// <summary>
+    /// Creates or updates the managed registry's PVC, Service and Deployment; null once the
+    /// registry is ready (the check then runs against its Service), else what to return.
+    /// </summary>
+    private async Task<ReconcileResult?> ApplyManagedRegistryAsync(RegistryCacheTarget cached, RegistryCacheTarget target, RetentionLimits limits, DateTime now, CancellationToken cancellationToken)
+    {
+        V1Deployment deployment;
+        try
+        {
+            await ApplyClaimAsync(target, ManagedRegistry.Claim(target, limits), cancellationToken);
+            await caches.ServiceWriter.ApplyAsync(ManagedRegistry.Service(target), cancellationToken);
+            deployment = await caches.DeploymentWriter.ApplyAsync(ManagedRegistry.Deployment(target), cancellationToken);
+        }
+        catch (ChildConflictException ex)
+        {
+            await WriteStatusAsync(cached, target, new RegistryCheck(Outcome.Stalled("ChildConflict", ex.Message), Reachable: null), now, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        if ((deployment.Status?.ReadyReplicas ?? 0) < 1)
+        {
+            // The Deployment's own changes bring the target back; the poll covers a missed event.
+            var message = $"waiting for the in-cluster registry (Deployment {deployment.Metadata.Name}) to become ready at {ManagedRegistry.Host(target)}";
+            await WriteStatusAsync(cached, target, new RegistryCheck(Outcome.Progressing("RegistryStarting", message), Reachable: null), now, cancellationToken);
+            return ReconcileResult.After(RegistryStartingPoll);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Creates the registry's claim, or grows it and fixes its labels; never shrinks or replaces
+    /// it (a claim's spec is immutable but for its size), as CacheVolumeReconciler does.
+    /// </summary>
+    private async Task ApplyClaimAsync(RegistryCacheTarget target, V1PersistentVolumeClaim desired, CancellationToken cancellationToken)
+    {
+        var ns = desired.Metadata.NamespaceProperty;
+        var existing = caches.Claims.Cache.Get(ns, desired.Metadata.Name);
+        if (existing is null)
+        {
+            try
+            {
+                SpecHash.Stamp(desired);
+                await caches.ClaimWriter.Client.CreateAsync(desired, cancellationToken);
+                return;
+            }
+            catch (ConflictException ex) when (ex.IsAlreadyExists)
+            {
+                existing = await caches.ClaimWriter.Client.GetAsync(ns, desired.Metadata.Name, cancellationToken);
+                if (existing is null)
+                {
+                    throw;
+                }
+            }
+        }
+
+        var owner = existing.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
+        if (owner is null ? ManagedRegistry.TargetOf(existing.Metadata) != target.Metadata.Name : owner.Uid != target.Metadata.Uid)
+        {
+            throw new ChildConflictException($"PersistentVolumeClaim {ns}/{existing.Metadata.Name} already exists and does not belong to RegistryCacheTarget {target.Metadata.Name}");
+        }
+
+        var want = desired.Spec.Resources.Requests["storage"];
+        var have = existing.Spec?.Resources?.Requests?.Lookup("storage");
+        var labelsDiffer = desired.Metadata.Labels.Any(l => existing.Metadata.Labels?.Lookup(l.Key) != l.Value);
+        var grow = have is null || want.ToDecimal() > have.ToDecimal();
+        if (!labelsDiffer && !grow)
+        {
+            return;
+        }
+
+        object patch = grow
+            ? new { metadata = new { labels = desired.Metadata.Labels }, spec = new { resources = new { requests = new Dictionary<string, string> { ["storage"] = want.ToString() } } } }
+            : new { metadata = new { labels = desired.Metadata.Labels } };
+        await caches.ClaimWriter.Client.PatchAsync(ns, desired.Metadata.Name, patch, cancellationToken);
     }
 
     private async Task WriteStatusAsync(RegistryCacheTarget cached, RegistryCacheTarget target, RegistryCheck check, DateTime now, CancellationToken cancellationToken)

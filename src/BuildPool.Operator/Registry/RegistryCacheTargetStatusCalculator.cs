@@ -31,7 +31,9 @@ public static class RegistryCacheTargetStatusCalculator
         status.Bytes = check.Bytes ?? previous.Bytes;
         status.LastGC = check.LastGC ?? previous.LastGC;
         status.FreedBytes = check.FreedBytes ?? previous.FreedBytes;
-        status.BuildxFlags = BuildxFlagsRenderer.Render(target.Spec);
+        status.BuildxFlags = target.Spec.Managed
+            ? BuildxFlagsRenderer.Render(target.Spec, RegistryCacheTargetValidator.EffectiveRef(target), insecure: true)
+            : BuildxFlagsRenderer.Render(target.Spec);
         return status;
     }
 

@@ -11,11 +11,16 @@ public static class RegistryCacheTargetValidator
         var errors = new List<string>();
         var spec = target.Spec;
         cacheRef = null;
+        if (spec.Managed && ManagedRegistry.NameError(target.Metadata.Name) is { } nameError)
+        {
+            errors.Add(nameError);
+        }
+
         if (!spec.Ref.Contains(CacheRef.KeyPlaceholder, StringComparison.Ordinal))
         {
             errors.Add($"spec.ref: \"{spec.Ref}\" must contain {CacheRef.KeyPlaceholder}, which each build's routing key replaces");
         }
-        else if (!CacheRef.TryParse(spec.Ref, out cacheRef, out var refError))
+        else if (!CacheRef.TryParse(EffectiveRef(target), out cacheRef, out var refError))
         {
             errors.Add($"spec.ref: {refError}");
         }
@@ -42,5 +47,15 @@ public static class RegistryCacheTargetValidator
         }
 
         return errors;
+    }
+
+    /// <summary>
+    /// The ref builds and GC use: spec.ref, or for a managed target spec.ref on the in-cluster
+    /// registry (its host, if it has one, replaced by <see cref="ManagedRegistry.Host"/>).
+    /// </summary>
+    public static string EffectiveRef(RegistryCacheTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return target.Spec.Managed ? ManagedRegistry.EffectiveRef(target.Spec.Ref, ManagedRegistry.Host(target)) : target.Spec.Ref;
     }
 }

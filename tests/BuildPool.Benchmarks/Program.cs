@@ -42,8 +42,10 @@ document.AppendLine();
 document.AppendLine("## Machine");
 document.AppendLine();
 document.Append(MachineInfo.Describe(RepositoryPaths.Root, loadAtStart, MachineInfo.LoadAverage(), total.Elapsed));
-document.AppendLine("- A load average near or above the core count means other work shared the machine while this ran:");
-document.AppendLine("  absolute numbers are then pessimistic, ratios much less affected.");
+var loadAtEnd = MachineInfo.LoadAverage();
+document.AppendLine(Shared(loadAtStart) || Shared(loadAtEnd)
+    ? "- **The machine was shared while this ran** (load average above the core count): absolute numbers are pessimistic and\n  tail latencies noisy; ratios measured side by side are much less affected."
+    : "- The machine was not visibly shared while this ran (load average below the core count).");
 foreach (var section in sections)
 {
     document.AppendLine();
@@ -86,6 +88,10 @@ async Task RunAsync(string name, Func<Task<string>> section)
     Console.WriteLine(text.TrimEnd());
     sections.Add(text);
 }
+
+static bool Shared(string loadAverage) =>
+    double.TryParse(loadAverage.Split(' ')[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var oneMinute)
+    && oneMinute >= Environment.ProcessorCount;
 
 string? Option(string name)
 {

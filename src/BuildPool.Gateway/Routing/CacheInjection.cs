@@ -66,7 +66,14 @@ public static class CacheInjection
 
         var options = new ArrayBufferWriter<byte>();
         WriteMessage(options, ExportsField, Entry("registry", export));
-        WriteMessage(options, ImportsField, Entry("registry", new SortedDictionary<string, string>(StringComparer.Ordinal) { ["ref"] = cacheRef }));
+        var import = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["ref"] = cacheRef };
+        if (export.TryGetValue("registry.insecure", out var insecure))
+        {
+            // A plain-HTTP registry is plain HTTP for reading too.
+            import["registry.insecure"] = insecure;
+        }
+
+        WriteMessage(options, ImportsField, Entry("registry", import));
 
         var output = new ArrayBufferWriter<byte>(solveRequest.Length + options.WrittenCount + 8);
         output.Write(solveRequest);

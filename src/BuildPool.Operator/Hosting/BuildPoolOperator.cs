@@ -46,7 +46,11 @@ public static class BuildPoolOperator
             .Owns(caches.DisruptionBudgets)
             .Owns(caches.NetworkPolicies)
             // Volumes a person created for the pool count in its status as much as its own.
-            .Watches(caches.Volumes, v => [new ReconcileRequest(v.Metadata.NamespaceProperty, v.Spec.Pool)]);
+            .Watches(caches.Volumes, v => [new ReconcileRequest(v.Metadata.NamespaceProperty, v.Spec.Pool)])
+            // A cache target's flags feed the gateway of every pool that injects it.
+            .Watches(caches.CacheTargets, t => caches.Pools.Cache.ListInNamespace(t.Metadata.NamespaceProperty ?? string.Empty)
+                .Where(p => p.Spec.CacheTargets?.Any(c => c.Name == t.Metadata.Name) == true)
+                .Select(ReconcileRequest.For));
 
         var volumes = new Controller<CacheVolume>(
                 new ControllerOptions { Name = "cachevolume", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },

@@ -13,7 +13,7 @@ public static class BuilderPoolPlanner
 {
     public const int GatewayMetricsPort = 9090;
 
-    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options, IReadOnlyList<CacheVolume>? ownedVolumes = null)
+    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options, IReadOnlyList<CacheVolume>? ownedVolumes = null, BuildxCacheFlags? injectedCache = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(options);
@@ -137,6 +137,7 @@ public static class BuilderPoolPlanner
                                     "--namespace", ns,
                                     "--listen", $"0.0.0.0:{port}",
                                     "--metrics-address", $"0.0.0.0:{GatewayMetricsPort}",
+                                    .. InjectionArgs(injectedCache),
                                 ],
                                 Ports =
                                 [
@@ -226,6 +227,36 @@ public static class BuilderPoolPlanner
             ConsumedDemand = consumed,
             UnmetDemand = unmet,
         };
+    }
+
+    /// <summary>
+    /// The gateway flags for a pool's opted-in cache target, from the target's published
+    /// <c>--cache-to</c> value, so injected builds use exactly the flags people are told to use.
+    /// </summary>
+    public static IEnumerable<string> InjectionArgs(BuildxCacheFlags? flags)
+    {
+        if (flags?.CacheTo is not { Length: > 0 } cacheTo)
+        {
+            yield break;
+        }
+
+        var attrs = cacheTo.Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(a => a.Split('=', 2))
+            .Where(kv => kv.Length == 2)
+            .ToList();
+        var reference = attrs.FirstOrDefault(kv => kv[0] == "ref")?[1];
+        if (reference is null || !reference.Contains("{key}", StringComparison.Ordinal))
+        {
+            yield break;
+        }
+
+        yield return "--inject-cache-ref";
+        yield return reference;
+        foreach (var kv in attrs.Where(kv => kv[0] is not ("type" or "ref" or "mode")))
+        {
+            yield return "--inject-cache-attr";
+            yield return $"{kv[0]}={kv[1]}";
+        }
     }
 
     private static CacheVolume Volume(BuilderPool pool, string name, string? key) => new()

@@ -53,7 +53,10 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
             return ReconcileResult.After(TimeSpan.FromSeconds(30));
         }
 
-        var plan = BuilderPoolPlanner.Plan(pool, options, caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid));
+        var injected = pool.Spec.CacheTargets?.FirstOrDefault(t => t.Inject) is { } inject
+            ? caches.CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, inject.Name)?.Status.BuildxFlags
+            : null;
+        var plan = BuilderPoolPlanner.Plan(pool, options, caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid), injected);
         try
         {
             foreach (var volume in plan.Volumes)

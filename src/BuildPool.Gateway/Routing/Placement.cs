@@ -140,7 +140,7 @@ public sealed class Placement
             return new PlacementDecision(null, PlacementOutcome.Unavailable);
         }
 
-        var capacity = (long)Math.Ceiling(_options.BoundedLoadFactor * (Interlocked.Read(ref _totalLoad) + 1) / eligible);
+        var capacity = Math.Max(_options.MinimumLoadBound, (long)Math.Ceiling(_options.BoundedLoadFactor * (Interlocked.Read(ref _totalLoad) + 1) / eligible));
         var members = ring.MemberCount;
         var words = (members + 63) >> 6;
         // The walk meets each member many times (one per virtual node); a bit per member ends it

@@ -33,6 +33,9 @@ public sealed record GatewayOptions
     /// <summary>Bounded-load factor c (<c>--bounded-load-factor</c>).</summary>
     public double BoundedLoadFactor { get; init; } = 1.25;
 
+    /// <summary>The load bound is never below this many builds per builder (see <see cref="PlacementOptions.MinimumLoadBound"/>).</summary>
+    public int MinimumLoadBound { get; init; } = 2;
+
     /// <summary>Adds a registry cache to builds that have none; null leaves every Solve as the client sent it.</summary>
     public CacheInjectionOptions? CacheInjection { get; init; }
 

@@ -45,7 +45,7 @@ public sealed class GatewayServer : IAsyncDisposable
         _logger = loggers.CreateLogger<GatewayServer>();
         _metrics = new GatewayMetrics(app.Services.GetService<IMeterFactory>());
         Placement = new Placement(
-            new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, Mode = options.Mode },
+            new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, MinimumLoadBound = options.MinimumLoadBound, Mode = options.Mode },
             options.BuilderStarter is { } starter ? starter.RequestVolume : null);
         Admission = new AdmissionController(
             new AdmissionOptions { QueueTimeout = options.QueueTimeout, DefaultMaxConcurrentBuilds = options.MaxConcurrentBuilds },

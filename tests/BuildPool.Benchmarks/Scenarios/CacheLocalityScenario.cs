@@ -220,7 +220,8 @@ internal static class CacheLocalityScenario
 
     private sealed class PlacementStrategy : Strategy
     {
-        private readonly Placement _placement = new(new PlacementOptions { BoundedLoadFactor = 1.25 });
+        // As the gateway places: c = 1.25 with its default floor of 2 builds per builder.
+        private readonly Placement _placement = new(new PlacementOptions { BoundedLoadFactor = 1.25, MinimumLoadBound = 2 });
 
         public override string Name => BuildPoolName;
 

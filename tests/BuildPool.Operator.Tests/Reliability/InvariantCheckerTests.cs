@@ -92,9 +92,13 @@ public sealed class InvariantCheckerTests
 
         await h.StopOperatorAsync();
         await h.Volumes.PatchAsync(Ns, "shape-0", new { metadata = new { finalizers = Array.Empty<string>() } });
-        var orphan = Builder("shape-9", "shape-9-builder", replicas: 0);
-        orphan.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = "buildpool.dev/v1alpha1", Kind = "CacheVolume", Name = "shape-9", Uid = "00000000-0000-0000-0000-000000000000", Controller = true }];
-        await h.Deployments.CreateAsync(orphan);
+        // Created without an owner and given a missing one afterwards: an object created for an
+        // owner that is already gone would be collected at once, and this test needs it to stay.
+        await h.Deployments.CreateAsync(Builder("shape-9", "shape-9-builder", replicas: 0));
+        await h.Deployments.PatchAsync(Ns, "shape-9-builder", new
+        {
+            metadata = new { ownerReferences = new[] { new V1OwnerReference { ApiVersion = "buildpool.dev/v1alpha1", Kind = "CacheVolume", Name = "shape-9", Uid = "00000000-0000-0000-0000-000000000000", Controller = true } } },
+        });
 
         var problems = await ClusterShape.DiffAsync(h.Kubernetes, Ns, [pool], []);
 

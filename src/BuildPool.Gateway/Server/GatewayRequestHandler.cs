@@ -26,8 +26,13 @@ internal sealed class GatewayRequestHandler(
     Func<string, DnsEndPoint?> endpointOf,
     GatewayMetrics metrics,
     ILogger logger,
-    CacheInjectionOptions? cacheInjection = null)
+    CacheInjectionOptions? cacheInjection = null,
+    Discovery.IBuilderStarter? starter = null)
 {
+    // Keyless calls (buildx's bootstrap Info/ListWorkers) that find every builder stopped wake
+    // the one this pseudo-key hashes to, so a scale-to-zero pool still answers `buildx create`.
+    private const string BootstrapKey = "buildpool.dev/bootstrap";
+
     private const string ControlPrefix = "/moby.buildkit.v1.Control/";
     private const string SessionPath = ControlPrefix + "Session";
     private const string SolvePath = ControlPrefix + "Solve";
@@ -194,7 +199,20 @@ internal sealed class GatewayRequestHandler(
 
     private async Task ForwardAnyAsync(HttpContext context, string path)
     {
-        if (placement.PlaceAny().Backend is not { } backend)
+        var backend = placement.PlaceAny().Backend;
+        if (backend is null && starter is not null
+            && placement.Place(BootstrapKey) is { Backend: not null, NeedsStart: true } wake)
+        {
+            var failure = await starter.WaitForBuilderAsync(placement, BootstrapKey, wake);
+            if (failure is not null)
+            {
+                Fail(context, "no_builder", GrpcStatusResponse.Unavailable, $"no ready builder: {failure}");
+                return;
+            }
+        }
+
+        backend ??= placement.PlaceAny().Backend;
+        if (backend is null)
         {
             Fail(context, "no_builder", GrpcStatusResponse.Unavailable, "no ready builder");
             return;

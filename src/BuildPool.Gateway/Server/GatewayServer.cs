@@ -109,7 +109,8 @@ public sealed class GatewayServer : IAsyncDisposable
                 server.EndPointOf,
                 server._metrics,
                 server._logger,
-                server._options.CacheInjection);
+                server._options.CacheInjection,
+                server._options.BuilderStarter);
             app.Run(server._handler.HandleAsync);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -76,6 +76,25 @@ public sealed class PoolDiscoveryTests
     }
 
     [Fact]
+    public async Task A_bootstrap_call_to_a_pool_whose_builders_are_all_stopped_wakes_one_and_is_answered()
+    {
+        await using var h = await PoolGatewayHarness.StartAsync(
+            ThreeVolumes,
+            pool: p => p.Scaling.StartTimeout = "1m",
+            phases: new Dictionary<string, CacheVolumePhase> { ["pool-0"] = CacheVolumePhase.Idle, ["pool-1"] = CacheVolumePhase.Idle, ["pool-2"] = CacheVolumePhase.Idle });
+        var woken = h.Gateway.Placement.Place("buildpool.dev/bootstrap").Backend!.Id;
+
+        var info = h.Client.InfoAsync();
+        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync(woken, LifecycleAnnotations.Demand), d => d is not null, "demand on one stopped builder");
+        Assert.False(info.IsCompleted, "the call waits for the builder");
+
+        await h.SetPhaseAsync(woken, CacheVolumePhase.Ready);
+        var call = await info.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(call.Succeeded, call.ToString());
+        Assert.Equal(woken, call.Builder);
+    }
+
+    [Fact]
     public async Task Builds_waiting_for_one_idle_volume_write_demand_once()
     {
         await using var h = await PoolGatewayHarness.StartAsync(

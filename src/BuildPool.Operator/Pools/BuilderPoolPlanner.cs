@@ -83,7 +83,10 @@ public static class BuilderPoolPlanner
             Rules =
             [
                 new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["cachevolumes"], Verbs = ["get", "list", "watch", "patch"] },
-                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["builderpools"], Verbs = ["get", "list", "watch"], ResourceNames = [name] },
+                // Its own pool only for reads by name and for Dedicated demand annotations; list and
+                // watch cannot be limited by name on every cluster version, so they are namespace-wide.
+                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["builderpools"], Verbs = ["get", "patch"], ResourceNames = [name] },
+                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["builderpools"], Verbs = ["list", "watch"] },
                 new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["secretbindings"], Verbs = ["get", "list", "watch"] },
             ],
         };

@@ -275,6 +275,32 @@ public sealed class GatewayRoutingTests
     }
 
     [Fact]
+    public async Task A_builder_lost_in_the_middle_of_a_build_fails_that_build_fast_and_others_are_unaffected()
+    {
+        await using var harness = await GatewayHarness.StartAsync();
+        harness.Fleet.Configure(b => b.HoldSolves = true);
+        var lost = harness.HomeOf("payments");
+        var other = FindKey(harness, k => k, home => home != lost);
+
+        var doomed = harness.Client.BuildAsync(GatewayHarness.Project("payments"));
+        var survivor = harness.Client.BuildAsync(GatewayHarness.Project(other));
+        await Eventually.TrueAsync(() => harness.Fleet[lost].Builds.RunningSolves == 1 && harness.Fleet.RunningSolves.Values.Sum() == 2, "both builds to run");
+
+        var watch = Stopwatch.StartNew();
+        await harness.Fleet.RemoveAsync(lost);
+        // Whatever status the dying builder still sends (the fake one answers its held Solve with
+        // Unknown as it stops), the client gets it at once instead of waiting forever.
+        var failed = await doomed.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(failed.Succeeded, failed.ToString());
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the lost build took {watch.Elapsed} to fail");
+
+        harness.Fleet.ReleaseAll();
+        var ok = await survivor.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(ok.Succeeded, ok.ToString());
+        await Eventually.TrueAsync(() => harness.Gateway.Placement.TotalLoad == 0, "no load left on the lost builder");
+    }
+
+    [Fact]
     public async Task A_builder_whose_circuit_opened_gives_its_projects_to_the_next_builder()
     {
         await using var harness = await GatewayHarness.StartAsync(configure: o => o with { CircuitFailureThreshold = 2 });

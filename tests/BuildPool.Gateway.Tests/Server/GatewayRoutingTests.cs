@@ -348,6 +348,33 @@ public sealed class GatewayRoutingTests
         Assert.True(result.Succeeded, result.ToString());
     }
 
+    [Fact]
+    public async Task While_one_gateway_replica_drains_its_running_build_finishes_and_new_builds_use_the_other_and_land_on_the_same_builder()
+    {
+        await using var harness = await GatewayHarness.StartAsync(configure: o => o with { ShutdownTimeout = TimeSpan.FromSeconds(20) });
+        // A second replica over the same builders, as a pool's gateway Deployment runs two.
+        await using var second = await global::BuildPool.Gateway.Server.GatewayServer.StartAsync(new global::BuildPool.Gateway.Server.GatewayOptions
+        {
+            Listen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+            Backends = harness.Fleet.BackendArguments.Select(global::BuildPool.Gateway.Discovery.StaticBackendParser.Parse).ToList(),
+        });
+        harness.Fleet.Configure(b => b.HoldSolves = true);
+        var running = harness.Client.BuildAsync(GatewayHarness.Project("long"));
+        await Eventually.TrueAsync(() => harness.Fleet.RunningSolves.Values.Sum() == 1, "the build runs");
+
+        var stopping = harness.Gateway.StopAsync();
+        await Eventually.TrueAsync(() => !IsAccepting(harness), "the first replica stops accepting connections");
+        harness.Fleet.Configure(b => b.HoldSolves = false);
+        var next = await FakeBuildxClient.For(second.Address).BuildAsync(GatewayHarness.Project("long"));
+        Assert.True(next.Succeeded, next.ToString());
+        Assert.Equal(harness.HomeOf("long"), next.Builder);
+
+        harness.Fleet.ReleaseAll();
+        var result = await running.Within(30);
+        await stopping.Within(30);
+        Assert.True(result.Succeeded, result.ToString());
+    }
+
     private static bool IsAccepting(GatewayHarness harness)
     {
         using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);

@@ -142,7 +142,14 @@ public sealed partial class RegistryCacheTargetReconciler(
         V1Deployment deployment;
         try
         {
-            await ApplyClaimAsync(target, ManagedRegistry.Claim(target, limits), cancellationToken);
+            await ClaimApplier.ApplyAsync(caches.ClaimWriter, ManagedRegistry.Claim(target, limits), existing =>
+            {
+                var owner = existing.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
+                if (owner is null ? ManagedRegistry.TargetOf(existing.Metadata) != target.Metadata.Name : owner.Uid != target.Metadata.Uid)
+                {
+                    throw new ChildConflictException($"PersistentVolumeClaim {existing.Metadata.NamespaceProperty}/{existing.Metadata.Name} already exists and does not belong to RegistryCacheTarget {target.Metadata.Name}");
+                }
+            }, [], cancellationToken);
             await caches.ServiceWriter.ApplyAsync(ManagedRegistry.Service(target), cancellationToken);
             deployment = await caches.DeploymentWriter.ApplyAsync(ManagedRegistry.Deployment(target), cancellationToken);
         }
@@ -161,53 +168,6 @@ public sealed partial class RegistryCacheTargetReconciler(
         }
 
         return null;
-    }
-
-    /// <summary>
-    /// Creates the registry's claim, or grows it and fixes its labels; never shrinks or replaces
-    /// it (a claim's spec is immutable but for its size), as CacheVolumeReconciler does.
-    /// </summary>
-    private async Task ApplyClaimAsync(RegistryCacheTarget target, V1PersistentVolumeClaim desired, CancellationToken cancellationToken)
-    {
-        var ns = desired.Metadata.NamespaceProperty;
-        var existing = caches.Claims.Cache.Get(ns, desired.Metadata.Name);
-        if (existing is null)
-        {
-            try
-            {
-                SpecHash.Stamp(desired);
-                await caches.ClaimWriter.Client.CreateAsync(desired, cancellationToken);
-                return;
-            }
-            catch (ConflictException ex) when (ex.IsAlreadyExists)
-            {
-                existing = await caches.ClaimWriter.Client.GetAsync(ns, desired.Metadata.Name, cancellationToken);
-                if (existing is null)
-                {
-                    throw;
-                }
-            }
-        }
-
-        var owner = existing.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
-        if (owner is null ? ManagedRegistry.TargetOf(existing.Metadata) != target.Metadata.Name : owner.Uid != target.Metadata.Uid)
-        {
-            throw new ChildConflictException($"PersistentVolumeClaim {ns}/{existing.Metadata.Name} already exists and does not belong to RegistryCacheTarget {target.Metadata.Name}");
-        }
-
-        var want = desired.Spec.Resources.Requests["storage"];
-        var have = existing.Spec?.Resources?.Requests?.Lookup("storage");
-        var labelsDiffer = desired.Metadata.Labels.Any(l => existing.Metadata.Labels?.Lookup(l.Key) != l.Value);
-        var grow = have is null || want.ToDecimal() > have.ToDecimal();
-        if (!labelsDiffer && !grow)
-        {
-            return;
-        }
-
-        object patch = grow
-            ? new { metadata = new { labels = desired.Metadata.Labels }, spec = new { resources = new { requests = new Dictionary<string, string> { ["storage"] = want.ToString() } } } }
-            : new { metadata = new { labels = desired.Metadata.Labels } };
-        await caches.ClaimWriter.Client.PatchAsync(ns, desired.Metadata.Name, patch, cancellationToken);
     }
 
     private async Task WriteStatusAsync(RegistryCacheTarget cached, RegistryCacheTarget target, RegistryCheck check, DateTime now, CancellationToken cancellationToken)

@@ -117,7 +117,8 @@ public sealed partial class CacheVolumeReconciler(
             }
         }
 
-        await ApplyClaimAsync(plan.Claim, cancellationToken);
+        // A retained claim from an earlier pool of this name is adopted, and is retained no more.
+        await ClaimApplier.ApplyAsync(caches.ClaimWriter, plan.Claim, verifyExisting: null, [WellKnown.RetainedAnnotation], cancellationToken);
         await caches.ConfigMapWriter.ApplyAsync(plan.Config, cancellationToken);
         await caches.ServiceWriter.ApplyAsync(plan.Service, cancellationToken);
         deployment = await caches.DeploymentWriter.ApplyAsync(plan.Builder, cancellationToken);
@@ -263,48 +264,6 @@ public sealed partial class CacheVolumeReconciler(
         await caches.VolumeWriter.Client.PatchAsync(ns, volume.Metadata.Name,
             new { metadata = new { finalizers, resourceVersion = volume.Metadata.ResourceVersion } }, cancellationToken);
         return ReconcileResult.Done;
-    }
-
-    /// <summary>
-    /// A claim's spec is immutable but for its size, and a retained claim from an earlier pool
-    /// is reused as it is: so create it, or grow it, never replace it.
-    /// </summary>
-    private async Task ApplyClaimAsync(V1PersistentVolumeClaim desired, CancellationToken cancellationToken)
-    {
-        var ns = desired.Metadata.NamespaceProperty;
-        var existing = caches.Claims.Cache.Get(ns, desired.Metadata.Name);
-        if (existing is null)
-        {
-            try
-            {
-                SpecHash.Stamp(desired);
-                await caches.ClaimWriter.Client.CreateAsync(desired, cancellationToken);
-                return;
-            }
-            catch (Runtime.Client.ConflictException ex) when (ex.IsAlreadyExists)
-            {
-                existing = await caches.ClaimWriter.Client.GetAsync(ns, desired.Metadata.Name, cancellationToken);
-                if (existing is null)
-                {
-                    throw;
-                }
-            }
-        }
-
-        var want = desired.Spec.Resources.Requests["storage"];
-        var have = existing.Spec?.Resources?.Requests?.Lookup("storage");
-        var labelsDiffer = desired.Metadata.Labels.Any(l => existing.Metadata.Labels?.Lookup(l.Key) != l.Value);
-        var grow = have is null || want.ToDecimal() > have.ToDecimal();
-        if (!labelsDiffer && !grow && existing.Metadata.Annotations?.ContainsKey(WellKnown.RetainedAnnotation) != true)
-        {
-            return;
-        }
-
-        var annotations = new Dictionary<string, string?> { [WellKnown.RetainedAnnotation] = null };
-        object patch = grow
-            ? new { metadata = new { labels = desired.Metadata.Labels, annotations }, spec = new { resources = new { requests = new Dictionary<string, string> { ["storage"] = want.ToString() } } } }
-            : new { metadata = new { labels = desired.Metadata.Labels, annotations } };
-        await caches.ClaimWriter.Client.PatchAsync(ns, desired.Metadata.Name, patch, cancellationToken);
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ public sealed class ClientAccessBinding
     [JsonPropertyName("targetNamespace")]
     public string TargetNamespace { get; set; } = "";
 
-    /// <summary>Name of the Secret (type kubernetes.io/tls, plus ca.crt) written to targetNamespace.</summary>
+    /// <summary>Name of the Secret written to targetNamespace, with keys ca.pem, cert.pem and key.pem (the files buildx takes as cacert=, cert= and key=).</summary>
     [Default("\"" + DefaultSecretName + "\"")]
     [Pattern(Patterns.DnsSubdomain)]
     [MaxLength(Limits.NameLength)]
@@ -33,6 +33,15 @@ public sealed class ClientAccessBinding
     [Default("false")]
     [JsonPropertyName("untrusted")]
     public bool Untrusted { get; set; }
+
+    /// <summary>
+    /// Running builds this tenant may have at once across the pool; further builds queue like
+    /// builds waiting for a builder slot. Unset: only the per-builder limits apply.
+    /// </summary>
+    [Minimum(1)]
+    [Maximum(10000)]
+    [JsonPropertyName("maxConcurrentBuilds")]
+    public int? MaxConcurrentBuilds { get; set; }
 
     /// <summary>Lifetime of the issued certificate; it is renewed after two thirds of it.</summary>
     [Default("\"2160h\"")]

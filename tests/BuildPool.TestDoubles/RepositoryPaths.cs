@@ -7,6 +7,9 @@ public static class RepositoryPaths
 
     public static string Crds => Path.Combine(Root, "crds");
 
+    /// <summary>A minimal snapshot.storage.k8s.io/v1 VolumeSnapshot CRD, for tests of clusters that have one.</summary>
+    public static string VolumeSnapshotCrd => Path.Combine(Root, "tests", "BuildPool.TestDoubles", "Crds", "volumesnapshots.yaml");
+
     public static string Samples => Path.Combine(Root, "config", "samples");
 
     private static string Find()

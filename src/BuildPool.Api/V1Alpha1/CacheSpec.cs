@@ -35,6 +35,15 @@ public sealed class CacheSpec
     [JsonPropertyName("autoGrow")]
     public AutoGrowPolicy? AutoGrow { get; set; }
 
+    /// <summary>Limits and idle timeout of the temporary forks of Private volumes (overflow and untrusted builds).</summary>
+    [Default("{}")]
+    [JsonPropertyName("forks")]
+    public ForkPolicy Forks { get; set; } = new();
+
+    /// <summary>Periodic VolumeSnapshots of the pool's cache volumes. Unset means no snapshots.</summary>
+    [JsonPropertyName("snapshots")]
+    public SnapshotPolicy? Snapshots { get; set; }
+
     /// <summary>What happens to volumes that are idle past their retention or whose pool is deleted.</summary>
     [Default("\"Retain\"")]
     [JsonPropertyName("reclaimPolicy")]

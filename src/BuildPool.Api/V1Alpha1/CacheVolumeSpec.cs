@@ -4,6 +4,7 @@ using BuildPool.Api.Schema;
 namespace BuildPool.Api.V1Alpha1;
 
 /// <summary>Desired state of a CacheVolume.</summary>
+[ValidationRule("!(has(self.cloneFrom) && has(self.cloneFromSnapshot))", "spec.cloneFrom and spec.cloneFromSnapshot are exclusive: seed a volume from one source")]
 public sealed class CacheVolumeSpec
 {
     /// <summary>Name of the BuilderPool (same namespace) this volume belongs to.</summary>
@@ -47,6 +48,16 @@ public sealed class CacheVolumeSpec
     [MaxLength(Limits.NameLength)]
     [JsonPropertyName("cloneFrom")]
     public string? CloneFrom { get; set; }
+
+    /// <summary>
+    /// Name of a VolumeSnapshot (snapshot.storage.k8s.io/v1, same namespace) to restore this
+    /// volume from, so it starts warm; for example one the pool's spec.cache.snapshots took.
+    /// Exclusive with cloneFrom. Only read when the claim is created.
+    /// </summary>
+    [Pattern(Patterns.DnsSubdomain)]
+    [MaxLength(Limits.NameLength)]
+    [JsonPropertyName("cloneFromSnapshot")]
+    public string? CloneFromSnapshot { get; set; }
 
     /// <summary>When the volume is deleted, if the pool's reclaimPolicy is Delete.</summary>
     [JsonPropertyName("retention")]

@@ -55,4 +55,18 @@ public sealed class CacheVolumeStatus
     [Maximum(1)]
     [JsonPropertyName("cacheHitRatio")]
     public double? CacheHitRatio { get; set; }
+
+    /// <summary>Name of the newest VolumeSnapshot the operator took of this volume (spec.cache.snapshots of the pool).</summary>
+    [MaxLength(Limits.NameLength)]
+    [JsonPropertyName("lastSnapshot")]
+    public string? LastSnapshot { get; set; }
+
+    /// <summary>When the newest VolumeSnapshot of this volume was taken.</summary>
+    [JsonPropertyName("lastSnapshotTime")]
+    public DateTime? LastSnapshotTime { get; set; }
+
+    /// <summary>Forks of this volume that exist now (overflow and isolated), for people and dashboards.</summary>
+    [Minimum(0)]
+    [JsonPropertyName("forks")]
+    public int? Forks { get; set; }
 }

@@ -51,4 +51,17 @@ public sealed class RoutingSpec
     [MaxLength(Limits.LabelLength)]
     [JsonPropertyName("queueTimeout")]
     public string QueueTimeout { get; set; } = "5m";
+
+    /// <summary>
+    /// Glob patterns over routing keys (* matches any run of characters, ? one character) whose
+    /// builds are untrusted, for example pull requests from forks. An untrusted build always runs
+    /// on an isolated fork of its key's volume, seeded from it, used by that build only and
+    /// deleted after it; it never reaches a builder that trusted builds use. Client identities
+    /// are marked untrusted by a ClientAccess SecretBinding (spec.clientAccess.untrusted).
+    /// </summary>
+    [MaxItems(Limits.LongList)]
+    [ListType("set")]
+    [MaxLength(Limits.NameLength)]
+    [JsonPropertyName("untrustedKeys")]
+    public IList<string>? UntrustedKeys { get; set; }
 }

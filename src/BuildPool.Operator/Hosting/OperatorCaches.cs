@@ -55,6 +55,7 @@ public sealed class OperatorCaches
         SecretBindingClient = new ResourceClient<SecretBinding>(transport);
         StorageClasses = new ResourceClient<V1StorageClass>(transport);
         Events = new ResourceClient<Corev1Event>(transport);
+        Snapshots = new Snapshots.SnapshotApi(transport, time);
         VolumeWriter = new ChildWriter<CacheVolume>(new ResourceClient<CacheVolume>(transport), Volumes.Cache);
         DeploymentWriter = new ChildWriter<V1Deployment>(new ResourceClient<V1Deployment>(transport), Deployments.Cache);
         ServiceWriter = new ChildWriter<V1Service>(new ResourceClient<V1Service>(transport), Services.Cache);
@@ -107,6 +108,9 @@ public sealed class OperatorCaches
     public ResourceClient<V1StorageClass> StorageClasses { get; }
 
     public ResourceClient<Corev1Event> Events { get; }
+
+    /// <summary>VolumeSnapshots, whose CRD the cluster may not have.</summary>
+    public Snapshots.SnapshotApi Snapshots { get; }
 
     public ChildWriter<CacheVolume> VolumeWriter { get; }
 

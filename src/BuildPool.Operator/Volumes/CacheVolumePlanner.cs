@@ -48,9 +48,7 @@ public static class CacheVolumePlanner
                 AccessModes = ["ReadWriteOnce"],
                 StorageClassName = storageClass,
                 Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(size) } },
-                DataSource = volume.Spec.CloneFrom is { } source
-                    ? new V1TypedLocalObjectReference { Kind = "PersistentVolumeClaim", Name = ResourceNames.StateClaim(source) }
-                    : null,
+                DataSource = DataSourceOf(volume.Spec),
             },
         };
 
@@ -100,6 +98,23 @@ public static class CacheVolumePlanner
         };
 
         return new CacheVolumePlan(claim, config, deployment, service) { PodTemplateHash = templateHash };
+    }
+
+    /// <summary>
+    /// Where a new claim's data comes from: a CSI clone of another volume's claim, a
+    /// VolumeSnapshot (restoring a volume warm), or nothing.
+    /// </summary>
+    public static V1TypedLocalObjectReference? DataSourceOf(CacheVolumeSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.CloneFromSnapshot is { Length: > 0 } snapshot)
+        {
+            return new V1TypedLocalObjectReference { ApiGroup = Snapshots.VolumeSnapshot.KubeGroup, Kind = Snapshots.VolumeSnapshot.KubeKind, Name = snapshot };
+        }
+
+        return spec.CloneFrom is { Length: > 0 } source
+            ? new V1TypedLocalObjectReference { Kind = "PersistentVolumeClaim", Name = ResourceNames.StateClaim(source) }
+            : null;
     }
 
     public static string StateDirectory(SecurityProfile profile) => profile == SecurityProfile.Rootless ? RootlessState : RootfulState;

@@ -26,6 +26,8 @@ public sealed partial class CacheVolumeReconciler(
     ILogger<CacheVolumeReconciler> logger)
     : IReconciler<CacheVolume>
 {
+    private readonly Snapshots.SnapshotScheduler _snapshots = new(caches.Snapshots, events, logger);
+
     public const string DrainingCondition = "Draining";
     public const string VolumeFullCondition = "CacheVolumeFull";
 
@@ -122,8 +124,15 @@ public sealed partial class CacheVolumeReconciler(
         await caches.ConfigMapWriter.ApplyAsync(plan.Config, cancellationToken);
         await caches.ServiceWriter.ApplyAsync(plan.Service, cancellationToken);
         deployment = await caches.DeploymentWriter.ApplyAsync(plan.Builder, cancellationToken);
+        var claimExists = caches.Claims.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.StateClaim(volume.Metadata.Name)) is not null;
+        var snapshotDue = await _snapshots.RunAsync(volume, pool, claimExists, now, cancellationToken);
 
         var result = await ObserveAsync(cached, volume, pool, settings, deployment, decision, now, cancellationToken);
+        if (snapshotDue is { } due && (result.RequeueAfter <= TimeSpan.Zero || due + TimeSpan.FromSeconds(1) < result.RequeueAfter))
+        {
+            // Nothing else announces that a snapshot is due: come back when it is.
+            result = ReconcileResult.After(due + TimeSpan.FromSeconds(1));
+        }
         if (!rollout && !stop && rollouts.Holder(poolKey) == volume.Metadata.Name
             && (deployment.Status?.ReadyReplicas ?? 0) > 0 == decision.Running
             && deployment.Status?.ObservedGeneration >= deployment.Metadata.Generation)
@@ -413,7 +422,8 @@ public sealed partial class CacheVolumeReconciler(
         var status = new CacheVolumeStatus
         {
             ObservedGeneration = volume.Metadata.Generation,
-            Conditions = Conditions.Copy(cached.Status.Conditions),
+            // The reconcile's own copy: steps before this one (snapshots) may have set conditions.
+            Conditions = Conditions.Copy(volume.Status.Conditions),
             Phase = phase,
             Endpoint = ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort),
             Capacity = volume.Spec.Size ?? pool?.Spec.Cache.Volume.Size,
@@ -423,6 +433,9 @@ public sealed partial class CacheVolumeReconciler(
             LastUsed = BuilderScaling.Latest(cached.Status.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation) is { } used ? StatusClock.Truncate(used) : null),
             LastGC = cached.Status.LastGC,
             CacheHitRatio = cached.Status.CacheHitRatio,
+            LastSnapshot = volume.Status.LastSnapshot,
+            LastSnapshotTime = volume.Status.LastSnapshotTime,
+            Forks = volume.Status.Forks,
         };
         Conditions.SetOutcome(status.Conditions, outcome, volume.Metadata.Generation, now);
         Conditions.Set(status.Conditions, DrainingCondition, draining, draining ? "Draining" : "NotDraining",

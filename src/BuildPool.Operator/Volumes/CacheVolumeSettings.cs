@@ -28,6 +28,11 @@ public sealed record CacheVolumeSettings(long SizeBytes, TimeSpan IdleTimeout, s
             errors.Add($"{sizeField}: must be greater than zero");
         }
 
+        if (volume.Spec.CloneFrom is { Length: > 0 } && volume.Spec.CloneFromSnapshot is { Length: > 0 })
+        {
+            errors.Add("spec.cloneFromSnapshot: exclusive with spec.cloneFrom; seed a volume from one source");
+        }
+
         if (!GoDuration.TryParse(pool.Spec.Scaling.IdleTimeout, out var idle, out var idleError))
         {
             errors.Add($"BuilderPool {pool.Metadata.Name}: spec.scaling.idleTimeout: {idleError}");

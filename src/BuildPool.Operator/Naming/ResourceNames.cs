@@ -32,4 +32,24 @@ public static class ResourceNames
     public static string BuilderService(string volume) => $"{volume}-builder";
 
     public static string BuilderEndpoint(string volume, string @namespace, int port) => $"tcp://{BuilderService(volume)}.{@namespace}.svc:{port}";
+
+    /// <summary>Overflow fork <paramref name="index"/> of a volume: <c>&lt;volume&gt;-f&lt;index&gt;</c>.</summary>
+    public static string Fork(string volume, int index) => Fitted(volume, $"-f{index}");
+
+    /// <summary>The isolated fork of a volume for one untrusted build: <c>&lt;volume&gt;-i&lt;build id&gt;</c>.</summary>
+    public static string IsolatedFork(string volume, string id) => Fitted(volume, $"-i{id}");
+
+    // A fork's name must leave room for "-builder" like any volume's; a long base name is cut and
+    // a hash of it keeps forks of different long names apart.
+    private static string Fitted(string volume, string suffix)
+    {
+        if (volume.Length + suffix.Length <= MaxVolumeNameLength)
+        {
+            return volume + suffix;
+        }
+
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(volume)))[..6];
+        var keep = MaxVolumeNameLength - suffix.Length - hash.Length - 1;
+        return $"{volume[..keep].TrimEnd('-')}-{hash}{suffix}";
+    }
 }

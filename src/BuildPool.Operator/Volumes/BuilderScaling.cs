@@ -18,8 +18,14 @@ public static class BuilderScaling
         ArgumentNullException.ThrowIfNull(volume);
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(poolVolumes);
+        if (Forks.ForkPlanner.IsFork(volume))
+        {
+            // A fork exists only to run; it is deleted, not stopped, when idle.
+            return new Decision(true, "Fork", null);
+        }
+
         var rank = poolVolumes
-            .Where(v => v.Metadata.DeletionTimestamp is null)
+            .Where(v => v.Metadata.DeletionTimestamp is null && !Forks.ForkPlanner.IsFork(v))
             .Select(v => v.Metadata.Name)
             .Order(StringComparer.Ordinal)
             .ToList()

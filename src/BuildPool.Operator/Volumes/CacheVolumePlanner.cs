@@ -36,7 +36,8 @@ public static class CacheVolumePlanner
         // reclaim policy, so a deleted pool never takes a Retain cache with it by cascade.
         var claimLabels = new Dictionary<string, string>(labels, StringComparer.Ordinal)
         {
-            [ReclaimPolicyLabel] = pool.Spec.Cache.ReclaimPolicy.ToString(),
+            // Forks never write back: their claims always go with them.
+            [ReclaimPolicyLabel] = Forks.ForkPlanner.IsFork(volume) ? nameof(ReclaimPolicy.Delete) : pool.Spec.Cache.ReclaimPolicy.ToString(),
         };
         var claim = new V1PersistentVolumeClaim
         {

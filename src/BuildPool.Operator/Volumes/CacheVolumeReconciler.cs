@@ -27,6 +27,7 @@ public sealed partial class CacheVolumeReconciler(
     : IReconciler<CacheVolume>
 {
     private readonly Snapshots.SnapshotScheduler _snapshots = new(caches.Snapshots, events, logger);
+    private readonly Forks.ForkManager _forks = new(caches, new Forks.ForkLedger(time), events, logger);
 
     public const string DrainingCondition = "Draining";
     public const string VolumeFullCondition = "CacheVolumeFull";
@@ -82,6 +83,19 @@ public sealed partial class CacheVolumeReconciler(
             return ReconcileResult.After(TimeSpan.FromSeconds(30));
         }
 
+        var forkIdle = Forks.ForkPlanner.IdleTimeout(pool, settings);
+        TimeSpan? forkRecheck = null;
+        if (Forks.ForkPlanner.IsFork(volume))
+        {
+            var (retired, recheck) = await _forks.RetireIfDoneAsync(volume, forkIdle, now, cancellationToken);
+            if (retired)
+            {
+                return ReconcileResult.Done;
+            }
+
+            forkRecheck = recheck;
+        }
+
         if (RetentionLeft(volume, pool, now) is { } left && left <= TimeSpan.Zero)
         {
             var idleFor = Units.GoDuration.Format(Units.GoDuration.Parse(volume.Spec.Retention!.DeleteAfterIdle!) - left);
@@ -126,12 +140,19 @@ public sealed partial class CacheVolumeReconciler(
         deployment = await caches.DeploymentWriter.ApplyAsync(plan.Builder, cancellationToken);
         var claimExists = caches.Claims.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.StateClaim(volume.Metadata.Name)) is not null;
         var snapshotDue = await _snapshots.RunAsync(volume, pool, claimExists, now, cancellationToken);
+        if (claimExists && !Forks.ForkPlanner.IsFork(volume))
+        {
+            await _forks.EnsureForksAsync(volume, pool, forkIdle, now, cancellationToken);
+        }
 
         var result = await ObserveAsync(cached, volume, pool, settings, deployment, decision, now, cancellationToken);
-        if (snapshotDue is { } due && (result.RequeueAfter <= TimeSpan.Zero || due + TimeSpan.FromSeconds(1) < result.RequeueAfter))
+        // Nothing else announces that a snapshot is due or that a fork went idle: come back then.
+        foreach (var due in new[] { snapshotDue, forkRecheck })
         {
-            // Nothing else announces that a snapshot is due: come back when it is.
-            result = ReconcileResult.After(due + TimeSpan.FromSeconds(1));
+            if (due is { } d && (result.RequeueAfter <= TimeSpan.Zero || d + TimeSpan.FromSeconds(1) < result.RequeueAfter))
+            {
+                result = ReconcileResult.After(d + TimeSpan.FromSeconds(1));
+            }
         }
         if (!rollout && !stop && rollouts.Holder(poolKey) == volume.Metadata.Name
             && (deployment.Status?.ReadyReplicas ?? 0) > 0 == decision.Running

@@ -1,0 +1,180 @@
+using System.Globalization;
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Children;
+using BuildPool.Operator.Naming;
+using BuildPool.Operator.Volumes;
+using k8s.Models;
+
+namespace BuildPool.Operator.Forks;
+
+/// <summary>
+/// Pure: which forks a base volume gets. The gateway asks through annotations on the base
+/// (docs/lifecycle.md): <c>buildpool.dev/forks-wanted</c> for overflow forks and one
+/// <c>isolate.buildpool.dev/&lt;id&gt;</c> per untrusted build. Requests older than the fork idle
+/// timeout are stale and ignored. Forks per volume and per pool never exceed spec.cache.forks.
+/// </summary>
+public static class ForkPlanner
+{
+    /// <summary>Annotation on a fork that cannot be a clone: why it starts empty.</summary>
+    public const string EmptySeedAnnotation = "buildpool.dev/empty-seed";
+
+    public static bool IsFork(CacheVolume volume)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        return volume.Metadata.Labels?.ContainsKey(LifecycleAnnotations.ForkOfLabel) == true;
+    }
+
+    public static string? BaseOf(CacheVolume volume)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        return volume.Metadata.Labels?.TryGetValue(LifecycleAnnotations.ForkOfLabel, out var b) == true ? b : null;
+    }
+
+    public static string? IsolatedFor(CacheVolume volume)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        return volume.Metadata.Labels?.TryGetValue(LifecycleAnnotations.IsolatedForLabel, out var id) == true ? id : null;
+    }
+
+    /// <summary>
+    /// <paramref name="poolForks"/>: the names of every fork of the pool that exists (or was just
+    /// created and is not in the cache yet), each with the base it belongs to.
+    /// </summary>
+    public static ForkPlan Plan(CacheVolume baseVolume, BuilderPool pool, IReadOnlyCollection<(string Name, string Base)> poolForks, TimeSpan idleTimeout, ForkSeed seed, DateTime now)
+    {
+        ArgumentNullException.ThrowIfNull(baseVolume);
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(poolForks);
+        var name = baseVolume.Metadata.Name;
+        var limits = pool.Spec.Cache.Forks;
+        var mine = poolForks.Where(f => f.Base == name).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        var poolCount = poolForks.Count;
+        var annotations = baseVolume.Metadata.Annotations ?? new Dictionary<string, string>();
+        var create = new List<CacheVolume>();
+        var refused = new List<string>();
+
+        bool Room(string what)
+        {
+            if (mine.Count >= limits.MaxPerVolume)
+            {
+                refused.Add($"{what}: spec.cache.forks.maxPerVolume ({limits.MaxPerVolume}) reached");
+                return false;
+            }
+
+            if (poolCount >= limits.MaxPerPool)
+            {
+                refused.Add($"{what}: spec.cache.forks.maxPerPool ({limits.MaxPerPool}) reached");
+                return false;
+            }
+
+            return true;
+        }
+
+        // Isolated forks first: an untrusted build never falls back to a shared builder.
+        foreach (var (key, value) in annotations.OrderBy(a => a.Value, StringComparer.Ordinal).ThenBy(a => a.Key, StringComparer.Ordinal))
+        {
+            if (!key.StartsWith(LifecycleAnnotations.IsolatePrefix, StringComparison.Ordinal) || !Fresh(value, idleTimeout, now))
+            {
+                continue;
+            }
+
+            var id = key[LifecycleAnnotations.IsolatePrefix.Length..];
+            var forkName = ResourceNames.IsolatedFork(name, id);
+            if (mine.Contains(forkName) || !Room($"isolated fork for build {id}"))
+            {
+                continue;
+            }
+
+            create.Add(Fork(baseVolume, pool, forkName, id, seed));
+            mine.Add(forkName);
+            poolCount++;
+        }
+
+        if (annotations.TryGetValue(LifecycleAnnotations.ForksWanted, out var wantedText)
+            && int.TryParse(wantedText, NumberStyles.None, CultureInfo.InvariantCulture, out var wanted)
+            && annotations.TryGetValue(LifecycleAnnotations.ForksWantedAt, out var at) && Fresh(at, idleTimeout, now))
+        {
+            var overflow = mine.Count(n => IsOverflowName(name, n));
+            for (var index = 0; overflow < wanted && index < limits.MaxPerVolume; index++)
+            {
+                var forkName = ResourceNames.Fork(name, index);
+                if (mine.Contains(forkName))
+                {
+                    continue;
+                }
+
+                if (!Room($"overflow fork {overflow + 1} of {wanted}"))
+                {
+                    break;
+                }
+
+                create.Add(Fork(baseVolume, pool, forkName, null, seed));
+                mine.Add(forkName);
+                poolCount++;
+                overflow++;
+            }
+        }
+
+        return new ForkPlan(create, mine.Count - create.Count, refused.Count > 0 ? string.Join("; ", refused) : null);
+    }
+
+    /// <summary>A fork: same pool, size and StorageClass as its base, its claim a clone of the base's where the class can clone.</summary>
+    public static CacheVolume Fork(CacheVolume baseVolume, BuilderPool pool, string name, string? isolatedFor, ForkSeed seed)
+    {
+        ArgumentNullException.ThrowIfNull(baseVolume);
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(seed);
+        var labels = Owners.VolumeLabels(pool.Metadata.Name, name);
+        labels[LifecycleAnnotations.ForkOfLabel] = baseVolume.Metadata.Name;
+        if (isolatedFor is not null)
+        {
+            labels[LifecycleAnnotations.IsolatedForLabel] = isolatedFor;
+        }
+
+        // Owned by the base: deleting the base takes its forks along.
+        var meta = Owners.ChildMeta(baseVolume, name, labels);
+        if (!seed.CanClone)
+        {
+            meta.Annotations = new Dictionary<string, string> { [EmptySeedAnnotation] = seed.Reason ?? "the StorageClass cannot clone" };
+        }
+
+        return new CacheVolume
+        {
+            Metadata = meta,
+            Spec = new CacheVolumeSpec
+            {
+                Pool = pool.Metadata.Name,
+                // A fork serves builds side by side like a Shared volume; a Locked base's fork stays Locked.
+                Sharing = (baseVolume.Spec.Sharing ?? pool.Spec.Cache.Sharing) == CacheSharing.Locked ? CacheSharing.Locked : CacheSharing.Shared,
+                Size = baseVolume.Spec.Size ?? pool.Spec.Cache.Volume.Size,
+                StorageClassName = baseVolume.Spec.StorageClassName ?? pool.Spec.Cache.Volume.StorageClassName,
+                CloneFrom = seed.CanClone ? baseVolume.Metadata.Name : null,
+            },
+        };
+    }
+
+    private static bool IsOverflowName(string baseName, string forkName)
+    {
+        for (var i = 0; i < 64; i++)
+        {
+            if (ResourceNames.Fork(baseName, i) == forkName)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool Fresh(string value, TimeSpan idleTimeout, DateTime now) =>
+        DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at)
+        && now - at < idleTimeout;
+
+    /// <summary>The fork idle timeout: spec.cache.forks.idleTimeout, else the pool's spec.scaling.idleTimeout.</summary>
+    public static TimeSpan IdleTimeout(BuilderPool pool, CacheVolumeSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(settings);
+        return pool.Spec.Cache.Forks.IdleTimeout is { } text && Units.GoDuration.TryParse(text, out var idle, out _) ? idle : settings.IdleTimeout;
+    }
+}

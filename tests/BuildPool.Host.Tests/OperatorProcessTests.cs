@@ -50,9 +50,12 @@ public sealed class OperatorProcessTests : IDisposable
             m => m.Contains("controller_runtime_reconcile_total", StringComparison.Ordinal), "reconcile metrics");
         Assert.Contains("workqueue_depth", metrics, StringComparison.Ordinal);
         Assert.Contains("leader_election_master_status", metrics, StringComparison.Ordinal);
-        metrics = await Eventually.WaitAsync(() => http.GetStringAsync("/metrics"),
-            m => System.Text.RegularExpressions.Regex.IsMatch(m, "buildpool_pool_volumes\\{[^}]*pool=\"ci\"\\} 4"), "the pool's volume gauge");
-        Assert.Contains("buildpool_volume_phase", metrics, StringComparison.Ordinal);
+        // The phase gauge has a series only once the volume reconciler has written a phase,
+        // which can come after the pool counted its volumes: wait for both.
+        await Eventually.WaitAsync(() => http.GetStringAsync("/metrics"),
+            m => System.Text.RegularExpressions.Regex.IsMatch(m, "buildpool_pool_volumes\\{[^}]*pool=\"ci\"\\} 4")
+                && m.Contains("buildpool_volume_phase{", StringComparison.Ordinal),
+            "the pool's volume gauge and its volumes' phases");
 
         Assert.Equal(0, await op.InterruptAsync());
     }

@@ -91,7 +91,7 @@ public sealed class KubernetesDiscovery
     /// builder or one the operator can start (or, Dedicated, a volume it can create). A pool whose
     /// builders are all idle must stay reachable, or no build could ever ask for one.
     /// </summary>
-    public bool IsReady(GatewayServer gateway)
+    public bool IsReady(IBackendTarget gateway)
     {
         ArgumentNullException.ThrowIfNull(gateway);
         return _synced.Task.IsCompleted
@@ -105,7 +105,7 @@ public sealed class KubernetesDiscovery
     /// Follows the pool and its volumes into <paramref name="gateway"/> until cancelled. Returns
     /// only when cancelled; a loop that fails ends the others and its exception surfaces here.
     /// </summary>
-    public async Task RunAsync(GatewayServer gateway, CancellationToken cancellationToken)
+    public async Task RunAsync(IBackendTarget gateway, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(gateway);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -179,7 +179,7 @@ public sealed class KubernetesDiscovery
 
     // One loop applies changes, so a burst of events (a list after a 410, a rollout) becomes one
     // swap, and the informer's dispatch never waits for a ring rebuild.
-    private async Task ApplyAsync(GatewayServer gateway, Informer<CacheVolume> volumes, CancellationToken cancellationToken)
+    private async Task ApplyAsync(IBackendTarget gateway, Informer<CacheVolume> volumes, CancellationToken cancellationToken)
     {
         try
         {
@@ -216,7 +216,7 @@ public sealed class KubernetesDiscovery
     }
 
     // A build that runs for an hour is routed once; its builder must still look used to the operator.
-    private async Task MarkBusyAsync(GatewayServer gateway, CancellationToken cancellationToken)
+    private async Task MarkBusyAsync(IBackendTarget gateway, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(_options.BusyCheckInterval, _options.TimeProvider);
         try

@@ -24,7 +24,7 @@ namespace BuildPool.Gateway.Server;
 /// The gateway: Kestrel serving HTTP/2 (h2c, or TLS with ALPN h2 and optional client
 /// certificates) in front of a set of builders, routing each build to one of them.
 /// </summary>
-public sealed class GatewayServer : IAsyncDisposable
+public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
 {
     private readonly WebApplication _app;
     private readonly GatewayOptions _options;

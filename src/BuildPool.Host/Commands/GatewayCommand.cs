@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using BuildPool.Gateway.Discovery;
+using BuildPool.Gateway.Passthrough;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
 using BuildPool.Host.Cluster;
@@ -49,10 +50,16 @@ public static class GatewayCommand
         var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA bundle; clients must present a certificate it signed (its CN can be the routing key)." };
         var injectRef = new Option<string?>("--inject-cache-ref") { Description = "Opt-in: builds without --cache-to/--cache-from get this registry cache, with {key} replaced by the build's routing key (e.g. cache.internal:5000/cache/{key})." };
         var injectAttrs = new Option<string[]>("--inject-cache-attr") { Description = "Extra export attribute for injected caches, key=value (e.g. image-manifest=true); repeatable." };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "grpc: terminate HTTP/2 and route each build by all key sources. passthrough: route TLS connections by SNI (first label under --domain) without terminating TLS, for builders that terminate mTLS themselves; connections without a key go to the least loaded ready builder.",
+            DefaultValueFactory = _ => "grpc",
+        };
+        mode.AcceptOnlyFromAmong("grpc", "passthrough");
         var command = new Command("gateway", "Run the gateway that routes buildx builds to warm builders.")
         {
             listen, backends, pool, poolNamespace, kubeconfig, kubeContext, keySources, domain, loadFactor, maxBuilds, queueTimeout, shutdownTimeout, metrics, tlsCert, tlsKey, clientCa,
-            injectRef, injectAttrs,
+            injectRef, injectAttrs, mode,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -63,6 +70,7 @@ public static class GatewayCommand
             {
                 var backendValues = parse.GetValue(backends) ?? [];
                 CheckDiscovery(poolName, backendValues, parse);
+                CheckMode(parse.GetValue(mode)!, parse);
                 options = new GatewayOptions
                 {
                     Listen = ListenAddress.Parse(parse.GetValue(listen)!),
@@ -101,6 +109,12 @@ public static class GatewayCommand
                 }
 
                 options = discovery.Configure(options);
+            }
+
+            if (parse.GetValue(mode) == "passthrough")
+            {
+                await RunPassthroughAsync(options, metricsEndPoint, discovery, cancellationToken);
+                return 0;
             }
 
             await RunAsync(options, metricsEndPoint, discovery, cancellationToken);
@@ -168,6 +182,23 @@ public static class GatewayCommand
             if (parse.GetResult(flag) is System.CommandLine.Parsing.OptionResult { Implicit: false })
             {
                 throw new FormatException($"{flag} does not go with --pool: the BuilderPool's spec sets it");
+            }
+        }
+    }
+
+    // Passthrough never sees HTTP/2 or gRPC: flags that act on them would silently do nothing.
+    private static void CheckMode(string mode, ParseResult parse)
+    {
+        if (mode != "passthrough")
+        {
+            return;
+        }
+
+        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout" })
+        {
+            if (parse.GetResult(flag) is System.CommandLine.Parsing.OptionResult { Implicit: false })
+            {
+                throw new FormatException($"{flag} does not go with --mode passthrough: TLS passes through to the builders, and only the SNI can be a key");
             }
         }
     }
@@ -293,6 +324,39 @@ public static class GatewayCommand
 
             await stop.CancelAsync();
             await gateway.StopAsync(CancellationToken.None);
+            if (discovering is not null)
+            {
+                await discovering;
+            }
+        }
+
+        await metricsApp.StopAsync(CancellationToken.None);
+    }
+
+    private static async Task RunPassthroughAsync(GatewayOptions options, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        Logging(builder.Logging);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(metricsEndPoint));
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
+        await using var metricsApp = builder.Build();
+        PassthroughServer? server = null;
+        metricsApp.MapPrometheusScrapingEndpoint("/metrics");
+        metricsApp.MapGet("/healthz", () => Results.Text("ok"));
+        metricsApp.MapGet("/readyz", () => server is not null && (discovery?.IsReady(server) ?? server.IsReady) ? Results.Text("ok") : Results.Text("no ready builder", statusCode: 503));
+        await metricsApp.StartAsync(cancellationToken);
+        using var loggers = LoggerFactory.Create(Logging);
+        await using (server = PassthroughServer.Start(options, new PassthroughOptions(), loggers, metricsApp.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>()))
+        {
+            // SIGTERM: stop accepting, let open connections finish up to --shutdown-timeout.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, metricsApp.Lifetime.ApplicationStopping);
+            var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            var discovering = discovery?.RunAsync(server, stop.Token);
+            await (discovering is null ? stopped : Task.WhenAny(stopped, discovering));
+
+            await stop.CancelAsync();
+            await server.StopAsync(CancellationToken.None);
             if (discovering is not null)
             {
                 await discovering;

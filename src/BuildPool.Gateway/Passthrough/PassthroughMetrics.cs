@@ -25,10 +25,10 @@ public sealed class PassthroughMetrics : IDisposable
 
         ConnectionsRouted = Meter.CreateCounter<long>(
             "buildpool_gateway_passthrough_connections",
-            description: "TLS connections routed by SNI, by builder, key source (sni or none) and placement outcome.");
+            description: "TLS connections routed by SNI, by backend, key source (sni or none) and placement outcome.");
         ActiveConnections = Meter.CreateUpDownCounter<long>(
             "buildpool_gateway_passthrough_active_connections",
-            description: "Spliced connections open now, by builder.");
+            description: "Spliced connections open now, by backend.");
         BytesSpliced = Meter.CreateCounter<long>(
             "buildpool_gateway_passthrough_bytes",
             unit: "By",

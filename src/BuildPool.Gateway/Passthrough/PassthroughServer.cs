@@ -244,12 +244,12 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
             var outcome = decision.Outcome.ToString();
             _metrics.ConnectionsRouted.Add(
                 1,
-                new KeyValuePair<string, object?>("builder", backend.Id),
+                new KeyValuePair<string, object?>("backend", backend.Id),
                 new KeyValuePair<string, object?>("key_source", key is null ? "none" : "sni"),
                 new KeyValuePair<string, object?>("outcome", outcome));
             PassthroughLog.Routed(_logger, clientName, hello.ServerName ?? "-", key ?? "-", backend.Id, outcome);
 
-            var builderLabel = new KeyValuePair<string, object?>("builder", backend.Id);
+            var builderLabel = new KeyValuePair<string, object?>("backend", backend.Id);
             _metrics.ActiveConnections.Add(1, builderLabel);
             try
             {

@@ -274,7 +274,7 @@ public sealed class PassthroughServerTests : IAsyncLifetime
             {
                 var target = instrument.Name switch
                 {
-                    "buildpool_gateway_passthrough_connections" => (_routed, "builder"),
+                    "buildpool_gateway_passthrough_connections" => (_routed, "backend"),
                     "buildpool_gateway_passthrough_bytes" => (_bytes, "direction"),
                     _ => (null, null),
                 };

@@ -32,4 +32,10 @@ public sealed class OperatorOptions
 
     /// <summary>How often each RegistryCacheTarget's registry is checked and its retention applied; failures retry sooner (at most 5 min).</summary>
     public TimeSpan RegistryGcInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Lifetime of a pool CA (spec.endpoint.tls.mode Managed or FromSecret); it is replaced after two thirds of it.</summary>
+    public TimeSpan CaValidity { get; init; } = TimeSpan.FromDays(3650);
+
+    /// <summary>Lifetime of the gateway and builder certificates; they are renewed after two thirds of it.</summary>
+    public TimeSpan ServerCertificateValidity { get; init; } = TimeSpan.FromDays(90);
 }

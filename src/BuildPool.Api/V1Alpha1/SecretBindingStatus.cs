@@ -31,4 +31,13 @@ public sealed class SecretBindingStatus
     /// <summary>ClientAccess: when the issued certificate expires.</summary>
     [JsonPropertyName("certificateNotAfter")]
     public DateTime? CertificateNotAfter { get; set; }
+
+    /// <summary>
+    /// ClientAccess: the command that creates a buildx builder for the pool with the issued
+    /// certificate, once ca.pem, cert.pem and key.pem of the issued Secret are saved in
+    /// $HOME/.buildpool/&lt;pool&gt;/ (see docs/security.md for the kubectl commands).
+    /// </summary>
+    [MaxLength(4096)]
+    [JsonPropertyName("buildxCommand")]
+    public string? BuildxCommand { get; set; }
 }

@@ -1,7 +1,9 @@
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Pools;
 using BuildPool.Operator.Registry;
+using BuildPool.Operator.Security;
 using BuildPool.Operator.Status;
 using BuildPool.Operator.Volumes;
 using BuildPool.Runtime.Controllers;
@@ -30,11 +32,12 @@ public static class BuildPoolOperator
     {
         ArgumentNullException.ThrowIfNull(options);
         var caches = new OperatorCaches(kubernetes, options, time, loggerFactory);
+        var events = new EventRecorder(caches.Events, time, loggerFactory.CreateLogger<EventRecorder>());
 
         var pools = new Controller<BuilderPool>(
                 new ControllerOptions { Name = "builderpool", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
                 caches.Pools,
-                new BuilderPoolReconciler(caches, options, time, loggerFactory.CreateLogger<BuilderPoolReconciler>()),
+                new BuilderPoolReconciler(caches, options, time, events, loggerFactory.CreateLogger<BuilderPoolReconciler>()),
                 time,
                 loggerFactory,
                 metrics)
@@ -45,6 +48,10 @@ public static class BuildPoolOperator
             .Owns(caches.RoleBindings)
             .Owns(caches.DisruptionBudgets)
             .Owns(caches.NetworkPolicies)
+            // The pool CA and certificates it owns, and the Secrets FromSecret or an EndpointTLS binding name.
+            .Owns(caches.Secrets)
+            .Watches(caches.Secrets, s => PoolsUsing(caches, s))
+            .Watches(caches.Bindings, b => b.Spec.Kind == SecretBindingKind.EndpointTls ? [new ReconcileRequest(b.Metadata.NamespaceProperty, b.Spec.Pool)] : [])
             // Volumes a person created for the pool count in its status as much as its own.
             .Watches(caches.Volumes, v => [new ReconcileRequest(v.Metadata.NamespaceProperty, v.Spec.Pool)])
             // A cache target's flags feed the gateway of every pool that injects it.
@@ -55,8 +62,8 @@ public static class BuildPoolOperator
         var volumes = new Controller<CacheVolume>(
                 new ControllerOptions { Name = "cachevolume", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
                 caches.Volumes,
-                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(), new RolloutGate(),
-                    new EventRecorder(caches.Events, time, loggerFactory.CreateLogger<EventRecorder>()), caches.Metrics, time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
+                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(new BuilderClientCredentials(caches).For), new RolloutGate(),
+                    events, caches.Metrics, time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
                 time,
                 loggerFactory,
                 metrics)
@@ -64,7 +71,22 @@ public static class BuildPoolOperator
             .Owns(caches.Services)
             .Owns(caches.ConfigMaps)
             .Watches(caches.Claims, VolumeOf)
-            .Watches(caches.Pools, p => caches.VolumesOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ReconcileRequest.For));
+            .Watches(caches.Pools, p => caches.VolumesOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ReconcileRequest.For))
+            // Builder certificates and bound credentials: a rotated Secret rolls the builders through drain.
+            .Watches(caches.Bindings, b => caches.VolumesOf(b.Metadata.NamespaceProperty, b.Spec.Pool).Select(ReconcileRequest.For))
+            .Watches(caches.Secrets, s => BuilderPoolsUsing(caches, s)
+                .SelectMany(pool => caches.VolumesOf(s.Metadata.NamespaceProperty, pool))
+                .Select(ReconcileRequest.For));
+
+        var bindings = new Controller<SecretBinding>(
+            new ControllerOptions { Name = "secretbinding", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
+            caches.Bindings,
+            new SecretBindingReconciler(caches, options, time, loggerFactory.CreateLogger<SecretBindingReconciler>()),
+            time,
+            loggerFactory,
+            metrics)
+            .Watches(caches.Pools, p => caches.BindingsOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ReconcileRequest.For))
+            .Watches(caches.Secrets, s => BindingsUsing(caches, s));
 
         var cacheTargets = new Controller<RegistryCacheTarget>(
             new ControllerOptions { Name = "registrycachetarget", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
@@ -84,8 +106,60 @@ public static class BuildPoolOperator
             manager.AddInformer(informer);
         }
 
-        manager.AddController(pools).AddController(volumes).AddController(cacheTargets);
+        manager.AddController(pools).AddController(volumes).AddController(cacheTargets).AddController(bindings);
         return (manager, caches);
+    }
+
+    /// <summary>Pools whose gateway mounts <paramref name="secret"/> (FromSecret, EndpointTLS); their own PKI Secrets come by owner.</summary>
+    private static IEnumerable<ReconcileRequest> PoolsUsing(OperatorCaches caches, V1Secret secret)
+    {
+        var ns = secret.Metadata.NamespaceProperty ?? string.Empty;
+        var fromSecret = caches.Pools.Cache.ListInNamespace(ns)
+            .Where(p => p.Spec.Endpoint.Tls.Mode == TlsMode.FromSecret && p.Spec.Endpoint.Tls.SecretName == secret.Metadata.Name)
+            .Select(p => p.Metadata.Name);
+        var bound = caches.Bindings.Cache.ListInNamespace(ns)
+            .Where(b => b.Spec.Kind == SecretBindingKind.EndpointTls && BuilderCredentialsPlanner.ReferencedSecrets(b.Spec).Any(r => r.Secret == secret.Metadata.Name))
+            .Select(b => b.Spec.Pool);
+        return fromSecret.Concat(bound).Distinct(StringComparer.Ordinal).Select(p => new ReconcileRequest(ns, p));
+    }
+
+    /// <summary>Pools whose builders mount <paramref name="secret"/>: their builder certificate, or a binding's Secret.</summary>
+    private static IEnumerable<string> BuilderPoolsUsing(OperatorCaches caches, V1Secret secret)
+    {
+        var ns = secret.Metadata.NamespaceProperty ?? string.Empty;
+        var pools = caches.Bindings.Cache.ListInNamespace(ns)
+            .Where(b => b.Spec.Kind is SecretBindingKind.CacheBackendCredentials or SecretBindingKind.RegistryTls
+                && BuilderCredentialsPlanner.ReferencedSecrets(b.Spec).Any(r => r.Secret == secret.Metadata.Name))
+            .Select(b => b.Spec.Pool)
+            .ToList();
+        if (secret.Metadata.Labels?.TryGetValue(WellKnown.PoolLabel, out var pool) == true && secret.Metadata.Name == ResourceNames.BuilderTlsSecret(pool))
+        {
+            pools.Add(pool);
+        }
+
+        return pools.Distinct(StringComparer.Ordinal);
+    }
+
+    /// <summary>Bindings that name <paramref name="secret"/>, that issued it, or whose pool CA it is.</summary>
+    private static IEnumerable<ReconcileRequest> BindingsUsing(OperatorCaches caches, V1Secret secret)
+    {
+        var ns = secret.Metadata.NamespaceProperty ?? string.Empty;
+        var labels = secret.Metadata.Labels;
+        var requests = caches.Bindings.Cache.ListInNamespace(ns)
+            .Where(b => BuilderCredentialsPlanner.ReferencedSecrets(b.Spec).Any(r => r.Secret == secret.Metadata.Name))
+            .Select(ReconcileRequest.For)
+            .ToList();
+        if (labels?.TryGetValue(BindingLabels.Binding, out var binding) == true && labels.TryGetValue(BindingLabels.BindingNamespace, out var bindingNs))
+        {
+            requests.Add(new ReconcileRequest(bindingNs, binding));
+        }
+
+        if (labels?.TryGetValue(WellKnown.PoolLabel, out var pool) == true && secret.Metadata.Name == ResourceNames.CaSecret(pool))
+        {
+            requests.AddRange(caches.BindingsOf(ns, pool).Select(ReconcileRequest.For));
+        }
+
+        return requests.Distinct();
     }
 
     private static IEnumerable<ReconcileRequest> VolumeOf(V1PersistentVolumeClaim claim) =>

@@ -16,6 +16,7 @@ namespace BuildPool.Operator.Hosting;
 public sealed class OperatorCaches
 {
     public const string PoolIndex = "pool";
+    public const string BindingPoolIndex = "pool";
 
     public OperatorCaches(IKubernetes kubernetes, OperatorOptions options, TimeProvider time, ILoggerFactory loggerFactory)
     {
@@ -45,9 +46,14 @@ public sealed class OperatorCaches
         Claims = Watch<V1PersistentVolumeClaim>(managed);
         ConfigMaps = Watch<V1ConfigMap>(managed);
         CacheTargets = Watch<RegistryCacheTarget>(null);
+        Bindings = Watch<SecretBinding>(null);
+        // Unfiltered (within the watched namespace): bindings and FromSecret name Secrets people
+        // create, which carry no BuildPool label, and rotating one of them must roll builders.
+        Secrets = Watch<V1Secret>(null);
 
         Metrics = new OperatorMetrics(this);
         Volumes.Cache.AddIndexer(PoolIndex, v => [ObjectKey.Of(v.Metadata.NamespaceProperty, v.Spec.Pool)]);
+        Bindings.Cache.AddIndexer(BindingPoolIndex, b => [ObjectKey.Of(b.Metadata.NamespaceProperty, b.Spec.Pool)]);
 
         PoolClient = new ResourceClient<BuilderPool>(transport);
         SecretClient = new ResourceClient<V1Secret>(transport);
@@ -97,6 +103,10 @@ public sealed class OperatorCaches
 
     public Informer<RegistryCacheTarget> CacheTargets { get; }
 
+    public Informer<SecretBinding> Bindings { get; }
+
+    public Informer<V1Secret> Secrets { get; }
+
     public ResourceClient<BuilderPool> PoolClient { get; }
 
     public ResourceClient<V1Secret> SecretClient { get; }
@@ -131,6 +141,10 @@ public sealed class OperatorCaches
     public ChildWriter<V1PersistentVolumeClaim> ClaimWriter { get; }
 
     public ChildWriter<V1ConfigMap> ConfigMapWriter { get; }
+
+    /// <summary>The SecretBindings naming the pool, except those being deleted.</summary>
+    public IReadOnlyList<SecretBinding> BindingsOf(string? @namespace, string pool) =>
+        Bindings.Cache.ByIndex(BindingPoolIndex, ObjectKey.Of(@namespace, pool)).Where(b => b.Metadata.DeletionTimestamp is null).ToList();
 
     /// <summary>Every CacheVolume that serves the pool, created by it or by hand.</summary>
     public IReadOnlyList<CacheVolume> VolumesOf(string? @namespace, string pool) =>

@@ -31,7 +31,21 @@ public static class ResourceNames
 
     public static string BuilderService(string volume) => $"{volume}-builder";
 
-    public static string BuilderEndpoint(string volume, string @namespace, int port) => $"tcp://{BuilderService(volume)}.{@namespace}.svc:{port}";
+    /// <summary>
+    /// The address the gateway and the operator dial a builder at: <c>tcp://</c> for plain gRPC,
+    /// <c>https://</c> when the pool's builders serve TLS (and require a client certificate).
+    /// </summary>
+    public static string BuilderEndpoint(string volume, string @namespace, int port, bool tls = false) =>
+        $"{(tls ? "https" : "tcp")}://{BuilderService(volume)}.{@namespace}.svc:{port}";
+
+    /// <summary>The pool CA (keys ca.crt and ca.key).</summary>
+    public static string CaSecret(string pool) => $"{pool}-ca";
+
+    /// <summary>The gateway's certificate: its server certificate (Managed) and its client certificate towards builders.</summary>
+    public static string GatewayTlsSecret(string pool) => $"{pool}-gateway-tls";
+
+    /// <summary>The builders' server certificate, shared by every builder of the pool.</summary>
+    public static string BuilderTlsSecret(string pool) => $"{pool}-builder-tls";
 
     /// <summary>Overflow fork <paramref name="index"/> of a volume: <c>&lt;volume&gt;-f&lt;index&gt;</c>.</summary>
     public static string Fork(string volume, int index) => Fitted(volume, $"-f{index}");

@@ -13,7 +13,7 @@ public static class BuilderPoolPlanner
 {
     public const int GatewayMetricsPort = 9090;
 
-    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options, IReadOnlyList<CacheVolume>? ownedVolumes = null, BuildxCacheFlags? injectedCache = null)
+    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options, IReadOnlyList<CacheVolume>? ownedVolumes = null, BuildxCacheFlags? injectedCache = null, GatewayTls? tls = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(options);
@@ -141,6 +141,7 @@ public static class BuilderPoolPlanner
                                     "--listen", $"0.0.0.0:{port}",
                                     "--metrics-address", $"0.0.0.0:{GatewayMetricsPort}",
                                     .. InjectionArgs(injectedCache),
+                                    .. tls?.Args() ?? [],
                                 ],
                                 Ports =
                                 [
@@ -166,6 +167,11 @@ public static class BuilderPoolPlanner
                 },
             },
         };
+
+        if (tls is not null)
+        {
+            MountTls(gateway.Spec.Template, tls, name);
+        }
 
         var service = new V1Service
         {
@@ -260,6 +266,45 @@ public static class BuilderPoolPlanner
             yield return "--inject-cache-attr";
             yield return $"{kv[0]}={kv[1]}";
         }
+    }
+
+    /// <summary>
+    /// Mounts the gateway's certificates. Only ca.crt of the pool CA is projected: its key stays
+    /// in the operator's hands. The digest annotation makes a rotated certificate a rolling
+    /// update, which (maxUnavailable 0, a PDB, graceful shutdown) drains each old replica.
+    /// </summary>
+    private static void MountTls(V1PodTemplateSpec template, GatewayTls tls, string pool)
+    {
+        if (tls.Digest is not null)
+        {
+            template.Metadata.Annotations = new Dictionary<string, string> { [GatewayTls.DigestAnnotation] = tls.Digest };
+        }
+
+        var caSources = new List<V1VolumeProjection>
+        {
+            new() { Secret = new V1SecretProjection { Name = ResourceNames.CaSecret(pool), Items = [new V1KeyToPath { Key = "ca.crt", Path = "ca.crt" }] } },
+        };
+        if (tls.ClientCa is { } clientCa)
+        {
+            caSources.Add(new V1VolumeProjection
+            {
+                Secret = new V1SecretProjection { Name = clientCa.Name, Items = [new V1KeyToPath { Key = clientCa.Key ?? "ca.crt", Path = GatewayTls.ClientCaFile }] },
+            });
+        }
+
+        V1KeyToPath[] pair = [new V1KeyToPath { Key = "tls.crt", Path = "tls.crt" }, new V1KeyToPath { Key = "tls.key", Path = "tls.key" }];
+        template.Spec.Volumes =
+        [
+            new V1Volume { Name = "tls", Secret = new V1SecretVolumeSource { SecretName = tls.ServerSecret, Items = pair } },
+            new V1Volume { Name = "ca", Projected = new V1ProjectedVolumeSource { Sources = caSources } },
+            new V1Volume { Name = "gateway-tls", Secret = new V1SecretVolumeSource { SecretName = ResourceNames.GatewayTlsSecret(pool), Items = pair } },
+        ];
+        template.Spec.Containers[0].VolumeMounts =
+        [
+            new V1VolumeMount { Name = "tls", MountPath = GatewayTls.ServerDirectory, ReadOnlyProperty = true },
+            new V1VolumeMount { Name = "ca", MountPath = GatewayTls.CaDirectory, ReadOnlyProperty = true },
+            new V1VolumeMount { Name = "gateway-tls", MountPath = GatewayTls.UpstreamDirectory, ReadOnlyProperty = true },
+        ];
     }
 
     private static CacheVolume Volume(BuilderPool pool, string name, string? key) => new()

@@ -1,6 +1,8 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
+using BuildPool.Operator.Naming;
+using BuildPool.Operator.Security;
 using BuildPool.Operator.Status;
 using BuildPool.Runtime.Controllers;
 using BuildPool.Runtime.Informers;
@@ -13,9 +15,11 @@ namespace BuildPool.Operator.Pools;
 /// BuilderPool: validate, plan, apply the children (volumes, gateway, Service, RBAC, PDB,
 /// NetworkPolicy), remove volumes the plan no longer has, then write status if it changed.
 /// </summary>
-public sealed partial class BuilderPoolReconciler(OperatorCaches caches, OperatorOptions options, TimeProvider time, ILogger<BuilderPoolReconciler> logger)
+public sealed partial class BuilderPoolReconciler(OperatorCaches caches, OperatorOptions options, TimeProvider time, EventRecorder events, ILogger<BuilderPoolReconciler> logger)
     : IReconciler<BuilderPool>
 {
+    private readonly PoolCertificates _certificates = new(caches, options, logger);
+
     public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest request, CancellationToken cancellationToken)
     {
         var cached = caches.Pools.Cache.Get(request.Namespace, request.Name);
@@ -46,17 +50,54 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
             }
         }
 
+        var endpointBinding = caches.BindingsOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name)
+            .Where(b => b.Spec.Kind == SecretBindingKind.EndpointTls && b.Spec.EndpointTls is not null)
+            .OrderBy(b => b.Metadata.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+        if (pool.Spec.Endpoint.Tls.Mode != TlsMode.Disabled && endpointBinding?.Spec.EndpointTls is { } bound)
+        {
+            foreach (var (field, secret) in new[] { ("serverCertificateSecretRef", bound.ServerCertificateSecretRef.Name), ("clientCASecretRef", bound.ClientCaSecretRef?.Name) })
+            {
+                if (secret is not null && await ReadSecretAsync(pool.Metadata.NamespaceProperty, secret, cancellationToken) is null)
+                {
+                    missing.Add($"SecretBinding {endpointBinding.Metadata.Name}: spec.endpointTLS.{field}: Secret \"{secret}\" not found in namespace {pool.Metadata.NamespaceProperty}");
+                }
+            }
+        }
+
         if (missing.Count > 0)
         {
             await WriteStatusAsync(cached, pool, Outcome.Stalled("MissingReference", string.Join("; ", missing)), plan: null, now, cancellationToken);
-            // Secrets are not watched: look again, so creating what is missing is enough to proceed.
+            // Secrets are watched, but only in the operator's namespaces: look again anyway.
             return ReconcileResult.After(TimeSpan.FromSeconds(30));
+        }
+
+        GatewayTls? tls = null;
+        DateTime? renewAt = null;
+        if (pool.Spec.Endpoint.Tls.Mode != TlsMode.Disabled)
+        {
+            PoolTls pki;
+            try
+            {
+                pki = await _certificates.EnsureAsync(pool, now, cancellationToken);
+            }
+            catch (ChildConflictException ex)
+            {
+                await WriteStatusAsync(cached, pool, Outcome.Stalled("ChildConflict", ex.Message), plan: null, now, cancellationToken);
+                return ReconcileResult.Done;
+            }
+
+            renewAt = pki.RenewAt;
+            var shape = GatewayTls.For(pool, endpointBinding?.Spec.EndpointTls, digest: null)!;
+            var server = shape.ServerSecret == pki.Gateway.Metadata.Name ? pki.Gateway : await ReadSecretAsync(pool.Metadata.NamespaceProperty, shape.ServerSecret, cancellationToken);
+            var clientCa = shape.ClientCa is { } ca ? await ReadSecretAsync(pool.Metadata.NamespaceProperty, ca.Name, cancellationToken) : null;
+            tls = shape with { Digest = SecretDigest.Of([server, pki.Ca, pki.Gateway, clientCa]) };
         }
 
         var injected = pool.Spec.CacheTargets?.FirstOrDefault(t => t.Inject) is { } inject
             ? caches.CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, inject.Name)?.Status.BuildxFlags
             : null;
-        var plan = BuilderPoolPlanner.Plan(pool, options, caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid), injected);
+        var plan = BuilderPoolPlanner.Plan(pool, options, caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid), injected, tls);
         try
         {
             foreach (var volume in plan.Volumes)
@@ -119,18 +160,35 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
 
         var outcome = await WriteStatusAsync(cached, pool, outcome: null, plan, now, cancellationToken);
         // While builders start, look again soon even if no event arrives (readiness is probed, not watched).
-        return outcome.State == OutcomeState.Progressing ? ReconcileResult.After(TimeSpan.FromSeconds(15)) : ReconcileResult.Done;
+        var next = outcome.State == OutcomeState.Progressing ? TimeSpan.FromSeconds(15) : (TimeSpan?)null;
+        if (renewAt is { } due)
+        {
+            // Nothing announces that a certificate is due: come back when it is.
+            var untilDue = CertificateRenewal.Until(due, now);
+            next = next is { } soon && soon < untilDue ? soon : untilDue;
+        }
+
+        return next is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
     }
+
+    private async Task<V1Secret?> ReadSecretAsync(string? @namespace, string name, CancellationToken cancellationToken) =>
+        caches.Secrets.Cache.Get(@namespace, name) ?? await caches.SecretClient.GetAsync(@namespace, name, cancellationToken);
 
     private async Task<Outcome> WriteStatusAsync(BuilderPool cached, BuilderPool pool, Outcome? outcome, BuilderPoolPlan? plan, DateTime now, CancellationToken cancellationToken)
     {
         var volumes = caches.VolumesOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
-        var gateway = caches.Deployments.Cache.Get(pool.Metadata.NamespaceProperty, Naming.ResourceNames.Gateway(pool.Metadata.Name));
+        var gateway = caches.Deployments.Cache.Get(pool.Metadata.NamespaceProperty, ResourceNames.Gateway(pool.Metadata.Name));
         var status = BuilderPoolStatusCalculator.Compute(pool, plan, volumes, gateway, outcome, now, out var decided);
         if (!StatusComparer.Same(cached.Status, status))
         {
             pool.Status = status;
             await caches.PoolClient.ReplaceStatusAsync(pool, cancellationToken);
+            if (Conditions.IsTrue(status.Conditions, Conditions.Warning) && !Conditions.IsTrue(cached.Status.Conditions, Conditions.Warning))
+            {
+                // Once, when the warning appears: the condition stays in status for as long as it holds.
+                var warning = status.Conditions.First(c => c.Type == Conditions.Warning);
+                await events.RecordAsync(pool, "Warning", warning.Reason, warning.Message, cancellationToken);
+            }
         }
 
         return decided;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Naming;
 using k8s;
@@ -21,7 +22,7 @@ public static class CacheVolumePlanner
     private const string RootlessState = "/home/user/.local/share/buildkit";
     private const string RootfulState = "/var/lib/buildkit";
 
-    public static CacheVolumePlan Plan(CacheVolume volume, BuilderPool pool, string buildkitdToml, bool running)
+    public static CacheVolumePlan Plan(CacheVolume volume, BuilderPool pool, string buildkitdToml, bool running, BuilderCredentials? credentials = null)
     {
         ArgumentNullException.ThrowIfNull(volume);
         ArgumentNullException.ThrowIfNull(pool);
@@ -67,9 +68,17 @@ public static class CacheVolumePlanner
             Metadata = new V1ObjectMeta { Labels = podLabels },
             Spec = BuilderPod(builder, name),
         };
+        if (credentials is { Digest: { } digest })
+        {
+            // Secrets are read at start too: their digest in the template rolls the pod through drain.
+            AddCredentials(template, credentials);
+            template.Metadata.Annotations = new Dictionary<string, string> { [BuilderCredentials.DigestAnnotation] = digest };
+        }
+
         var templateHash = Hash(KubernetesJson.Serialize(template) + buildkitdToml);
         // The config file is read only at start: its hash in the template rolls the pod when it changes.
-        template.Metadata.Annotations = new Dictionary<string, string> { [PodTemplateHashAnnotation] = templateHash };
+        template.Metadata.Annotations ??= new Dictionary<string, string>();
+        template.Metadata.Annotations[PodTemplateHashAnnotation] = templateHash;
 
         var deployment = new V1Deployment
         {
@@ -116,6 +125,25 @@ public static class CacheVolumePlanner
         return spec.CloneFrom is { Length: > 0 } source
             ? new V1TypedLocalObjectReference { Kind = "PersistentVolumeClaim", Name = ResourceNames.StateClaim(source) }
             : null;
+    }
+
+    private static void AddCredentials(V1PodTemplateSpec template, BuilderCredentials credentials)
+    {
+        var container = template.Spec.Containers[0];
+        foreach (var volume in credentials.Volumes)
+        {
+            template.Spec.Volumes.Add(volume);
+        }
+
+        foreach (var mount in credentials.Mounts)
+        {
+            container.VolumeMounts.Add(mount);
+        }
+
+        if (credentials.EnvFrom.Count > 0)
+        {
+            container.EnvFrom = [.. credentials.EnvFrom];
+        }
     }
 
     public static string StateDirectory(SecurityProfile profile) => profile == SecurityProfile.Rootless ? RootlessState : RootfulState;

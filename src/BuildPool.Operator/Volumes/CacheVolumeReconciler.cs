@@ -1,5 +1,6 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.BuildKit.Client;
+using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Naming;
@@ -66,7 +67,18 @@ public sealed partial class CacheVolumeReconciler(
             return ReconcileResult.Done;
         }
 
-        var settings = CacheVolumeSettings.Resolve(volume, pool);
+        var ns = volume.Metadata.NamespaceProperty;
+        var credentials = BuilderCredentialsPlanner.Plan(pool, caches.BindingsOf(ns, pool.Metadata.Name), secret => caches.Secrets.Cache.Get(ns, secret));
+        if (credentials is null)
+        {
+            // TLS is on and the pool reconciler has not issued the builder certificate yet.
+            await WriteStatusAsync(cached, volume, volume.Status.Phase ?? CacheVolumePhase.Pending,
+                Outcome.Progressing("WaitingForCertificate", $"waiting for Secret {ResourceNames.BuilderTlsSecret(pool.Metadata.Name)}, the builders' certificate of BuilderPool {pool.Metadata.Name}"),
+                volume.Status.ActiveBuilds, volume.Status.UsedBytes, draining: false, now, cancellationToken);
+            return ReconcileResult.After(options.DrainPollInterval);
+        }
+
+        var settings = CacheVolumeSettings.Resolve(volume, pool, credentials);
         if (settings.Errors.Count > 0)
         {
             await WriteStatusAsync(cached, volume, CacheVolumePhase.Pending, Outcome.Stalled("InvalidSpec", string.Join("; ", settings.Errors)),
@@ -107,7 +119,7 @@ public sealed partial class CacheVolumeReconciler(
 
         var poolVolumes = caches.VolumesOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
         var decision = BuilderScaling.Decide(volume, pool, poolVolumes, settings.IdleTimeout, now);
-        var plan = CacheVolumePlanner.Plan(volume, pool, settings.BuildkitdToml, decision.Running);
+        var plan = CacheVolumePlanner.Plan(volume, pool, settings.BuildkitdToml, decision.Running, credentials);
         var deployment = caches.Deployments.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.Builder(volume.Metadata.Name));
         var podsRunning = (deployment?.Spec?.Replicas ?? 0) > 0 && (deployment?.Status?.Replicas ?? 0) > 0;
         var runningHash = deployment?.Spec?.Template?.Metadata?.Annotations?.Lookup(CacheVolumePlanner.PodTemplateHashAnnotation);
@@ -446,7 +458,7 @@ public sealed partial class CacheVolumeReconciler(
             // The reconcile's own copy: steps before this one (snapshots) may have set conditions.
             Conditions = Conditions.Copy(volume.Status.Conditions),
             Phase = phase,
-            Endpoint = ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort),
+            Endpoint = ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort, ServesTls(volume)),
             Capacity = volume.Spec.Size ?? pool?.Spec.Cache.Volume.Size,
             UsedBytes = usedBytes,
             ActiveBuilds = activeBuilds,
@@ -470,6 +482,12 @@ public sealed partial class CacheVolumeReconciler(
         volume.Status = status;
         await caches.VolumeWriter.Client.ReplaceStatusAsync(volume, cancellationToken);
     }
+
+    // What the builder Deployment is configured to serve, not what the pool asks for: while a
+    // change to TLS rolls through the pool, each builder is dialled the way it listens.
+    private bool ServesTls(CacheVolume volume) =>
+        caches.Deployments.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.Builder(volume.Metadata.Name))
+            ?.Spec?.Template?.Spec?.Volumes?.Any(v => v.Name == BuilderCredentialsPlanner.TlsVolume) == true;
 
     private static partial class Log
     {

@@ -1,4 +1,5 @@
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Rendering;
 using BuildPool.Operator.Units;
 
@@ -13,7 +14,7 @@ public sealed record CacheVolumeSettings(long SizeBytes, TimeSpan IdleTimeout, s
     /// <summary>The GC limits the rendered config uses, for the operator's own targeted prunes.</summary>
     public GcBudget? Budget { get; init; }
 
-    public static CacheVolumeSettings Resolve(CacheVolume volume, BuilderPool pool)
+    public static CacheVolumeSettings Resolve(CacheVolume volume, BuilderPool pool, BuilderCredentials? credentials = null)
     {
         ArgumentNullException.ThrowIfNull(volume);
         ArgumentNullException.ThrowIfNull(pool);
@@ -53,7 +54,9 @@ public sealed record CacheVolumeSettings(long SizeBytes, TimeSpan IdleTimeout, s
             MaxParallelism = builder.MaxParallelism,
             Registries = (builder.Registries ?? []).Select(r => RegistryConfig.FromSettings(r,
                 r.CaSecretRef is null ? null : RegistryFiles.CaPath(r.Host),
-                r.ClientKeyPairSecretRef is null ? null : new RegistryKeyPair(RegistryFiles.KeyPath(r.Host), RegistryFiles.CertPath(r.Host)))).ToArray(),
+                r.ClientKeyPairSecretRef is null ? null : new RegistryKeyPair(RegistryFiles.KeyPath(r.Host), RegistryFiles.CertPath(r.Host))))
+                .Concat(credentials?.Registries ?? []).ToArray(),
+            Tls = credentials?.Tls,
             UnixSocket = builder.SecurityProfile == SecurityProfile.Rootless ? BuildkitdConfigInput.DefaultUnixSocket : "unix:///run/buildkit/buildkitd.sock",
         };
         try

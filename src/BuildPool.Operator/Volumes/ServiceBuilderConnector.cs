@@ -4,12 +4,16 @@ using BuildPool.Operator.Naming;
 
 namespace BuildPool.Operator.Volumes;
 
-/// <summary>Reaches each builder through its per-builder Service.</summary>
-public sealed class ServiceBuilderConnector : IBuilderConnector
+/// <summary>
+/// Reaches each builder through its per-builder Service; with TLS (and the pool CA's client
+/// certificate) when <paramref name="tls"/> gives options for the volume's pool.
+/// </summary>
+public sealed class ServiceBuilderConnector(Func<CacheVolume, BuildKitClientOptions?>? tls = null) : IBuilderConnector
 {
     public BuildKitClient Connect(CacheVolume volume)
     {
         ArgumentNullException.ThrowIfNull(volume);
-        return new BuildKitClient(ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort));
+        var options = tls?.Invoke(volume);
+        return new BuildKitClient(ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort, options?.UseTls == true), options);
     }
 }

@@ -50,7 +50,7 @@ internal sealed class OperatorHarness : IAsyncDisposable
 
     public ResourceClient<V1PersistentVolumeClaim> Claims { get; }
 
-    public static async Task<OperatorHarness> StartAsync(OperatorOptions? options = null, bool startOperator = true)
+    public static async Task<OperatorHarness> StartAsync(OperatorOptions? options = null, bool startOperator = true, TimeProvider? time = null, ILoggerFactory? logging = null)
     {
         var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds, BookmarkInterval = TimeSpan.FromSeconds(1) });
         await server.StartAsync();
@@ -58,19 +58,19 @@ internal sealed class OperatorHarness : IAsyncDisposable
         var harness = new OperatorHarness(server, daemon);
         if (startOperator)
         {
-            harness.StartOperator(options);
+            harness.StartOperator(options, time, logging);
         }
 
         return harness;
     }
 
-    public void StartOperator(OperatorOptions? options = null)
+    public void StartOperator(OperatorOptions? options = null, TimeProvider? time = null, ILoggerFactory? logging = null)
     {
         var (manager, _) = BuildPoolOperator.Create(
             Kubernetes,
             options ?? new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = TimeSpan.FromSeconds(1) },
-            TimeProvider.System,
-            Logging,
+            time ?? TimeProvider.System,
+            logging ?? Logging,
             connector: new FixedBuilderConnector(Daemon.Address));
         if (_stop.IsCancellationRequested)
         {

@@ -6,8 +6,8 @@ using BuildPool.TestDoubles;
 namespace BuildPool.Operator.Tests.Reliability;
 
 /// <summary>
-/// Invalid resources that the schema accepts and nothing answers today: the operator has no check
-/// for them and no controller for the kind. Each would fail if run; they are skipped with the bug.
+/// Invalid resources that the schema accepts: the operator must answer each with a Stalled
+/// condition naming the field, not leave it without status.
 /// </summary>
 public sealed class UnansweredInputTests
 {
@@ -23,7 +23,7 @@ public sealed class UnansweredInputTests
         Assert.StartsWith("spec.cacheTargets[0].name:", stalled, StringComparison.Ordinal);
     }
 
-    [Fact(Skip = "bug: a SecretBinding for a BuilderPool that does not exist is neither rejected nor Stalled (no SecretBinding controller)")]
+    [Fact]
     public async Task A_secret_binding_for_a_pool_that_does_not_exist_is_stalled_naming_spec_pool()
     {
         await using var h = await OperatorHarness.StartAsync();

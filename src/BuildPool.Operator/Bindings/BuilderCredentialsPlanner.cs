@@ -1,0 +1,180 @@
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Naming;
+using BuildPool.Operator.Rendering;
+using BuildPool.Operator.Security;
+using k8s.Models;
+
+namespace BuildPool.Operator.Bindings;
+
+/// <summary>
+/// Pure: a pool, its SecretBindings and a Secret lookup in, what its builders mount out. A
+/// binding whose Secret does not exist is left out (its own status says so), so one broken
+/// binding never keeps builders from starting.
+/// </summary>
+public static class BuilderCredentialsPlanner
+{
+    public const string TlsDirectory = "/etc/buildkit-tls";
+    public const string RegistryBindingRoot = "/etc/buildkit-registries/bindings";
+    public const string TlsVolume = "builder-tls";
+
+    /// <summary>
+    /// The builders' credentials; null when the pool has TLS on but its builder certificate does
+    /// not exist yet (a builder started now would serve plain gRPC, then restart).
+    /// </summary>
+    public static BuilderCredentials? Plan(BuilderPool pool, IReadOnlyList<SecretBinding> bindings, Func<string, V1Secret?> secret)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(bindings);
+        ArgumentNullException.ThrowIfNull(secret);
+        var volumes = new List<V1Volume>();
+        var mounts = new List<V1VolumeMount>();
+        var env = new List<V1EnvFromSource>();
+        var registries = new List<RegistryConfig>();
+        var used = new List<V1Secret>();
+        GrpcTlsFiles? tls = null;
+
+        if (pool.Spec.Endpoint.Tls.Mode != TlsMode.Disabled)
+        {
+            var builderTls = secret(ResourceNames.BuilderTlsSecret(pool.Metadata.Name));
+            if (builderTls is null)
+            {
+                return null;
+            }
+
+            used.Add(builderTls);
+            volumes.Add(new V1Volume { Name = TlsVolume, Secret = new V1SecretVolumeSource { SecretName = builderTls.Metadata.Name } });
+            mounts.Add(new V1VolumeMount { Name = TlsVolume, MountPath = TlsDirectory, ReadOnlyProperty = true });
+            // ca: only clients with a certificate from the pool CA (the gateway, the operator) get in.
+            tls = new GrpcTlsFiles($"{TlsDirectory}/{TlsSecretKeys.Certificate}", $"{TlsDirectory}/{TlsSecretKeys.PrivateKey}", $"{TlsDirectory}/{TlsSecretKeys.CaCertificate}");
+        }
+
+        var paths = new HashSet<string>(mounts.Select(m => m.MountPath), StringComparer.Ordinal);
+        var index = 0;
+        foreach (var binding in bindings.OrderBy(b => b.Metadata.Name, StringComparer.Ordinal))
+        {
+            if (binding.Spec.Kind == SecretBindingKind.CacheBackendCredentials && binding.Spec.CacheBackendCredentials is { } credentials
+                && secret(credentials.SecretName) is { } credentialSecret)
+            {
+                if (credentials.Delivery == CredentialDelivery.Env)
+                {
+                    env.Add(new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = credentials.SecretName } });
+                }
+                else
+                {
+                    var path = credentials.MountPath ?? CacheBackendCredentialsBinding.DefaultMountPath;
+                    if (!paths.Add(path))
+                    {
+                        continue;
+                    }
+
+                    var name = $"credentials-{index++}";
+                    volumes.Add(new V1Volume { Name = name, Secret = new V1SecretVolumeSource { SecretName = credentials.SecretName } });
+                    mounts.Add(new V1VolumeMount { Name = name, MountPath = path, ReadOnlyProperty = true });
+                }
+
+                used.Add(credentialSecret);
+            }
+            else if (binding.Spec.Kind == SecretBindingKind.RegistryTls && binding.Spec.RegistryTls is { } registry
+                && RegistrySecrets(registry, secret) is { } found)
+            {
+                var directory = $"{RegistryBindingRoot}/{binding.Metadata.Name}";
+                var sources = new List<V1VolumeProjection>();
+                if (registry.CaSecretRef is { } ca)
+                {
+                    sources.Add(new V1VolumeProjection { Secret = new V1SecretProjection { Name = ca.Name, Items = [new V1KeyToPath { Key = ca.Key ?? TlsSecretKeys.CaCertificate, Path = "ca.crt" }] } });
+                }
+
+                if (registry.ClientKeyPairSecretRef is { } pair)
+                {
+                    sources.Add(new V1VolumeProjection
+                    {
+                        Secret = new V1SecretProjection
+                        {
+                            Name = pair.Name,
+                            Items = [new V1KeyToPath { Key = TlsSecretKeys.Certificate, Path = "tls.crt" }, new V1KeyToPath { Key = TlsSecretKeys.PrivateKey, Path = "tls.key" }],
+                        },
+                    });
+                }
+
+                var name = $"registry-tls-{index++}";
+                volumes.Add(new V1Volume { Name = name, Projected = new V1ProjectedVolumeSource { Sources = sources } });
+                mounts.Add(new V1VolumeMount { Name = name, MountPath = directory, ReadOnlyProperty = true });
+                registries.Add(new RegistryConfig
+                {
+                    Host = registry.Registry,
+                    CaPaths = registry.CaSecretRef is null ? [] : [$"{directory}/ca.crt"],
+                    KeyPairs = registry.ClientKeyPairSecretRef is null ? [] : [new RegistryKeyPair($"{directory}/tls.key", $"{directory}/tls.crt")],
+                });
+                used.AddRange(found);
+            }
+        }
+
+        if (used.Count == 0)
+        {
+            return BuilderCredentials.None;
+        }
+
+        return new BuilderCredentials
+        {
+            Tls = tls,
+            Registries = registries,
+            Volumes = volumes,
+            Mounts = mounts,
+            EnvFrom = env,
+            Digest = SecretDigest.Of(used),
+        };
+    }
+
+    /// <summary>Every Secret a binding names, with the field naming it, for its status and for watches.</summary>
+    public static IEnumerable<(string Field, string Secret)> ReferencedSecrets(SecretBindingSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        switch (spec.Kind)
+        {
+            case SecretBindingKind.CacheBackendCredentials when spec.CacheBackendCredentials is { } c:
+                yield return ("spec.cacheBackendCredentials.secretName", c.SecretName);
+                break;
+            case SecretBindingKind.RegistryTls when spec.RegistryTls is { } r:
+                if (r.CaSecretRef is { } ca)
+                {
+                    yield return ("spec.registryTLS.caSecretRef", ca.Name);
+                }
+
+                if (r.ClientKeyPairSecretRef is { } pair)
+                {
+                    yield return ("spec.registryTLS.clientKeyPairSecretRef", pair.Name);
+                }
+
+                break;
+            case SecretBindingKind.EndpointTls when spec.EndpointTls is { } e:
+                yield return ("spec.endpointTLS.serverCertificateSecretRef", e.ServerCertificateSecretRef.Name);
+                if (e.ClientCaSecretRef is { } clientCa)
+                {
+                    yield return ("spec.endpointTLS.clientCASecretRef", clientCa.Name);
+                }
+
+                break;
+        }
+    }
+
+    private static List<V1Secret>? RegistrySecrets(RegistryTlsBinding registry, Func<string, V1Secret?> secret)
+    {
+        var found = new List<V1Secret>();
+        foreach (var name in new[] { registry.CaSecretRef?.Name, registry.ClientKeyPairSecretRef?.Name })
+        {
+            if (name is null)
+            {
+                continue;
+            }
+
+            if (secret(name) is not { } s)
+            {
+                return null;
+            }
+
+            found.Add(s);
+        }
+
+        return found.Count > 0 ? found : null;
+    }
+}

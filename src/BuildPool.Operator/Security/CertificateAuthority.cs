@@ -152,9 +152,11 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>The subject every BuildPool certificate has: <c>CN=&lt;commonName&gt;, O=buildpool.dev</c>.</summary>
     public static X500DistinguishedName Subject(string commonName)
     {
+        // The builder writes the RDNs in reverse order of adding: this gives O then CN in DER,
+        // which reads "CN=<commonName>, O=buildpool.dev" in .NET and the gateway.
         var builder = new X500DistinguishedNameBuilder();
-        builder.AddOrganizationName("buildpool.dev");
         builder.AddCommonName(commonName);
+        builder.AddOrganizationName("buildpool.dev");
         return builder.Build();
     }
 

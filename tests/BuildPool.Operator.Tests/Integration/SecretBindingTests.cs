@@ -1,0 +1,351 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Bindings;
+using BuildPool.Operator.Tests.Rendering;
+using BuildPool.Operator.Volumes;
+using BuildPool.Runtime.Client;
+using k8s.Models;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BuildPool.Operator.Tests.Integration;
+
+public sealed class SecretBindingTests
+{
+    private const string Ns = "default";
+    private const string Tenant = "team-a";
+
+    internal static SecretBinding ClientAccess(string name, string pool, string validity = "2160h") => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns },
+        Spec = new SecretBindingSpec
+        {
+            Kind = SecretBindingKind.ClientAccess,
+            Pool = pool,
+            ClientAccess = new ClientAccessBinding { TargetNamespace = Tenant, SecretName = "ci-client", Validity = validity },
+        },
+    };
+
+    internal static async Task CreateTenantNamespaceAsync(OperatorHarness h) =>
+        await new ResourceClient<V1Namespace>(h.Kubernetes).CreateAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Tenant } });
+
+    internal static Task<SecretBinding?> WaitIssuedAsync(OperatorHarness h, string name, Func<SecretBinding, bool>? also = null, Action? tick = null) =>
+        h.WaitAsync(() =>
+        {
+            tick?.Invoke();
+            return new ResourceClient<SecretBinding>(h.Kubernetes).GetAsync(Ns, name);
+        }, b => b?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true && (also?.Invoke(b) ?? true), $"SecretBinding {name} to issue its certificate");
+
+    private static async Task<BuilderPool> ReadyPoolAsync(OperatorHarness h, BuilderPool pool)
+    {
+        await h.Pools.CreateAsync(pool);
+        return (await h.WaitAsync(async () =>
+        {
+            await h.SimulateReadyDeploymentsAsync(Ns);
+            return await h.Pools.GetAsync(Ns, pool.Metadata.Name);
+        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready"))!;
+    }
+
+    [Fact]
+    public async Task A_client_access_binding_issues_a_certificate_from_the_pool_ca_with_the_tenant_identity()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await CreateTenantNamespaceAsync(h);
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Managed));
+        await new ResourceClient<SecretBinding>(h.Kubernetes).CreateAsync(ClientAccess("team-a-ci", "ci"));
+
+        var binding = await WaitIssuedAsync(h, "team-a-ci");
+        var secrets = new ResourceClient<V1Secret>(h.Kubernetes);
+        var issued = await secrets.GetAsync(Tenant, "ci-client");
+        Assert.NotNull(issued);
+        Assert.Equal(["ca.pem", "cert.pem", "key.pem"], issued!.Data.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("ci", issued.Metadata.Labels["buildpool.dev/pool"]);
+        Assert.Equal("team-a-ci", issued.Metadata.Labels["buildpool.dev/binding"]);
+        Assert.Equal(Ns, issued.Metadata.Labels["buildpool.dev/binding-namespace"]);
+
+        using var certificate = X509Certificate2.CreateFromPem(Encoding.UTF8.GetString(issued.Data["cert.pem"]), Encoding.UTF8.GetString(issued.Data["key.pem"]));
+        Assert.True(certificate.HasPrivateKey);
+        Assert.Equal("CN=team-a/team-a-ci, O=buildpool.dev", certificate.Subject);
+        Assert.Equal(["1.3.6.1.5.5.7.3.2"], PoolTlsTests.Usages(certificate));
+        Assert.Matches("^[0-9A-F]{32}$", certificate.SerialNumber);
+        Assert.True((certificate.GetSerialNumber()[^1] & 0x80) == 0, "the serial number is positive");
+
+        var poolCa = await secrets.GetAsync(Ns, "ci-ca");
+        using var ca = PoolTlsTests.Certificate(poolCa!, "ca.crt");
+        Assert.True(PoolTlsTests.ChainsTo(certificate, ca));
+        // ca.pem is what verifies the gateway's server certificate.
+        Assert.Equal(Encoding.UTF8.GetString(poolCa!.Data["ca.crt"]), Encoding.UTF8.GetString(issued.Data["ca.pem"]));
+
+        Assert.Equal(certificate.SerialNumber, binding!.Status.CertificateSerialNumber);
+        Assert.Equal("team-a/ci-client", binding.Status.IssuedSecret);
+        Assert.Equal(certificate.NotAfter.ToUniversalTime(), binding.Status.CertificateNotAfter!.Value.ToUniversalTime());
+        Assert.Equal(
+            "docker buildx create --name ci --driver remote --driver-opt cacert=$HOME/.buildpool/ci/ca.pem,cert=$HOME/.buildpool/ci/cert.pem,key=$HOME/.buildpool/ci/key.pem,servername=ci.default.svc tcp://ci.default.svc:1234 --use",
+            binding.Status.BuildxCommand);
+        Assert.Contains("buildpool.dev/secret-binding", binding.Metadata.Finalizers);
+    }
+
+    [Fact]
+    public async Task Deleting_a_client_access_binding_deletes_the_issued_secret_then_the_binding()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await CreateTenantNamespaceAsync(h);
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Managed));
+        var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
+        await bindings.CreateAsync(ClientAccess("team-a-ci", "ci"));
+        await WaitIssuedAsync(h, "team-a-ci");
+        var secrets = new ResourceClient<V1Secret>(h.Kubernetes);
+        Assert.NotNull(await secrets.GetAsync(Tenant, "ci-client"));
+
+        await bindings.DeleteAsync(Ns, "team-a-ci");
+
+        await h.WaitAsync(() => secrets.GetAsync(Tenant, "ci-client"), s => s is null, "the issued Secret to be deleted");
+        await h.WaitAsync(() => bindings.GetAsync(Ns, "team-a-ci"), b => b is null, "the binding to go once its finalizer is removed");
+    }
+
+    [Fact]
+    public async Task A_secret_of_the_same_name_that_the_binding_did_not_issue_is_neither_overwritten_nor_deleted()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await CreateTenantNamespaceAsync(h);
+        var secrets = new ResourceClient<V1Secret>(h.Kubernetes);
+        await secrets.CreateAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "ci-client", NamespaceProperty = Tenant },
+            Data = new Dictionary<string, byte[]> { ["note"] = "mine"u8.ToArray() },
+        });
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Managed));
+        var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
+        await bindings.CreateAsync(ClientAccess("team-a-ci", "ci"));
+
+        var stalled = await h.WaitAsync(() => bindings.GetAsync(Ns, "team-a-ci"),
+            b => b?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True") == true, "the binding to be Stalled");
+        Assert.StartsWith("spec.clientAccess.secretName:", stalled!.Status.Conditions.Single(c => c.Type == "Stalled").Message, StringComparison.Ordinal);
+
+        await bindings.DeleteAsync(Ns, "team-a-ci");
+        await h.WaitAsync(() => bindings.GetAsync(Ns, "team-a-ci"), b => b is null, "the binding to go");
+        Assert.Equal("mine"u8.ToArray(), (await secrets.GetAsync(Tenant, "ci-client"))!.Data["note"]);
+    }
+
+    [Fact]
+    public async Task A_client_access_binding_for_a_pool_without_tls_is_stalled_naming_spec_endpoint_tls_mode()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await CreateTenantNamespaceAsync(h);
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("open", TlsMode.Disabled));
+        var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
+        await bindings.CreateAsync(ClientAccess("team-a-open", "open"));
+
+        var stalled = await h.WaitAsync(() => bindings.GetAsync(Ns, "team-a-open"),
+            b => b?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True") == true, "the binding to be Stalled");
+        Assert.Contains("spec.endpoint.tls.mode is Disabled", stalled!.Status.Conditions.Single(c => c.Type == "Stalled").Message, StringComparison.Ordinal);
+        Assert.Null(stalled.Status.CertificateSerialNumber);
+        Assert.Null(await new ResourceClient<V1Secret>(h.Kubernetes).GetAsync(Tenant, "ci-client"));
+    }
+
+    [Fact]
+    public async Task Certificates_are_renewed_after_two_thirds_of_their_validity_and_the_gateway_rolls_for_its_own()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = TimeSpan.FromSeconds(1), ServerCertificateValidity = TimeSpan.FromHours(6) };
+        await using var h = await OperatorHarness.StartAsync(options, time: clock);
+        // Controllers wait on this clock (requeues, backoff): let it move a little while waiting.
+        void Tick() => clock.Advance(TimeSpan.FromMilliseconds(500));
+        await CreateTenantNamespaceAsync(h);
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Managed));
+        await new ResourceClient<SecretBinding>(h.Kubernetes).CreateAsync(ClientAccess("team-a-ci", "ci", validity: "3h"));
+
+        var first = await WaitIssuedAsync(h, "team-a-ci", tick: Tick);
+        var firstSerial = first!.Status.CertificateSerialNumber;
+        var gateway = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-gateway"),
+            d => d?.Spec.Template.Metadata.Annotations?.ContainsKey(Operator.Pools.GatewayTls.DigestAnnotation) == true, "the gateway with TLS");
+        var firstDigest = gateway!.Spec.Template.Metadata.Annotations[Operator.Pools.GatewayTls.DigestAnnotation];
+        var secrets = new ResourceClient<V1Secret>(h.Kubernetes);
+        using var firstGatewayCertificate = PoolTlsTests.Certificate((await secrets.GetAsync(Ns, "ci-gateway-tls"))!);
+
+        // Just before two thirds of 3h05m (the validity plus the clock-skew allowance): nothing changes.
+        clock.Advance(TimeSpan.FromMinutes(110));
+        await h.WaitAsync(() => Task.FromResult(0), _ => true, "a moment");
+        Assert.Equal(firstSerial, (await new ResourceClient<SecretBinding>(h.Kubernetes).GetAsync(Ns, "team-a-ci"))!.Status.CertificateSerialNumber);
+
+        clock.Advance(TimeSpan.FromMinutes(15));
+        var renewed = await WaitIssuedAsync(h, "team-a-ci", b => b.Status.CertificateSerialNumber != firstSerial, Tick);
+        Assert.True(renewed!.Status.CertificateNotAfter > first.Status.CertificateNotAfter);
+        using var renewedCertificate = X509Certificate2.CreateFromPem(Encoding.UTF8.GetString((await secrets.GetAsync(Tenant, "ci-client"))!.Data["cert.pem"]));
+        Assert.Equal(renewed.Status.CertificateSerialNumber, renewedCertificate.SerialNumber);
+
+        // The gateway certificate (6h) is due after 4h: it is reissued and the gateway rolls.
+        Assert.Equal(firstGatewayCertificate.SerialNumber, PoolTlsTests.Certificate((await secrets.GetAsync(Ns, "ci-gateway-tls"))!).SerialNumber);
+        clock.Advance(TimeSpan.FromHours(2));
+        await h.WaitAsync(() =>
+        {
+            Tick();
+            return h.Deployments.GetAsync(Ns, "ci-gateway");
+        }, d => d!.Spec.Template.Metadata.Annotations[Operator.Pools.GatewayTls.DigestAnnotation] != firstDigest, "the gateway to roll for its renewed certificate");
+        using var renewedGateway = PoolTlsTests.Certificate((await secrets.GetAsync(Ns, "ci-gateway-tls"))!);
+        Assert.NotEqual(firstGatewayCertificate.SerialNumber, renewedGateway.SerialNumber);
+        Assert.Equal(firstGatewayCertificate.Issuer, renewedGateway.Issuer);
+    }
+
+    [Fact]
+    public async Task Rotating_a_cache_backend_credentials_secret_rolls_builders_one_at_a_time_through_drain()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        var secrets = new ResourceClient<V1Secret>(h.Kubernetes);
+        await secrets.CreateAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "s3-creds", NamespaceProperty = Ns },
+            Data = new Dictionary<string, byte[]> { ["AWS_ACCESS_KEY_ID"] = "AKIAFIRST"u8.ToArray(), ["AWS_SECRET_ACCESS_KEY"] = "first-secret"u8.ToArray() },
+        });
+        await new ResourceClient<SecretBinding>(h.Kubernetes).CreateAsync(new SecretBinding
+        {
+            Metadata = new V1ObjectMeta { Name = "s3", NamespaceProperty = Ns },
+            Spec = new SecretBindingSpec
+            {
+                Kind = SecretBindingKind.CacheBackendCredentials,
+                Pool = "ci",
+                CacheBackendCredentials = new CacheBackendCredentialsBinding { SecretName = "s3-creds" },
+            },
+        });
+        await ReadyPoolAsync(h, PoolTlsTests.Pool("ci", TlsMode.Disabled, volumes: 2, warm: 2));
+
+        var builders = await h.WaitAsync(() => h.Deployments.ListAsync(Ns),
+            d => d.Count(x => x.Metadata.Name.EndsWith("-builder", StringComparison.Ordinal) && x.Spec.Template.Spec.Containers[0].EnvFrom?.Any(e => e.SecretRef?.Name == "s3-creds") == true) == 2,
+            "both builders to take the credentials as environment");
+        var oldDigests = builders.Where(d => d.Metadata.Name.EndsWith("-builder", StringComparison.Ordinal))
+            .ToDictionary(d => d.Metadata.Name, d => d.Spec.Template.Metadata.Annotations[BuilderCredentials.DigestAnnotation]);
+        Assert.Single(oldDigests.Values.Distinct());
+
+        h.Daemon.Daemon.ActiveBuilds["build-1"] = DateTimeOffset.UtcNow;
+        var rotated = (await secrets.GetAsync(Ns, "s3-creds"))!;
+        rotated.Data["AWS_SECRET_ACCESS_KEY"] = "second-secret"u8.ToArray();
+        await secrets.ReplaceAsync(rotated);
+
+        await h.WaitAsync(() => h.Volumes.ListAsync(Ns), v => v.Count(x => x.Status.Phase == CacheVolumePhase.Draining) == 1, "exactly one builder to drain");
+        for (var i = 0; i < 5; i++)
+        {
+            await h.WaitAsync(() => Task.FromResult(h.Daemon.Daemon.Calls.Count), _ => true, "a probe");
+            Assert.True((await h.Volumes.ListAsync(Ns)).Count(v => v.Status.Phase == CacheVolumePhase.Draining) <= 1);
+            Assert.All((await h.Deployments.ListAsync(Ns)).Where(d => oldDigests.ContainsKey(d.Metadata.Name)),
+                d => Assert.Equal(oldDigests[d.Metadata.Name], d.Spec.Template.Metadata.Annotations[BuilderCredentials.DigestAnnotation]));
+        }
+
+        h.Daemon.Daemon.ActiveBuilds.Clear();
+        await h.WaitAsync(async () =>
+        {
+            await h.SimulateReadyDeploymentsAsync(Ns);
+            return await h.Deployments.ListAsync(Ns);
+        }, d => d.Where(x => oldDigests.ContainsKey(x.Metadata.Name))
+                 .All(x => x.Spec.Template.Metadata.Annotations[BuilderCredentials.DigestAnnotation] != oldDigests[x.Metadata.Name]), "both builders to restart with the rotated Secret");
+    }
+
+    [Fact]
+    public async Task Files_delivery_mounts_the_credentials_at_the_mount_path()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await new ResourceClient<V1Secret>(h.Kubernetes).CreateAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "azure", NamespaceProperty = Ns },
+            Data = new Dictionary<string, byte[]> { ["account-key"] = "k"u8.ToArray() },
+        });
+        await new ResourceClient<SecretBinding>(h.Kubernetes).CreateAsync(new SecretBinding
+        {
+            Metadata = new V1ObjectMeta { Name = "azblob", NamespaceProperty = Ns },
+            Spec = new SecretBindingSpec
+            {
+                Kind = SecretBindingKind.CacheBackendCredentials,
+                Pool = "ci",
+                CacheBackendCredentials = new CacheBackendCredentialsBinding { SecretName = "azure", Delivery = CredentialDelivery.Files, MountPath = "/run/azure" },
+            },
+        });
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Disabled));
+
+        var builder = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-0-builder"),
+            d => d?.Spec.Template.Spec.Volumes.Any(v => v.Secret?.SecretName == "azure") == true, "the builder to mount the credentials");
+        var volume = builder!.Spec.Template.Spec.Volumes.Single(v => v.Secret?.SecretName == "azure");
+        Assert.Contains(builder.Spec.Template.Spec.Containers[0].VolumeMounts, m => m.Name == volume.Name && m.MountPath == "/run/azure" && m.ReadOnlyProperty == true);
+        Assert.Null(builder.Spec.Template.Spec.Containers[0].EnvFrom);
+        var binding = await h.WaitAsync(() => new ResourceClient<SecretBinding>(h.Kubernetes).GetAsync(Ns, "azblob"),
+            b => b?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the binding to be Ready");
+        Assert.Null(binding!.Status.CertificateSerialNumber);
+    }
+
+    [Fact]
+    public async Task A_registry_tls_binding_mounts_ca_and_key_pair_and_renders_them_into_buildkitd_toml()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        var secrets = new ResourceClient<V1Secret>(h.Kubernetes);
+        await secrets.CreateAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "reg-ca", NamespaceProperty = Ns }, Data = new Dictionary<string, byte[]> { ["bundle.pem"] = "ca"u8.ToArray() } });
+        await secrets.CreateAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "reg-client", NamespaceProperty = Ns },
+            Type = "kubernetes.io/tls",
+            Data = new Dictionary<string, byte[]> { ["tls.crt"] = "crt"u8.ToArray(), ["tls.key"] = "key"u8.ToArray() },
+        });
+        await new ResourceClient<SecretBinding>(h.Kubernetes).CreateAsync(new SecretBinding
+        {
+            Metadata = new V1ObjectMeta { Name = "internal-registry", NamespaceProperty = Ns },
+            Spec = new SecretBindingSpec
+            {
+                Kind = SecretBindingKind.RegistryTls,
+                Pool = "ci",
+                RegistryTls = new RegistryTlsBinding
+                {
+                    Registry = "registry.internal:5443",
+                    CaSecretRef = new SecretKeyReference { Name = "reg-ca", Key = "bundle.pem" },
+                    ClientKeyPairSecretRef = new SecretReference { Name = "reg-client" },
+                },
+            },
+        });
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Disabled));
+
+        var configs = new ResourceClient<V1ConfigMap>(h.Kubernetes);
+        var config = await h.WaitAsync(() => configs.GetAsync(Ns, "ci-0-buildkitd"),
+            c => c?.Data["buildkitd.toml"].Contains("registry.internal:5443", StringComparison.Ordinal) == true, "the registry table");
+        var actual = config!.Data["buildkitd.toml"];
+        var dir = GoldenFiles.Directory("bindings");
+        var path = Path.Combine(dir, "registry-tls-binding.toml");
+        if (GoldenFiles.Update)
+        {
+            Directory.CreateDirectory(dir);
+            await File.WriteAllTextAsync(path, actual);
+        }
+
+        var expected = (await File.ReadAllTextAsync(path)).ReplaceLineEndings("\n");
+        Assert.True(expected == actual, $"buildkitd.toml differs from {path} at {GoldenFiles.FirstDifference(expected, actual)}; UPDATE_GOLDEN=1 rewrites it");
+
+        var builder = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-0-builder"), d => d is not null, "the builder");
+        var projected = builder!.Spec.Template.Spec.Volumes.Single(v => v.Projected is not null);
+        Assert.Equal(["reg-ca", "reg-client"], projected.Projected.Sources.Select(s => s.Secret.Name));
+        Assert.Equal("bundle.pem", projected.Projected.Sources[0].Secret.Items.Single().Key);
+        Assert.Contains(builder.Spec.Template.Spec.Containers[0].VolumeMounts,
+            m => m.Name == projected.Name && m.MountPath == $"{BuilderCredentialsPlanner.RegistryBindingRoot}/internal-registry");
+    }
+
+    [Fact]
+    public async Task A_binding_naming_a_missing_secret_is_stalled_naming_the_field_and_builders_start_without_it()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
+        await bindings.CreateAsync(new SecretBinding
+        {
+            Metadata = new V1ObjectMeta { Name = "s3", NamespaceProperty = Ns },
+            Spec = new SecretBindingSpec
+            {
+                Kind = SecretBindingKind.CacheBackendCredentials,
+                Pool = "ci",
+                CacheBackendCredentials = new CacheBackendCredentialsBinding { SecretName = "not-yet" },
+            },
+        });
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Disabled));
+
+        var stalled = await h.WaitAsync(() => bindings.GetAsync(Ns, "s3"),
+            b => b?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True") == true, "the binding to be Stalled");
+        Assert.Equal("spec.cacheBackendCredentials.secretName: Secret \"not-yet\" not found in namespace default",
+            stalled!.Status.Conditions.Single(c => c.Type == "Stalled").Message);
+        var builder = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-0-builder"), d => d is not null, "the builder");
+        Assert.Null(builder!.Spec.Template.Spec.Containers[0].EnvFrom);
+        Assert.False(builder.Spec.Template.Metadata.Annotations.ContainsKey(BuilderCredentials.DigestAnnotation));
+        Assert.Equal(CacheVolumePlanner.PodTemplateHashAnnotation, Assert.Single(builder.Spec.Template.Metadata.Annotations).Key);
+    }
+}

@@ -70,6 +70,19 @@ public sealed class CommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--upstream-cert and --upstream-key go together", "--upstream-cert", "/no/such/cert.pem")]
+    [InlineData("--upstream-ca '/no/such/ca.pem': no such file", "--upstream-ca", "/no/such/ca.pem")]
+    [InlineData("--require-client-certificate needs --client-ca", "--require-client-certificate=true")]
+    public async Task Gateway_tls_flags_that_cannot_work_fail_in_one_line_naming_the_flag(string expected, params string[] flags)
+    {
+        var (code, _, error) = await Cli.RunAsync(_dir.FullName, ["gateway", "--backend", "b=tcp://127.0.0.1:1", .. flags]);
+
+        Assert.Equal(2, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"buildpool gateway: {expected}", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("config/crd/bases")]
     [InlineData("charts/buildpool/crds")]
     public void Copies_of_the_crds_match_the_crds_directory(string copy)

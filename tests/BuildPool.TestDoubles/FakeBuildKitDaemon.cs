@@ -53,13 +53,27 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
         StartAsync(workerId, workerId, cancellationToken);
 
     /// <summary>Starts a builder named <paramref name="name"/> (the name in <c>x-fake-builder</c> and in recorded calls).</summary>
-    public static async Task<FakeBuildKitDaemon> StartAsync(string workerId, string name, CancellationToken cancellationToken = default)
+    public static Task<FakeBuildKitDaemon> StartAsync(string workerId, string name, CancellationToken cancellationToken = default) =>
+        StartAsync(workerId, name, tls: null, cancellationToken);
+
+    /// <summary>
+    /// Starts a builder that serves TLS (ALPN h2) when <paramref name="tls"/> is set; its
+    /// <see cref="Address"/> is then <c>tls://127.0.0.1:port</c>.
+    /// </summary>
+    public static async Task<FakeBuildKitDaemon> StartAsync(string workerId, string name, FakeBuilderTls? tls, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
+            k.Listen(IPAddress.Loopback, 0, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                if (tls is not null)
+                {
+                    l.UseHttps(Https(tls));
+                }
+            });
             // Builds keep streams open and silent for minutes (a long RUN step), as buildkitd allows.
             k.Limits.MinRequestBodyDataRate = null;
             k.Limits.MinResponseDataRate = null;
@@ -89,9 +103,28 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
         var authority = new Uri(address);
         return new FakeBuildKitDaemon(app, state, builds)
         {
-            Address = "tcp://" + authority.Authority,
+            Address = (tls is null ? "tcp://" : "tls://") + authority.Authority,
             EndPoint = new DnsEndPoint(authority.Host, authority.Port),
         };
+    }
+
+    private static Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions Https(FakeBuilderTls tls)
+    {
+        var https = new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions { ServerCertificate = tls.ServerCertificate };
+        if (tls.ClientCa is { } ca)
+        {
+            https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+            https.ClientCertificateValidation = (certificate, _, _) =>
+            {
+                using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+                chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                return chain.Build(certificate);
+            };
+        }
+
+        return https;
     }
 
     public async ValueTask DisposeAsync()

@@ -8,6 +8,7 @@ namespace BuildPool.Gateway.Admission;
 public sealed class AdmissionLease : IDisposable
 {
     private BuilderSlots? _slots;
+    private IDisposable? _attached;
 
     internal AdmissionLease(BuilderSlots slots, TimeSpan queueWait)
     {
@@ -21,5 +22,14 @@ public sealed class AdmissionLease : IDisposable
     /// <summary>How long the build waited for its slot (zero when one was free).</summary>
     public TimeSpan QueueWait { get; }
 
-    public void Dispose() => Interlocked.Exchange(ref _slots, null)?.Release();
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _slots, null)?.Release();
+        // The tenant slot taken before this one goes back after it, so a queued build of the
+        // same tenant never finds its tenant slot free while the builder slot is still held.
+        Interlocked.Exchange(ref _attached, null)?.Dispose();
+    }
+
+    // Another slot (the tenant's) that ends with this one; set once, before the lease is handed out.
+    internal void Attach(IDisposable other) => _attached = other;
 }

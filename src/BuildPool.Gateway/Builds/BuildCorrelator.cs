@@ -3,6 +3,7 @@ using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
+using BuildPool.Gateway.Tenants;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -35,6 +36,7 @@ public sealed class BuildCorrelator : IDisposable
     private readonly GatewayMetrics? _metrics;
     private readonly ILogger _logger;
     private readonly IBuilderStarter? _starter;
+    private readonly TenantAdmission? _tenants;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, BuildUnit> _byRef = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BuildUnit> _bySession = new(StringComparer.Ordinal);
@@ -50,7 +52,8 @@ public sealed class BuildCorrelator : IDisposable
         TimeProvider? timeProvider = null,
         GatewayMetrics? metrics = null,
         ILogger<BuildCorrelator>? logger = null,
-        IBuilderStarter? starter = null)
+        IBuilderStarter? starter = null,
+        TenantAdmission? tenants = null)
     {
         ArgumentNullException.ThrowIfNull(extractor);
         ArgumentNullException.ThrowIfNull(placement);
@@ -63,6 +66,7 @@ public sealed class BuildCorrelator : IDisposable
         _metrics = metrics;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _starter = starter;
+        _tenants = tenants;
         var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, Math.Min(_options.EndedGrace.Ticks, _options.IdleTtl.Ticks) / 2));
         _sweeper = _time.CreateTimer(static s => ((BuildCorrelator)s!).Sweep(), this, sweep, sweep);
     }
@@ -142,7 +146,7 @@ public sealed class BuildCorrelator : IDisposable
             var record = string.IsNullOrEmpty(fields.Ref) ? new RefRecord(string.Empty) : unit.RecordFor(fields.Ref);
             record.SolveSeen = true;
             record.SolveArrived = _time.GetTimestamp();
-            var ticket = new SolveTicket(aborted);
+            var ticket = new SolveTicket(aborted) { Tenant = origin.Tenant };
             unit.OpenSolves++;
             if (unit.Route is { } route)
             {
@@ -569,12 +573,17 @@ public sealed class BuildCorrelator : IDisposable
 
         ticket.Load = _placement.Track(backend.Id);
         _starter?.Used(backend.Id);
-        ticket.Admission = _admission.AcquireAsync(backend.Id, ticket.Aborted).AsTask();
+        ticket.Admission = _tenants is null
+            ? _admission.AcquireAsync(backend.Id, ticket.Aborted).AsTask()
+            : _tenants.AdmitAsync(ticket.Tenant, BuilderSlot(backend.Id), ticket.Aborted);
         _metrics?.BuildsRouted.Add(
             1,
             new KeyValuePair<string, object?>("key_source", route.KeySourceLabel),
             new KeyValuePair<string, object?>("backend", backend.Id));
     }
+
+    private Func<CancellationToken, ValueTask<AdmissionLease>> BuilderSlot(string backendId) =>
+        aborted => _admission.AcquireAsync(backendId, aborted);
 
     private void MaybeRetire(BuildUnit unit)
     {
@@ -616,7 +625,8 @@ public sealed class BuildCorrelator : IDisposable
                 _time.GetElapsedTime(record.SolveArrived, ended),
                 cached,
                 total,
-                record.GrpcStatus);
+                record.GrpcStatus,
+                unit.Origin.Tenant?.Identity);
             _recent.Enqueue(summary);
             while (_recent.Count > RecentCapacity && _recent.TryDequeue(out _))
             {
@@ -631,6 +641,7 @@ public sealed class BuildCorrelator : IDisposable
             BuildLog.BuildEnded(
                 _logger,
                 summary.Ref,
+                summary.Tenant ?? "-",
                 summary.Key ?? "-",
                 summary.KeySource,
                 summary.Backend ?? "-",

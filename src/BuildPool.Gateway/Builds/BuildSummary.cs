@@ -11,6 +11,7 @@ namespace BuildPool.Gateway.Builds;
 /// <param name="CachedSteps">Vertexes the builder reported cached on the build's Status stream.</param>
 /// <param name="TotalSteps">Distinct vertexes reported on the Status stream.</param>
 /// <param name="GrpcStatus">The Solve's gRPC status code.</param>
+/// <param name="Tenant">The client certificate's tenant identity; null for an anonymous client.</param>
 public sealed record BuildSummary(
     string Ref,
     string? Key,
@@ -21,4 +22,5 @@ public sealed record BuildSummary(
     TimeSpan Duration,
     int CachedSteps,
     int TotalSteps,
-    int GrpcStatus);
+    int GrpcStatus,
+    string? Tenant = null);

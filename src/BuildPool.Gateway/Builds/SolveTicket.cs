@@ -1,5 +1,6 @@
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Routing;
+using BuildPool.Gateway.Tenants;
 
 namespace BuildPool.Gateway.Builds;
 
@@ -9,6 +10,9 @@ namespace BuildPool.Gateway.Builds;
 internal sealed class SolveTicket(CancellationToken aborted)
 {
     public CancellationToken Aborted { get; } = aborted;
+
+    // The Solve's own tenant: its slot is taken before the builder's.
+    public TenantInfo? Tenant { get; init; }
 
     public PlacementLoad? Load { get; set; }
 

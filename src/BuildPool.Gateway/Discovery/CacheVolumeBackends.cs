@@ -44,7 +44,11 @@ public static class CacheVolumeBackends
         return backends;
     }
 
-    /// <summary>One volume as a backend; null when its <c>status.endpoint</c> is not <c>[tcp://]host:port</c>.</summary>
+    /// <summary>
+    /// One volume as a backend; null when its <c>status.endpoint</c> is not <c>[scheme://]host:port</c>.
+    /// The scheme says how to dial it: <c>tcp://</c> (or none) cleartext HTTP/2, <c>tls://</c> or
+    /// <c>https://</c> TLS with the gateway's <c>--upstream-*</c> settings.
+    /// </summary>
     public static StaticBackend? ToBackend(CacheVolume volume, PoolSettings settings)
     {
         ArgumentNullException.ThrowIfNull(volume);
@@ -62,6 +66,7 @@ public static class CacheVolumeBackends
         var keys = volume.Spec.Keys is { Count: > 0 } pinned ? pinned.Where(k => !string.IsNullOrEmpty(k)).ToArray() : [];
         return new StaticBackend(name, endpoint)
         {
+            Tls = volume.Status?.Endpoint is { Length: > 0 } written && UpstreamScheme.IsTls(written.Trim()),
             State = StateOf(volume),
             MaxConcurrentBuilds = (volume.Spec.Sharing ?? settings.Sharing) == CacheSharing.Locked ? 1 : settings.MaxConcurrentBuilds,
             Keys = keys,
@@ -98,10 +103,11 @@ public static class CacheVolumeBackends
 
     internal static DnsEndPoint? ParseEndPoint(string text)
     {
-        var hostPort = text.Trim();
-        if (hostPort.StartsWith("tcp://", StringComparison.OrdinalIgnoreCase))
+        var trimmed = text.Trim();
+        var hostPort = trimmed.Contains("://", StringComparison.Ordinal) ? UpstreamScheme.Strip(trimmed) : trimmed;
+        if (hostPort is null)
         {
-            hostPort = hostPort["tcp://".Length..];
+            return null;
         }
 
         hostPort = hostPort.TrimEnd('/');

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
+using BuildPool.Gateway.Tenants;
 using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Informers;
 using Microsoft.Extensions.Logging;
@@ -45,6 +46,7 @@ public sealed class KubernetesDiscovery
             options.TimeProvider,
             options.Annotations,
             _loggers.CreateLogger<KubernetesBuilderStarter>());
+        Tenants = new SecretBindingWatcher(transport, @namespace, pool, options.TimeProvider, _loggers);
     }
 
     public string Namespace { get; }
@@ -55,6 +57,9 @@ public sealed class KubernetesDiscovery
     public PoolSettings Settings { get; }
 
     public KubernetesBuilderStarter Starter { get; }
+
+    /// <summary>The pool's ClientAccess SecretBindings: who may build (<see cref="GatewayOptions.Tenants"/>).</summary>
+    public SecretBindingWatcher Tenants { get; }
 
     /// <summary>Reads the pool; throws <see cref="DiscoveryException"/> when it is missing or unusable.</summary>
     public static async Task<KubernetesDiscovery> ConnectAsync(
@@ -82,9 +87,9 @@ public sealed class KubernetesDiscovery
         return new KubernetesDiscovery(transport, @namespace, pool, settings, options ?? new KubernetesDiscoveryOptions());
     }
 
-    /// <summary><paramref name="options"/> with the pool's routing settings, no static backends, and the starter.</summary>
+    /// <summary><paramref name="options"/> with the pool's routing settings, no static backends, the starter and the pool's tenants.</summary>
     public GatewayOptions Configure(GatewayOptions options) =>
-        Settings.ApplyTo(options) with { Backends = [], BuilderStarter = Starter };
+        Settings.ApplyTo(options) with { Backends = [], BuilderStarter = Starter, Tenants = Tenants.Directory };
 
     /// <summary>
     /// The gateway's readiness in pool mode: synced, and a build could be served, by a ready
@@ -95,11 +100,13 @@ public sealed class KubernetesDiscovery
     {
         ArgumentNullException.ThrowIfNull(gateway);
         return _synced.Task.IsCompleted
+            && Tenants.Directory.IsSynced
             && (Settings.Mode == AssignmentMode.Dedicated || gateway.Placement.Backends.Any(b => b.State is BackendState.Ready or BackendState.Stopped));
     }
 
-    /// <summary>Completes once the gateway has the pool's volumes as backends.</summary>
-    public Task WaitForSyncAsync(CancellationToken cancellationToken) => _synced.Task.WaitAsync(cancellationToken);
+    /// <summary>Completes once the gateway has the pool's volumes as backends and its tenants.</summary>
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(_synced.Task, Tenants.WaitForSyncAsync(cancellationToken)).WaitAsync(cancellationToken);
 
     /// <summary>
     /// Follows the pool and its volumes into <paramref name="gateway"/> until cancelled. Returns
@@ -139,6 +146,7 @@ public sealed class KubernetesDiscovery
             Starter.RunAsync(stop.Token),
             ApplyAsync(gateway, volumes, stop.Token),
             MarkBusyAsync(gateway, stop.Token),
+            Tenants.RunAsync(stop.Token),
         ];
         await Task.WhenAny(loops).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);

@@ -23,6 +23,12 @@ public sealed record StaticBackend(string Name, DnsEndPoint EndPoint)
     /// <summary>False for a volume that serves only its pinned keys: it stays off the hash ring.</summary>
     public bool AcceptsHashedKeys { get; init; } = true;
 
+    /// <summary>
+    /// Dial it with TLS (its address was <c>tls://</c> or <c>https://</c>), using the gateway's
+    /// <c>--upstream-*</c> settings; false: cleartext HTTP/2 (<c>tcp://</c>).
+    /// </summary>
+    public bool Tls { get; init; }
+
     /// <summary>The placement view of this builder.</summary>
     public Backend ToBackend() => new(Name, State) { Keys = Keys, AcceptsHashedKeys = AcceptsHashedKeys };
 }

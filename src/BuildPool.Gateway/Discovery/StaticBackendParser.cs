@@ -5,7 +5,9 @@ using BuildPool.Gateway.Routing;
 namespace BuildPool.Gateway.Discovery;
 
 /// <summary>
-/// Parses <c>--backend</c> values: <c>name=tcp://host:port</c>, optionally followed by
+/// Parses <c>--backend</c> values: <c>name=tcp://host:port</c> (cleartext HTTP/2) or
+/// <c>name=tls://host:port</c> / <c>name=https://host:port</c> (TLS with the <c>--upstream-*</c>
+/// settings), optionally followed by
 /// <c>,state=draining</c>, <c>,sharing=locked</c>, <c>,max-concurrent-builds=N</c> and
 /// <c>,keys=a;b</c>. Errors are one line naming the value and what is wrong, because they end
 /// up in a pod's crash log.
@@ -29,7 +31,8 @@ public static class StaticBackendParser
             throw Error(value, $"name '{name}' may contain only letters, digits, '-', '_' and '.'");
         }
 
-        var backend = new StaticBackend(name, ParseAddress(value, head[(eq + 1)..]));
+        var address = head[(eq + 1)..];
+        var backend = new StaticBackend(name, ParseAddress(value, address)) { Tls = UpstreamScheme.IsTls(address) };
         foreach (var option in parts.Skip(1))
         {
             var oeq = option.IndexOf('=', StringComparison.Ordinal);
@@ -62,13 +65,12 @@ public static class StaticBackendParser
 
     private static DnsEndPoint ParseAddress(string value, string address)
     {
-        const string Scheme = "tcp://";
-        if (!address.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        if (UpstreamScheme.Strip(address) is not { } rest)
         {
-            throw Error(value, $"address '{address}' must start with tcp://");
+            throw Error(value, $"address '{address}' must start with tcp:// (h2c), tls:// or https:// (TLS)");
         }
 
-        var hostPort = address[Scheme.Length..].TrimEnd('/');
+        var hostPort = rest.TrimEnd('/');
         var colon = hostPort.LastIndexOf(':');
         var bracketEnd = hostPort.LastIndexOf(']');
         if (colon < 0 || colon < bracketEnd)

@@ -45,6 +45,9 @@ public sealed class GatewayMetrics : IDisposable
         Errors = Meter.CreateCounter<long>(
             "buildpool_gateway_errors",
             description: "Calls the gateway failed itself, by reason.");
+        RefusedCalls = Meter.CreateCounter<long>(
+            "buildpool_gateway_refused_calls",
+            description: "Calls and TLS handshakes refused for who the client is, by reason (unbound_certificate, tenants_not_synced, untrusted_certificate, tenant_queue_timeout).");
         Steps = Meter.CreateCounter<long>(
             "buildpool_gateway_build_steps",
             description: "Build steps seen on Status streams, by whether the builder had them cached (cache hit ratio = cached=\"true\" / all).");
@@ -63,6 +66,9 @@ public sealed class GatewayMetrics : IDisposable
     public Counter<long> Errors { get; }
 
     public Counter<long> Steps { get; }
+
+    /// <summary>Refusals for who the client is (see the instrument's description for the reasons).</summary>
+    public Counter<long> RefusedCalls { get; }
 
     /// <summary>Queued builds over all builders, read when metrics are collected.</summary>
     public void ObserveQueued(Func<long> queued) =>

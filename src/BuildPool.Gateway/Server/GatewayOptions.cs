@@ -3,6 +3,7 @@ using BuildPool.Gateway.Builds;
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Routing;
+using BuildPool.Gateway.Tenants;
 
 namespace BuildPool.Gateway.Server;
 
@@ -56,8 +57,24 @@ public sealed record GatewayOptions
     /// <summary>PEM private key of <see cref="TlsCertificatePath"/> (<c>--tls-key</c>).</summary>
     public string? TlsKeyPath { get; init; }
 
-    /// <summary>PEM CA bundle (<c>--client-ca</c>); when set, clients must present a certificate it signed.</summary>
+    /// <summary>
+    /// PEM CA bundle (<c>--client-ca</c>); when set, a client certificate must chain to it, and
+    /// (unless <see cref="RequireClientCertificate"/> is false) every client must present one.
+    /// </summary>
     public string? ClientCaPath { get; init; }
+
+    /// <summary>
+    /// With <see cref="ClientCaPath"/>: clients without a certificate fail the TLS handshake
+    /// (<c>--require-client-certificate</c>, default true). False lets them build anonymously
+    /// (the pool's <c>requireClientCertificate: false</c>); a certificate they do present is still checked.
+    /// </summary>
+    public bool RequireClientCertificate { get; init; } = true;
+
+    /// <summary>
+    /// Who may build, by client certificate serial (pool mode: the pool's ClientAccess
+    /// SecretBindings). Null (static mode): any certificate that chains to <see cref="ClientCaPath"/> may build.
+    /// </summary>
+    public ITenantDirectory? Tenants { get; init; }
 
     /// <summary>HTTP/2 streams one client connection may have open (a build uses a handful; LLBBridge file reads add more).</summary>
     public int MaxStreamsPerConnection { get; init; } = 256;
@@ -74,7 +91,11 @@ public sealed record GatewayOptions
     /// <summary>How often a builder whose circuit is open is probed with a connect.</summary>
     public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Upstream connection settings (TLS to builders, pool size).</summary>
+    /// <summary>
+    /// Upstream connection settings (pool size; <see cref="Http2ClientPoolOptions.Tls"/> is how
+    /// builders whose address is <c>tls://</c> or <c>https://</c> are dialled, from <c>--upstream-ca</c>,
+    /// <c>--upstream-cert</c> and <c>--upstream-key</c>). Builders at <c>tcp://</c> get h2c.
+    /// </summary>
     public Http2ClientPoolOptions Upstream { get; init; } = new();
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;

@@ -4,8 +4,10 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Builds;
+using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Forwarding;
 using BuildPool.Gateway.Routing;
+using BuildPool.Gateway.Tenants;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -23,11 +25,13 @@ internal sealed class GatewayRequestHandler(
     BuildCorrelator builds,
     Placement placement,
     BackendCircuits circuits,
-    Func<string, DnsEndPoint?> endpointOf,
+    Func<string, StaticBackend?> backendOf,
     GatewayMetrics metrics,
     ILogger logger,
     CacheInjectionOptions? cacheInjection = null,
-    Discovery.IBuilderStarter? starter = null)
+    IBuilderStarter? starter = null,
+    GrpcForwarder? tlsForwarder = null,
+    ITenantDirectory? tenants = null)
 {
     // Keyless calls (buildx's bootstrap Info/ListWorkers) that find every builder stopped wake
     // the one this pseudo-key hashes to, so a scale-to-zero pool still answers `buildx create`.
@@ -69,11 +73,22 @@ internal sealed class GatewayRequestHandler(
         CountBytes(context);
         var aborted = context.RequestAborted;
         var path = request.Path.Value ?? string.Empty;
+        // Every call, not only the handshake: a binding deleted while the connection stays open
+        // refuses that connection's next build (and keyless calls) as soon as the watch saw it.
+        var verdict = TenantGate.Check(context.Connection.ClientCertificate, tenants);
+        if (!verdict.Allowed)
+        {
+            metrics.RefusedCalls.Add(1, new KeyValuePair<string, object?>("reason", verdict.Refusal));
+            TenantLog.Refused(logger, path, verdict.Message!);
+            GrpcStatusResponse.Write(context.Response, verdict.GrpcStatus, verdict.Message!);
+            return;
+        }
+
         var connection = _connections.TryGetValue(context.Connection.Id, out var known) ? known : BuildCorrelator.OpenConnection(context.Connection.Id);
         BuildCall? call = null;
         try
         {
-            call = await JoinAsync(context, path, connection, aborted);
+            call = await JoinAsync(context, path, connection, verdict.Tenant, aborted);
             if (call is null)
             {
                 await ForwardAnyAsync(context, path);
@@ -129,6 +144,15 @@ internal sealed class GatewayRequestHandler(
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             return;
         }
+        catch (TenantAtCapacityException ex)
+        {
+            TenantLog.QueueTimedOut(logger, call.Unit.Refs.FirstOrDefault() ?? "-", ex.Tenant, ex.Message);
+            metrics.RefusedCalls.Add(1, new KeyValuePair<string, object?>("reason", "tenant_queue_timeout"));
+            Fail(context, "tenant_queue_timeout", GrpcStatusResponse.ResourceExhausted, ex.Message);
+            call.Completed(GrpcStatusResponse.ResourceExhausted);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            return;
+        }
 
         var status = -1;
         try
@@ -162,14 +186,14 @@ internal sealed class GatewayRequestHandler(
         GatewayLog.CacheInjected(logger, key.Value, cacheRef);
     }
 
-    private async Task<BuildCall?> JoinAsync(HttpContext context, string path, ClientConnection connection, CancellationToken aborted)
+    private async Task<BuildCall?> JoinAsync(HttpContext context, string path, ClientConnection connection, TenantInfo? tenant, CancellationToken aborted)
     {
         var headers = context.Request.Headers;
         if (path == SessionPath)
         {
             var id = headers[SessionUuidHeader];
             return id.Count == 1 && !string.IsNullOrEmpty(id[0])
-                ? builds.JoinSession(id[0]!, headers[SessionSharedKeyHeader].FirstOrDefault(), connection, Origin(context))
+                ? builds.JoinSession(id[0]!, headers[SessionSharedKeyHeader].FirstOrDefault(), connection, Origin(context, tenant))
                 : null;
         }
 
@@ -182,15 +206,15 @@ internal sealed class GatewayRequestHandler(
             }
 
             return path == SolvePath
-                ? builds.JoinSolve(fields, connection, Origin(context), aborted)
-                : builds.JoinRef(fields.Ref, BuildCallKind.Status, connection, Origin(context));
+                ? builds.JoinSolve(fields, connection, Origin(context, tenant), aborted)
+                : builds.JoinRef(fields.Ref, BuildCallKind.Status, connection, Origin(context, tenant));
         }
 
         if (path.StartsWith(BridgePrefix, StringComparison.Ordinal))
         {
             var buildId = headers[BuildIdHeader];
             return buildId.Count == 1 && !string.IsNullOrEmpty(buildId[0])
-                ? builds.JoinRef(buildId[0]!, BuildCallKind.Bridge, connection, Origin(context))
+                ? builds.JoinRef(buildId[0]!, BuildCallKind.Bridge, connection, Origin(context, tenant))
                 : null;
         }
 
@@ -223,7 +247,7 @@ internal sealed class GatewayRequestHandler(
 
     private async Task<int> ForwardAsync(HttpContext context, string path, string backendId)
     {
-        if (endpointOf(backendId) is not { } endpoint)
+        if (backendOf(backendId) is not { } target)
         {
             // Discovery dropped the builder between the decision and now.
             GatewayLog.UnknownBackend(logger, path, backendId);
@@ -231,7 +255,7 @@ internal sealed class GatewayRequestHandler(
             return GrpcStatusResponse.Unavailable;
         }
 
-        await forwarder.ForwardAsync(context, endpoint);
+        await (target.Tls ? tlsForwarder ?? forwarder : forwarder).ForwardAsync(context, target.EndPoint);
         var status = GrpcStatusResponse.Read(context);
         if (status == GrpcStatusResponse.Unavailable)
         {
@@ -280,25 +304,11 @@ internal sealed class GatewayRequestHandler(
         }));
     }
 
-    private static CallOrigin Origin(HttpContext context)
+    private static CallOrigin Origin(HttpContext context, TenantInfo? tenant)
     {
         var serverName = context.Features.Get<ITlsHandshakeFeature>()?.HostName;
-        return new CallOrigin(context.Request.Host.Value, string.IsNullOrEmpty(serverName) ? null : serverName, IdentityOf(context.Connection.ClientCertificate));
+        return new CallOrigin(context.Request.Host.Value, string.IsNullOrEmpty(serverName) ? null : serverName, IdentityOf(context.Connection.ClientCertificate), tenant);
     }
 
-    internal static string? IdentityOf(X509Certificate2? certificate)
-    {
-        if (certificate is null)
-        {
-            return null;
-        }
-
-        var name = certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
-        if (string.IsNullOrEmpty(name))
-        {
-            name = certificate.GetNameInfo(X509NameType.UrlName, forIssuer: false);
-        }
-
-        return string.IsNullOrEmpty(name) ? null : name;
-    }
+    internal static string? IdentityOf(X509Certificate2? certificate) => TenantGate.IdentityOf(certificate);
 }

@@ -8,6 +8,7 @@ using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Forwarding;
 using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Routing;
+using BuildPool.Gateway.Tenants;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -29,6 +30,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
     private readonly WebApplication _app;
     private readonly GatewayOptions _options;
     private readonly Http2ClientPool _pool;
+    private readonly Http2ClientPool _tlsPool;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
@@ -51,6 +53,13 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             new AdmissionOptions { QueueTimeout = options.QueueTimeout, DefaultMaxConcurrentBuilds = options.MaxConcurrentBuilds },
             options.TimeProvider);
         Circuits = new BackendCircuits(Placement, options.CircuitFailureThreshold);
+        Tenants = new TenantAdmission(options.QueueTimeout, options.TimeProvider);
+        if (options.Tenants is TenantDirectory directory)
+        {
+            directory.Changed += Tenants.Update;
+            Tenants.Update(directory.Tenants);
+        }
+
         Builds = new BuildCorrelator(
             new KeyExtractor(options.KeySources, options.Domain),
             Placement,
@@ -59,9 +68,13 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             options.TimeProvider,
             _metrics,
             loggers.CreateLogger<BuildCorrelator>(),
-            options.BuilderStarter);
-        _metrics.ObserveQueued(() => Admission.TotalQueued);
-        _pool = new Http2ClientPool(options.Upstream, loggers.CreateLogger<Http2ClientPool>());
+            options.BuilderStarter,
+            Tenants);
+        _metrics.ObserveQueued(() => Admission.TotalQueued + Tenants.TotalQueued);
+        // Each builder's address says whether it speaks TLS (tls://, https://) or h2c (tcp://);
+        // one pool per kind, since a pool dials all its backends alike.
+        _pool = new Http2ClientPool(UpstreamWith(options.Upstream, tls: null), loggers.CreateLogger<Http2ClientPool>());
+        _tlsPool = new Http2ClientPool(UpstreamWith(options.Upstream, options.Upstream.Tls ?? new Http2TlsOptions()), loggers.CreateLogger<Http2ClientPool>());
     }
 
     /// <summary>Where the gateway listens (the real port when <see cref="GatewayOptions.Listen"/> asked for 0).</summary>
@@ -77,6 +90,9 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
     public BackendCircuits Circuits { get; }
 
     public BuildCorrelator Builds { get; }
+
+    /// <summary>Per-tenant admission (<c>maxConcurrentBuilds</c> of a ClientAccess binding), per replica.</summary>
+    public TenantAdmission Tenants { get; }
 
     /// <summary>Fires when the host was asked to stop (SIGTERM through the console lifetime) or <see cref="StopAsync"/> began.</summary>
     public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
@@ -101,23 +117,26 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         try
         {
             server.SetBackends(options.Backends);
+            var forwarderLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<GrpcForwarder>();
             server._handler = new GatewayRequestHandler(
-                new GrpcForwarder(server._pool, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<GrpcForwarder>()),
+                new GrpcForwarder(server._pool, forwarderLogger),
                 server.Builds,
                 server.Placement,
                 server.Circuits,
-                server.EndPointOf,
+                server.BackendOf,
                 server._metrics,
                 server._logger,
                 server._options.CacheInjection,
-                server._options.BuilderStarter);
+                server._options.BuilderStarter,
+                new GrpcForwarder(server._tlsPool, forwarderLogger),
+                server._options.Tenants);
             app.Run(server._handler.HandleAsync);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var uri = new Uri(address);
             server.EndPoint = new IPEndPoint(options.Listen.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : options.Listen.Address, uri.Port);
             server._prober = server.ProbeOpenCircuitsAsync(server._stopping.Token);
-            GatewayLog.Listening(server._logger, options.Listen.ToString(), options.TlsCertificatePath is null ? "h2c" : "tls", options.Backends.Count);
+            GatewayLog.Listening(server._logger, options.Listen.ToString(), ModeOf(options), options.Backends.Count);
             return server;
         }
         catch
@@ -162,13 +181,32 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         await StopAsync();
         await _app.DisposeAsync();
         await _pool.DisposeAsync();
+        await _tlsPool.DisposeAsync();
         Builds.Dispose();
         _metrics.Dispose();
         _stopping.Dispose();
     }
 
-    private DnsEndPoint? EndPointOf(string backendId) =>
-        Volatile.Read(ref _directory).TryGetValue(backendId, out var backend) ? backend.EndPoint : null;
+    private StaticBackend? BackendOf(string backendId) =>
+        Volatile.Read(ref _directory).TryGetValue(backendId, out var backend) ? backend : null;
+
+    private static string ModeOf(GatewayOptions options) => (options.TlsCertificatePath, options.ClientCaPath, options.RequireClientCertificate, options.Tenants) switch
+    {
+        (null, _, _, _) => "h2c",
+        (_, null, _, _) => "tls",
+        (_, _, true, null) => "mtls, any certificate from the client CA",
+        (_, _, true, _) => "mtls, certificates of live SecretBindings",
+        _ => "tls, client certificates optional",
+    };
+
+    private static Http2ClientPoolOptions UpstreamWith(Http2ClientPoolOptions upstream, Http2TlsOptions? tls) => new()
+    {
+        MaxConnectionsPerBackend = upstream.MaxConnectionsPerBackend,
+        Connection = upstream.Connection,
+        Tls = tls,
+        ConnectCallback = upstream.ConnectCallback,
+        ConnectTimeout = upstream.ConnectTimeout,
+    };
 
     private static void Configure(KestrelServerOptions kestrel, GatewayOptions options, Func<GatewayServer> server)
     {
@@ -208,12 +246,12 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             });
             if (options.TlsCertificatePath is { } certificatePath)
             {
-                listen.UseHttps(Https(options, certificatePath));
+                listen.UseHttps(Https(options, certificatePath, server));
             }
         });
     }
 
-    private static HttpsConnectionAdapterOptions Https(GatewayOptions options, string certificatePath)
+    private static HttpsConnectionAdapterOptions Https(GatewayOptions options, string certificatePath, Func<GatewayServer> server)
     {
         var https = new HttpsConnectionAdapterOptions
         {
@@ -224,14 +262,24 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         {
             var authorities = new X509Certificate2Collection();
             authorities.ImportFromPemFile(caPath);
-            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            // Optional certificates are still checked when presented: a certificate from another
+            // CA fails the handshake either way. Whether its binding still exists is asked per call.
+            https.ClientCertificateMode = options.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.AllowCertificate;
             https.ClientCertificateValidation = (certificate, _, _) =>
             {
                 using var chain = new X509Chain();
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
                 chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
-                return chain.Build(certificate);
+                if (chain.Build(certificate))
+                {
+                    return true;
+                }
+
+                var gateway = server();
+                gateway._metrics.RefusedCalls.Add(1, new KeyValuePair<string, object?>("reason", "untrusted_certificate"));
+                TenantLog.UntrustedCertificate(gateway._logger, certificate.Subject, certificate.SerialNumber);
+                return false;
             };
         }
 
@@ -249,7 +297,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             {
                 foreach (var id in Circuits.OpenBackends)
                 {
-                    if (EndPointOf(id) is not { } endpoint)
+                    if (BackendOf(id) is not { } backend)
                     {
                         continue;
                     }
@@ -258,7 +306,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
                     {
                         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stopping);
                         attempt.CancelAfter(TimeSpan.FromSeconds(2));
-                        await using var transport = await Http2Connector.ConnectAsync(endpoint, _options.Upstream.Tls, attempt.Token);
+                        await using var transport = await Http2Connector.ConnectAsync(backend.EndPoint, backend.Tls ? _options.Upstream.Tls ?? new Http2TlsOptions() : null, attempt.Token);
                         Circuits.RecordSuccess(id);
                         GatewayLog.BackendRecovered(_logger, id);
                     }

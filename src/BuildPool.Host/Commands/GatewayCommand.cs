@@ -27,7 +27,7 @@ public static class GatewayCommand
         var listen = new Option<string>("--listen") { Description = "host:port where buildx connects.", DefaultValueFactory = _ => "0.0.0.0:1234" };
         var backends = new Option<string[]>("--backend")
         {
-            Description = "A builder (one cache volume): name=tcp://host:port, optionally ,state=draining ,sharing=locked ,max-concurrent-builds=N ,keys=a;b. Repeatable. Not with --pool.",
+            Description = "A builder (one cache volume): name=tcp://host:port (h2c) or name=tls://host:port (TLS, see --upstream-*), optionally ,state=draining ,sharing=locked ,max-concurrent-builds=N ,keys=a;b. Repeatable. Not with --pool.",
             AllowMultipleArgumentsPerToken = false,
         };
         var pool = new Option<string?>("--pool") { Description = "Discover the builders from this BuilderPool's CacheVolumes (Kubernetes); its spec supplies the routing settings. Not with --backend." };
@@ -47,7 +47,11 @@ public static class GatewayCommand
         var metrics = new Option<string>("--metrics-address") { Description = "host:port for /metrics, /healthz and /readyz.", DefaultValueFactory = _ => "0.0.0.0:8080" };
         var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM server certificate; with --tls-key the gateway serves TLS (ALPN h2) instead of h2c." };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
-        var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA bundle; clients must present a certificate it signed (its CN can be the routing key)." };
+        var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA bundle (the pool CA); client certificates must chain to it (their CN can be the routing key). With --pool, a certificate must also belong to a live ClientAccess SecretBinding of the pool." };
+        var requireClientCert = new Option<bool>("--require-client-certificate") { Description = "With --client-ca: clients without a certificate fail the TLS handshake. --require-client-certificate=false lets them build anonymously.", DefaultValueFactory = _ => true };
+        var upstreamCa = new Option<string?>("--upstream-ca") { Description = "PEM CA bundle builders' server certificates must chain to, for builders at tls:// or https:// addresses (default: the system roots)." };
+        var upstreamCert = new Option<string?>("--upstream-cert") { Description = "PEM client certificate the gateway presents to TLS builders (mTLS); with --upstream-key." };
+        var upstreamKey = new Option<string?>("--upstream-key") { Description = "PEM private key of --upstream-cert." };
         var injectRef = new Option<string?>("--inject-cache-ref") { Description = "Opt-in: builds without --cache-to/--cache-from get this registry cache, with {key} replaced by the build's routing key (e.g. cache.internal:5000/cache/{key})." };
         var injectAttrs = new Option<string[]>("--inject-cache-attr") { Description = "Extra export attribute for injected caches, key=value (e.g. image-manifest=true); repeatable." };
         var mode = new Option<string>("--mode")
@@ -59,7 +63,7 @@ public static class GatewayCommand
         var command = new Command("gateway", "Run the gateway that routes buildx builds to warm builders.")
         {
             listen, backends, pool, poolNamespace, kubeconfig, kubeContext, keySources, domain, loadFactor, maxBuilds, queueTimeout, shutdownTimeout, metrics, tlsCert, tlsKey, clientCa,
-            injectRef, injectAttrs, mode,
+            requireClientCert, upstreamCa, upstreamCert, upstreamKey, injectRef, injectAttrs, mode,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -81,12 +85,18 @@ public static class GatewayCommand
                     MaxConcurrentBuilds = (int)AtLeastOne("--max-concurrent-builds", parse.GetValue(maxBuilds)),
                     QueueTimeout = ParseDuration("--queue-timeout", parse.GetValue(queueTimeout)!),
                     ShutdownTimeout = ParseDuration("--shutdown-timeout", parse.GetValue(shutdownTimeout)!),
-                    TlsCertificatePath = parse.GetValue(tlsCert),
-                    TlsKeyPath = parse.GetValue(tlsKey),
-                    ClientCaPath = parse.GetValue(clientCa),
                     CacheInjection = ParseInjection(parse.GetValue(injectRef), parse.GetValue(injectAttrs) ?? []),
                 };
-                CheckTls(options);
+                options = new GatewayTlsFlags
+                {
+                    TlsCertificate = parse.GetValue(tlsCert),
+                    TlsKey = parse.GetValue(tlsKey),
+                    ClientCa = parse.GetValue(clientCa),
+                    RequireClientCertificate = parse.GetResult(requireClientCert) is System.CommandLine.Parsing.OptionResult { Implicit: false } ? parse.GetValue(requireClientCert) : null,
+                    UpstreamCa = parse.GetValue(upstreamCa),
+                    UpstreamCertificate = parse.GetValue(upstreamCert),
+                    UpstreamKey = parse.GetValue(upstreamKey),
+                }.ApplyTo(options);
                 metricsEndPoint = ListenAddress.Parse(parse.GetValue(metrics)!, "--metrics-address");
             }
             catch (FormatException ex)
@@ -194,7 +204,7 @@ public static class GatewayCommand
             return;
         }
 
-        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout" })
+        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--require-client-certificate", "--upstream-ca", "--upstream-cert", "--upstream-key", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout" })
         {
             if (parse.GetResult(flag) is System.CommandLine.Parsing.OptionResult { Implicit: false })
             {
@@ -264,27 +274,6 @@ public static class GatewayCommand
         GoDuration.TryParse(text, out var value, out var reason) && value > TimeSpan.Zero
             ? value
             : throw new FormatException($"{flag} '{text}': {reason ?? "must be positive"} (e.g. 30s, 5m, 1h)");
-
-    private static void CheckTls(GatewayOptions options)
-    {
-        if ((options.TlsCertificatePath is null) != (options.TlsKeyPath is null))
-        {
-            throw new FormatException("--tls-cert and --tls-key go together");
-        }
-
-        if (options.ClientCaPath is not null && options.TlsCertificatePath is null)
-        {
-            throw new FormatException("--client-ca needs --tls-cert and --tls-key");
-        }
-
-        foreach (var (flag, path) in new[] { ("--tls-cert", options.TlsCertificatePath), ("--tls-key", options.TlsKeyPath), ("--client-ca", options.ClientCaPath) })
-        {
-            if (path is not null && !File.Exists(path))
-            {
-                throw new FormatException($"{flag} '{path}': no such file");
-            }
-        }
-    }
 
     private static void Logging(ILoggingBuilder logging)
     {

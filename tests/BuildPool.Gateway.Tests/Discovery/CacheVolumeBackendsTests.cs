@@ -52,6 +52,30 @@ public sealed class CacheVolumeBackendsTests
         Assert.Equal(port, backend.EndPoint.Port);
     }
 
+    [Theory]
+    [InlineData("tcp://pool-0-builder.ci.svc:1234", false)]
+    [InlineData("pool-0-builder.ci.svc:1234", false)]
+    [InlineData("tls://pool-0-builder.ci.svc:1234", true)]
+    [InlineData("https://pool-0-builder.ci.svc:1234/", true)]
+    [InlineData("TLS://pool-0-builder.ci.svc:1234", true)]
+    public void The_endpoint_scheme_says_whether_the_builder_is_dialled_with_tls(string endpoint, bool tls)
+    {
+        var backend = CacheVolumeBackends.ToBackend(Volume("v", CacheVolumePhase.Ready, endpoint), new PoolSettings())!;
+
+        Assert.Equal(("pool-0-builder.ci.svc", 1234, tls), (backend.EndPoint.Host, backend.EndPoint.Port, backend.Tls));
+    }
+
+    [Fact]
+    public void An_endpoint_with_an_unknown_scheme_is_left_out_rather_than_dialled_wrongly()
+    {
+        var skipped = new List<string>();
+
+        var backends = CacheVolumeBackends.From([Volume("grpc", CacheVolumePhase.Ready, "unix:///run/buildkit/buildkitd.sock"), Volume("http", CacheVolumePhase.Ready, "http://h:1234")], "pool", new PoolSettings(), skipped);
+
+        Assert.Empty(backends);
+        Assert.Equal(["grpc", "http"], skipped);
+    }
+
     [Fact]
     public void A_volume_with_an_unreadable_endpoint_is_left_out_and_named()
     {

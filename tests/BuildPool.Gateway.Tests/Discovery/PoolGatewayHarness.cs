@@ -62,7 +62,8 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
         Action<BuilderPoolSpec>? pool = null,
         Func<string, CacheVolumeSpec, CacheVolumeSpec>? volume = null,
         IReadOnlyDictionary<string, CacheVolumePhase>? phases = null,
-        IReadOnlyList<string>? spareBuilders = null)
+        IReadOnlyList<string>? spareBuilders = null,
+        Func<GatewayOptions, GatewayOptions>? gateway = null)
     {
         var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds, BookmarkInterval = TimeSpan.FromSeconds(1) });
         await server.StartAsync();
@@ -83,7 +84,7 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
                     await harness.CreateVolumeAsync(name, phase, s => volume?.Invoke(name, s) ?? s);
                 }
 
-                await harness.StartGatewayAsync(volumes.Count);
+                await harness.StartGatewayAsync(volumes.Count, gateway);
                 return harness;
             }
             catch
@@ -172,18 +173,19 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
         await Server.DisposeAsync();
     }
 
-    private async Task StartGatewayAsync(int volumes)
+    private async Task StartGatewayAsync(int volumes, Func<GatewayOptions, GatewayOptions>? gateway)
     {
         Discovery = await KubernetesDiscovery.ConnectAsync(
             Transport,
             Ns,
             PoolName,
             new KubernetesDiscoveryOptions { BusyCheckInterval = TimeSpan.FromMilliseconds(200) });
-        Gateway = await GatewayServer.StartAsync(Discovery.Configure(new GatewayOptions
+        var options = Discovery.Configure(new GatewayOptions
         {
             Listen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
             ShutdownTimeout = TimeSpan.FromSeconds(5),
-        }));
+        });
+        Gateway = await GatewayServer.StartAsync(gateway?.Invoke(options) ?? options);
         _discovering = Discovery.RunAsync(Gateway, _stop.Token);
         await Discovery.WaitForSyncAsync(CancellationToken.None).Within(10);
         await Eventually.TrueAsync(() => Gateway.Placement.Backends.Count == volumes, $"the gateway has {volumes} backends");

@@ -25,9 +25,20 @@ public sealed class StaticBackendParserTests
     }
 
     [Theory]
+    [InlineData("b=tcp://10.0.0.5:1234", false)]
+    [InlineData("b=tls://10.0.0.5:1234", true)]
+    [InlineData("b=https://10.0.0.5:1234", true)]
+    public void Tls_and_https_addresses_are_dialled_with_tls_and_tcp_with_h2c(string value, bool tls)
+    {
+        var backend = StaticBackendParser.Parse(value);
+
+        Assert.Equal(("10.0.0.5", 1234, tls), (backend.EndPoint.Host, backend.EndPoint.Port, backend.Tls));
+    }
+
+    [Theory]
     [InlineData("tcp://h:1", "expected name=tcp://host:port")]
     [InlineData("b=tcp://h", "has no port")]
-    [InlineData("b=unix:///run/buildkit.sock", "must start with tcp://")]
+    [InlineData("b=unix:///run/buildkit.sock", "must start with tcp:// (h2c), tls:// or https:// (TLS)")]
     [InlineData("b=tcp://h:99999", "is not a number from 1 to 65535")]
     [InlineData("b=tcp://h:1,state=sleeping", "state 'sleeping'")]
     [InlineData("b=tcp://h:1,colour=red", "unknown option 'colour'")]

@@ -1,0 +1,20 @@
+namespace BuildPool.Gateway.Tenants;
+
+/// <summary>
+/// Who may build through the gateway, by client certificate serial number. In pool mode the
+/// pool's ClientAccess SecretBindings fill it (<see cref="SecretBindingWatcher"/>); every call
+/// of a build asks it again, so deleting a binding refuses its certificate on connections that
+/// are already open. Routing (issue 7: untrusted builds) reads <see cref="TenantInfo.Untrusted"/>
+/// from the tenant the gateway resolved for a call (<c>CallOrigin.Tenant</c>).
+/// </summary>
+public interface ITenantDirectory
+{
+    /// <summary>True once the directory has read its source; until then no certificate can be checked.</summary>
+    bool IsSynced { get; }
+
+    /// <summary>What a refusal names as the place bindings are looked up (e.g. <c>BuilderPool ci/pool</c>).</summary>
+    string Scope { get; }
+
+    /// <summary>The tenant whose live binding carries <paramref name="serialNumber"/>; null when none does.</summary>
+    TenantInfo? Find(string serialNumber);
+}

@@ -1,0 +1,300 @@
+using System.Diagnostics;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using BuildPool.Api.V1Alpha1;
+using BuildPool.BuildKit.Protocol;
+using BuildPool.Gateway.Http2;
+using BuildPool.Gateway.Server;
+using BuildPool.Gateway.Tenants;
+using BuildPool.Gateway.Tests.Discovery;
+using BuildPool.Gateway.Tests.Support;
+using BuildPool.Runtime.Client;
+using BuildPool.TestDoubles;
+using Grpc.Core;
+using Grpc.Net.Client;
+using k8s.Models;
+using Eventually = BuildPool.Gateway.Tests.Support.Eventually;
+
+namespace BuildPool.Gateway.Tests.Tenants;
+
+/// <summary>
+/// The gateway in pool mode serving mTLS with the pool CA, its tenants the pool's ClientAccess
+/// SecretBindings on the local API (the test writes each binding's status in the operator's
+/// place). Every client does a real TLS handshake: Grpc.Net.Client over SocketsHttpHandler, or
+/// the buildx-like client.
+/// </summary>
+public sealed class TenantAccessTests : IDisposable
+{
+    private const string Volume = "pool-0";
+    private const string TenantNamespace = "team";
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("buildpool-tenants-").FullName;
+    private readonly TestPki _pki;
+    private readonly TestPki _otherPool;
+    private readonly string _serverCert;
+    private readonly string _serverKey;
+
+    public TenantAccessTests()
+    {
+        _pki = new TestPki(_directory, "pool-ca");
+        _otherPool = new TestPki(_directory, "other-pool-ca");
+        var (server, certPath, keyPath) = _pki.IssueServer("gateway", "pool-gateway.ci.svc");
+        server.Dispose();
+        (_serverCert, _serverKey) = (certPath, keyPath);
+    }
+
+    public void Dispose()
+    {
+        _pki.Dispose();
+        _otherPool.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_bound_tenant_builds_and_the_build_log_names_the_tenant()
+    {
+        await using var h = await StartAsync();
+        using var client = Client("alpha");
+        await BindAsync(h, "alpha", client);
+        var buildx = FakeBuildxClient.For(h.Gateway.Address, new Http2TlsOptions { TrustedRoots = [_pki.Ca], ClientCertificates = [client] });
+
+        var result = await buildx.BuildAsync(new FakeBuildxOptions { Bootstrap = true });
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Equal(Volume, result.Builder);
+        Gateway.Builds.BuildSummary? summary = null;
+        await Eventually.TrueAsync(() => (summary = h.Gateway.Builds.RecentBuilds.FirstOrDefault(b => b.Ref == result.Ref)) is not null, "the build's summary");
+        Assert.Equal($"{TenantNamespace}/alpha", summary!.Tenant);
+    }
+
+    [Fact]
+    public async Task A_certificate_whose_binding_never_existed_is_refused_with_permission_denied_naming_it()
+    {
+        await using var h = await StartAsync();
+        using var bound = Client("alpha");
+        await BindAsync(h, "alpha", bound);
+        using var stranger = Client("stranger");
+        using var channel = Channel(h, stranger, out _);
+        var control = new Control.ControlClient(channel);
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await control.SolveAsync(new SolveRequest { Ref = "r-stranger" }));
+
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains($"client certificate {TenantNamespace}/stranger", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains($"serial {CertificateSerial.Normalize(stranger.SerialNumber)}", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("SecretBinding", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("was deleted or never existed", refused.Status.Detail, StringComparison.Ordinal);
+        // Keyless calls are refused too, and nothing reached the builder.
+        var keyless = await Assert.ThrowsAsync<RpcException>(async () => await control.ListWorkersAsync(new ListWorkersRequest()));
+        Assert.Equal(StatusCode.PermissionDenied, keyless.StatusCode);
+        Assert.Empty(h.Fleet[Volume].Builds.Calls);
+    }
+
+    [Fact]
+    public async Task Deleting_the_binding_refuses_the_next_build_on_a_connection_that_stayed_open_within_ten_seconds()
+    {
+        await using var h = await StartAsync();
+        using var client = Client("alpha");
+        await BindAsync(h, "alpha", client);
+        using var channel = Channel(h, client, out var connects);
+        var control = new Control.ControlClient(channel);
+        var before = await control.SolveAsync(new SolveRequest { Ref = "r-before" });
+        Assert.Equal(Volume, before.ExporterResponse["x-fake-builder"]);
+
+        await new ResourceClient<SecretBinding>(h.Transport).DeleteAsync(PoolGatewayHarness.Ns, "alpha");
+        var deleted = Stopwatch.StartNew();
+        RpcException? refused = null;
+        var attempt = 0;
+        await global::BuildPool.TestDoubles.Eventually.TrueAsync(
+            async () =>
+            {
+                try
+                {
+                    await control.SolveAsync(new SolveRequest { Ref = $"r-after-{attempt++}" });
+                    return false;
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied)
+                {
+                    refused = ex;
+                    return true;
+                }
+            },
+            "a build after the binding's deletion is refused",
+            TimeSpan.FromSeconds(10));
+
+        Assert.InRange(deleted.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        Assert.Contains("was deleted or never existed", refused!.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, Volatile.Read(ref connects.Value));
+    }
+
+    [Fact]
+    public async Task A_certificate_from_another_pools_ca_fails_the_tls_handshake()
+    {
+        await using var h = await StartAsync();
+        using var foreign = Client("alpha", _otherPool);
+        // Even a binding that names its serial does not help: the CA is the first gate.
+        await BindAsync(h, "alpha", foreign);
+        using var channel = Channel(h, foreign, out _);
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await new Control.ControlClient(channel).ListWorkersAsync(new ListWorkersRequest()));
+
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Empty(h.Fleet[Volume].Builds.Calls);
+    }
+
+    [Fact]
+    public async Task Without_a_client_certificate_the_handshake_fails_when_certificates_are_required()
+    {
+        await using var h = await StartAsync();
+        using var channel = Channel(h, certificate: null, out _);
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await new Control.ControlClient(channel).ListWorkersAsync(new ListWorkersRequest()));
+
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Empty(h.Fleet[Volume].Builds.Calls);
+    }
+
+    [Fact]
+    public async Task With_optional_client_certificates_an_anonymous_client_builds_but_an_unbound_certificate_is_still_refused()
+    {
+        await using var h = await StartAsync(o => o with { RequireClientCertificate = false });
+        using var anonymous = Channel(h, certificate: null, out _);
+        using var stranger = Client("stranger");
+        using var unbound = Channel(h, stranger, out _);
+
+        var built = await new Control.ControlClient(anonymous).SolveAsync(new SolveRequest { Ref = "r-anonymous" });
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await new Control.ControlClient(unbound).SolveAsync(new SolveRequest { Ref = "r-unbound" }));
+
+        Assert.Equal(Volume, built.ExporterResponse["x-fake-builder"]);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_tenant_at_its_limit_queues_the_next_build_until_one_finishes()
+    {
+        await using var h = await StartAsync();
+        h.Fleet.Configure(b => b.HoldSolves = true);
+        using var client = Client("alpha");
+        var tenant = await BindAsync(h, "alpha", client, maxConcurrentBuilds: 1);
+        using var channel = Channel(h, client, out _);
+        var control = new Control.ControlClient(channel);
+
+        using var first = control.SolveAsync(new SolveRequest { Ref = "r-first" });
+        await h.Fleet[Volume].Builds.WaitForRunningAsync("r-first");
+        using var second = control.SolveAsync(new SolveRequest { Ref = "r-second" });
+        await Eventually.TrueAsync(() => h.Gateway.Tenants.GetCounts(tenant).Queued == 1, "the second build waits for its tenant's slot");
+
+        Assert.DoesNotContain(h.Fleet[Volume].Builds.Solves, s => s.Ref == "r-second");
+        Assert.Equal(1, h.Gateway.Tenants.GetCounts(tenant).Running);
+        // The builder has free slots: only the tenant's limit holds the build back.
+        Assert.Equal(0, h.Gateway.Admission.GetCounts(Volume).Queued);
+
+        h.Fleet[Volume].Builds.Release("r-first");
+        await first.ResponseAsync.Within();
+        await h.Fleet[Volume].Builds.WaitForRunningAsync("r-second");
+        h.Fleet[Volume].Builds.Release("r-second");
+        var response = await second.ResponseAsync.Within();
+        Assert.Equal(Volume, response.ExporterResponse["x-fake-builder"]);
+        await Eventually.TrueAsync(() => h.Gateway.Tenants.GetCounts(tenant) is { Running: 0, Queued: 0 }, "both tenant slots are back");
+    }
+
+    [Fact]
+    public async Task A_build_queued_past_the_queue_timeout_fails_resource_exhausted_naming_the_tenant_limit_and_wait()
+    {
+        await using var h = await StartAsync(pool: p => p.Routing.QueueTimeout = "1s");
+        h.Fleet.Configure(b => b.HoldSolves = true);
+        using var client = Client("alpha");
+        var tenant = await BindAsync(h, "alpha", client, maxConcurrentBuilds: 1);
+        using var channel = Channel(h, client, out _);
+        var control = new Control.ControlClient(channel);
+        using var first = control.SolveAsync(new SolveRequest { Ref = "r-first" });
+        await h.Fleet[Volume].Builds.WaitForRunningAsync("r-first");
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await control.SolveAsync(new SolveRequest { Ref = "r-second" }).ResponseAsync.Within());
+
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Equal(
+            $"tenant {TenantNamespace}/alpha is at its limit of 1 running build (maxConcurrentBuilds of SecretBinding {PoolGatewayHarness.Ns}/alpha); waited 1s in queue",
+            refused.Status.Detail);
+        Assert.DoesNotContain(h.Fleet[Volume].Builds.Solves, s => s.Ref == "r-second");
+        Assert.Equal(new Gateway.Admission.AdmissionCounts(1, 0, 1), h.Gateway.Tenants.GetCounts(tenant));
+        h.Fleet[Volume].Builds.Release("r-first");
+        await first.ResponseAsync.Within();
+    }
+
+    private Task<PoolGatewayHarness> StartAsync(Func<GatewayOptions, GatewayOptions>? configure = null, Action<BuilderPoolSpec>? pool = null) =>
+        PoolGatewayHarness.StartAsync(
+            [Volume],
+            pool: pool,
+            gateway: o =>
+            {
+                var tls = o with { TlsCertificatePath = _serverCert, TlsKeyPath = _serverKey, ClientCaPath = _pki.CaPath };
+                return configure?.Invoke(tls) ?? tls;
+            });
+
+    private X509Certificate2 Client(string binding, TestPki? ca = null) =>
+        (ca ?? _pki).IssueClient($"client-{binding}-{Guid.NewGuid():N}", $"{TenantNamespace}/{binding}").Certificate;
+
+    // Plays the operator: a ClientAccess binding whose status names the issued certificate's serial.
+    private static async Task<TenantInfo> BindAsync(PoolGatewayHarness h, string name, X509Certificate2 certificate, int? maxConcurrentBuilds = null)
+    {
+        var bindings = new ResourceClient<SecretBinding>(h.Transport);
+        var created = await bindings.CreateAsync(new SecretBinding
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = PoolGatewayHarness.Ns },
+            Spec = new SecretBindingSpec
+            {
+                Kind = SecretBindingKind.ClientAccess,
+                Pool = PoolGatewayHarness.PoolName,
+                ClientAccess = new ClientAccessBinding { TargetNamespace = TenantNamespace, MaxConcurrentBuilds = maxConcurrentBuilds },
+            },
+        });
+        created.Status = new SecretBindingStatus { CertificateSerialNumber = certificate.SerialNumber, IssuedSecret = $"{TenantNamespace}/buildpool-client" };
+        await bindings.ReplaceStatusAsync(created);
+        TenantInfo? tenant = null;
+        await Eventually.TrueAsync(() => (tenant = h.Discovery.Tenants.Directory.Find(certificate.SerialNumber)) is not null, $"the gateway knows binding {name}");
+        return tenant!;
+    }
+
+    // One HTTP/2 connection per channel (SocketsHttpHandler multiplexes calls on it); connects counts the TCP connects.
+    private GrpcChannel Channel(PoolGatewayHarness h, X509Certificate2? certificate, out StrongBox connects)
+    {
+        var counter = new StrongBox();
+        connects = counter;
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = certificate is null ? null : [certificate],
+                CertificateChainPolicy = new X509ChainPolicy
+                {
+                    TrustMode = X509ChainTrustMode.CustomRootTrust,
+                    RevocationMode = X509RevocationMode.NoCheck,
+                    CustomTrustStore = { _pki.Ca },
+                },
+            },
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                Interlocked.Increment(ref counter.Value);
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return GrpcChannel.ForAddress($"https://127.0.0.1:{h.Gateway.EndPoint.Port}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+    }
+
+    private sealed class StrongBox
+    {
+        public int Value;
+    }
+}

@@ -609,7 +609,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
                     stream.OnRequestEnded();
                 }
 
-                stream.Operation.SetResult();
+                stream.Operation.SetResultInline();
                 break;
             case ControlKind.RstStream:
                 Http2FrameWriter.WriteRstStream(_output, item.StreamId, (Http2ErrorCode)item.Value);

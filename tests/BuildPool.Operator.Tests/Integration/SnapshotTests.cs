@@ -107,7 +107,7 @@ public sealed class SnapshotTests
             Spec = new CacheVolumeSpec { Pool = "snap", CloneFrom = "snap-0", CloneFromSnapshot = "snap-0-20260101-000000" },
         });
 
-        var volume = await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "both"), v => v?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True") == true, "the volume to stall");
+        var volume = await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "both"), v => v?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True" && c.Message.Contains("spec.cloneFromSnapshot", StringComparison.Ordinal)) == true, "the volume to stall on spec.cloneFromSnapshot");
 
         Assert.Contains("spec.cloneFromSnapshot", volume!.Status.Conditions.Single(c => c.Type == "Stalled").Message, StringComparison.Ordinal);
         Assert.Null(await h.Claims.GetAsync(Ns, "both-state"));

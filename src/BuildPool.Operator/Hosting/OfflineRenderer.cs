@@ -1,4 +1,5 @@
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Pools;
 using BuildPool.Operator.Volumes;
 using k8s;
@@ -29,7 +30,9 @@ public static class OfflineRenderer
                 continue;
             }
 
-            var plan = BuilderPoolPlanner.Plan(pool, options);
+            // TLS as the reconciler would set it up, without the Secrets' digests (no data offline).
+            var plan = BuilderPoolPlanner.Plan(pool, options, tls: GatewayTls.For(pool, endpointBinding: null, digest: null));
+            var credentials = BuilderCredentialsPlanner.Plan(pool, [], name => new V1Secret { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = pool.Metadata.NamespaceProperty } })! with { Digest = null };
             output.AddRange(plan.Volumes);
             output.Add(plan.GatewayServiceAccount);
             output.Add(plan.GatewayRole);
@@ -46,14 +49,14 @@ public static class OfflineRenderer
             foreach (var volume in poolVolumes)
             {
                 Default(volume.Metadata, pool.Metadata.NamespaceProperty);
-                var settings = CacheVolumeSettings.Resolve(volume, pool);
+                var settings = CacheVolumeSettings.Resolve(volume, pool, credentials);
                 if (settings.Errors.Count > 0)
                 {
                     errors.AddRange(settings.Errors.Select(e => $"CacheVolume {volume.Metadata.Name}: {e}"));
                     continue;
                 }
 
-                var volumePlan = CacheVolumePlanner.Plan(volume, pool, settings.BuildkitdToml, warm.Contains(volume.Metadata.Name));
+                var volumePlan = CacheVolumePlanner.Plan(volume, pool, settings.BuildkitdToml, warm.Contains(volume.Metadata.Name), credentials);
                 output.Add(volumePlan.Claim);
                 output.Add(volumePlan.Config);
                 output.Add(volumePlan.Service);

@@ -68,10 +68,14 @@ public static class CacheVolumePlanner
             Metadata = new V1ObjectMeta { Labels = podLabels },
             Spec = BuilderPod(builder, name),
         };
-        if (credentials is { Digest: { } digest })
+        if (credentials is not null)
+        {
+            AddCredentials(template, credentials);
+        }
+
+        if (credentials?.Digest is { } digest)
         {
             // Secrets are read at start too: their digest in the template rolls the pod through drain.
-            AddCredentials(template, credentials);
             template.Metadata.Annotations = new Dictionary<string, string> { [BuilderCredentials.DigestAnnotation] = digest };
         }
 

@@ -7,14 +7,16 @@ namespace BuildPool.Api.V1Alpha1;
 [ValidationRule("self.mode != 'FromSecret' || has(self.secretName)", "spec.endpoint.tls.secretName is required when spec.endpoint.tls.mode is FromSecret")]
 public sealed class EndpointTlsSpec
 {
-    /// <summary>Disabled serves h2c; Managed uses the operator's pool CA; FromSecret uses secretName.</summary>
+    /// <summary>Disabled serves h2c; Managed uses the operator's pool CA; FromSecret serves the certificate in secretName.</summary>
     [Default("\"Disabled\"")]
     [JsonPropertyName("mode")]
     public TlsMode Mode { get; set; } = TlsMode.Disabled;
 
     /// <summary>
     /// FromSecret: Secret of type kubernetes.io/tls with the server certificate (tls.crt,
-    /// tls.key) and the CA that signs client certificates (ca.crt).
+    /// tls.key), as cert-manager writes it; its ca.crt, if any, is handed to clients as ca.pem.
+    /// Client and builder certificates still come from the operator's pool CA (Secret
+    /// &lt;pool&gt;-ca), which the gateway requires client certificates to chain to.
     /// </summary>
     [Pattern(Patterns.DnsSubdomain)]
     [MaxLength(Limits.NameLength)]

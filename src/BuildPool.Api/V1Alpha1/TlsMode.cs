@@ -12,6 +12,6 @@ public enum TlsMode
     /// <summary>The operator runs a pool CA and issues the server certificate and client certificates (through ClientAccess SecretBindings).</summary>
     Managed,
 
-    /// <summary>The server certificate and client CA come from a Secret (see tls.secretName or an EndpointTLS SecretBinding).</summary>
+    /// <summary>The server certificate comes from a Secret (tls.secretName or an EndpointTLS SecretBinding); client certificates still come from the pool CA.</summary>
     FromSecret,
 }

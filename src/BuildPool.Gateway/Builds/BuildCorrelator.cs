@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Discovery;
+using BuildPool.Gateway.Isolation;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
 using BuildPool.Gateway.Tenants;
@@ -37,6 +38,11 @@ public sealed class BuildCorrelator : IDisposable
     private readonly ILogger _logger;
     private readonly IBuilderStarter? _starter;
     private readonly TenantAdmission? _tenants;
+    private readonly IForkRequester? _forks;
+    private readonly ForkRouting? _forkRouting;
+    private readonly IsolationPolicy? _isolation;
+    private readonly Dictionary<string, int> _forkWaiters = new(StringComparer.Ordinal);
+    private int _forkWaiting;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, BuildUnit> _byRef = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BuildUnit> _bySession = new(StringComparer.Ordinal);
@@ -53,7 +59,9 @@ public sealed class BuildCorrelator : IDisposable
         GatewayMetrics? metrics = null,
         ILogger<BuildCorrelator>? logger = null,
         IBuilderStarter? starter = null,
-        TenantAdmission? tenants = null)
+        TenantAdmission? tenants = null,
+        IForkRequester? forks = null,
+        IsolationPolicy? isolation = null)
     {
         ArgumentNullException.ThrowIfNull(extractor);
         ArgumentNullException.ThrowIfNull(placement);
@@ -67,6 +75,9 @@ public sealed class BuildCorrelator : IDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _starter = starter;
         _tenants = tenants;
+        _forks = forks;
+        _forkRouting = forks is null ? null : new ForkRouting(placement, admission, forks);
+        _isolation = isolation;
         var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, Math.Min(_options.EndedGrace.Ticks, _options.IdleTtl.Ticks) / 2));
         _sweeper = _time.CreateTimer(static s => ((BuildCorrelator)s!).Sweep(), this, sweep, sweep);
     }
@@ -205,6 +216,11 @@ public sealed class BuildCorrelator : IDisposable
         }
 
         call.Ticket?.Release();
+        // A build waiting for a fork of a full Private volume takes the volume's freed slot instead.
+        if (_forks is not null && Volatile.Read(ref _forkWaiting) > 0)
+        {
+            _forks.Wake();
+        }
     }
 
     internal void Leave(BuildCall call)
@@ -415,7 +431,7 @@ public sealed class BuildCorrelator : IDisposable
             return false;
         }
 
-        if ((key is { } k ? PlaceKeyed(unit, k) : PlaceKeyless(unit)) is { } route)
+        if ((key is { } k ? PlaceKeyed(unit, k) : PlaceKeylessChecked(unit)) is { } route)
         {
             SetRoute(unit, route);
         }
@@ -447,6 +463,11 @@ public sealed class BuildCorrelator : IDisposable
     private BuildRoute? PlaceKeyed(BuildUnit unit, RoutingKey key)
     {
         var decision = _placement.Place(key.Value);
+        if (_isolation?.UntrustedBecause(key.Value, unit.Origin.ClientIdentity, unit.Origin.Tenant) is { } untrusted)
+        {
+            return PlaceIsolated(unit, key, decision, untrusted);
+        }
+
         if (_starter is not null && !unit.Held && WaitsForStart(decision))
         {
             Hold(unit, key, decision);
@@ -474,7 +495,177 @@ public sealed class BuildCorrelator : IDisposable
             connection.LastKeyedBackend = backend.Id;
         }
 
+        if (_forkRouting is not null && backend.ForksOnOverflow && _forkRouting.WouldQueue(backend.Id))
+        {
+            if (_forkRouting.FreeFork(backend.Id) is { } fork)
+            {
+                unit.Isolation = "fork";
+                return new BuildRoute(fork, key, PlacementOutcome.Forked);
+            }
+
+            if (_forkRouting.ForkPending(backend.Id) && HoldForFork(unit, backend.Id))
+            {
+                return null;
+            }
+        }
+
         return new BuildRoute(backend, key, decision.Outcome);
+    }
+
+    // A Private volume at capacity: the build waits (up to startTimeout in all) for a free fork,
+    // a free slot on the volume, or for it to be clear that no fork will come; then it decides again.
+    private bool HoldForFork(BuildUnit unit, string baseId)
+    {
+        var now = _time.GetTimestamp();
+        if (unit.ForkWaitStarted == 0)
+        {
+            unit.ForkWaitStarted = now;
+        }
+
+        var remaining = _forks!.StartTimeout - _time.GetElapsedTime(unit.ForkWaitStarted, now);
+        if (remaining <= TimeSpan.Zero)
+        {
+            return false;
+        }
+
+        var waiting = _forkWaiters.GetValueOrDefault(baseId) + 1;
+        _forkWaiters[baseId] = waiting;
+        Interlocked.Increment(ref _forkWaiting);
+        _forks.RequestOverflow(baseId, _forkRouting!.WantedForks(baseId, waiting));
+        unit.Holding = true;
+        var routing = _forkRouting;
+        var wait = _forks.WaitAsync(() => routing.FreeFork(baseId) is not null || !routing.WouldQueue(baseId) || !routing.ForkPending(baseId), remaining);
+        unit.ColdStart = wait.ContinueWith(
+            static (_, state) =>
+            {
+                var (self, held, id) = ((BuildCorrelator, BuildUnit, string))state!;
+                self.EndForkHold(held, id);
+            },
+            (this, unit, baseId),
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default);
+        return true;
+    }
+
+    // An untrusted build: its own isolated fork of the key's volume, or a clear failure. It never
+    // falls back to the volume's builder or any other that trusted builds use.
+    private BuildRoute? PlaceIsolated(BuildUnit unit, RoutingKey key, PlacementDecision decision, string why)
+    {
+        if (_forkRouting is null)
+        {
+            return Refuse($"untrusted build ({why}) for key {key.Value}: isolated forks need pool mode (--pool); untrusted builds never run on a shared builder");
+        }
+
+        if (unit.IsolationBase is null)
+        {
+            if (decision.Backend is not { } baseBackend)
+            {
+                if (_starter is not null && !unit.Held && decision.Outcome == PlacementOutcome.AwaitingVolume)
+                {
+                    // A Dedicated key without its volume yet: the fork needs the volume first.
+                    Hold(unit, key, decision);
+                    return null;
+                }
+
+                return Refuse($"untrusted build ({why}) for key {key.Value}: no cache volume to fork ({unit.HoldFailure ?? "none serves the key"})");
+            }
+
+            unit.IsolationBase = baseBackend.ForkOf ?? baseBackend.Id;
+            unit.IsolationId = NewBuildId();
+        }
+
+        if (_forkRouting.IsolatedFork(unit.IsolationId!) is { State: BackendState.Ready } fork)
+        {
+            unit.Isolation = "isolated";
+            return new BuildRoute(fork, key, PlacementOutcome.Isolated);
+        }
+
+        var now = _time.GetTimestamp();
+        if (unit.IsolationRequestedAt == 0)
+        {
+            unit.IsolationRequestedAt = now;
+            _forks!.RequestIsolated(unit.IsolationBase, unit.IsolationId!);
+            BuildLog.Isolating(_logger, key.Value, why, unit.IsolationBase, unit.IsolationId!);
+        }
+
+        var remaining = _forks!.StartTimeout - _time.GetElapsedTime(unit.IsolationRequestedAt, now);
+        if (remaining <= TimeSpan.Zero)
+        {
+            return Refuse($"untrusted build ({why}) for key {key.Value}: its isolated fork of volume {unit.IsolationBase} was not ready within {GoDurationFormat.Format(_forks.StartTimeout)}; untrusted builds never fall back to a shared builder");
+        }
+
+        unit.Holding = true;
+        var routing = _forkRouting;
+        var id = unit.IsolationId!;
+        var wait = _forks.WaitAsync(() => routing.IsolatedFork(id) is { State: BackendState.Ready }, remaining);
+        unit.ColdStart = wait.ContinueWith(
+            static (_, state) =>
+            {
+                var (self, held) = ((BuildCorrelator, BuildUnit))state!;
+                self.EndForkHold(held, null);
+            },
+            (this, unit),
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default);
+        return null;
+
+        BuildRoute Refuse(string reason)
+        {
+            BuildLog.NoBuilder(_logger, key.Value, reason);
+            return new BuildRoute(null, key, PlacementOutcome.Unavailable, Failure: reason);
+        }
+    }
+
+    private void EndForkHold(BuildUnit held, string? baseId)
+    {
+        lock (_lock)
+        {
+            held.Holding = false;
+            if (baseId is not null)
+            {
+                Interlocked.Decrement(ref _forkWaiting);
+                if (_forkWaiters.TryGetValue(baseId, out var waiting) && waiting > 1)
+                {
+                    _forkWaiters[baseId] = waiting - 1;
+                }
+                else
+                {
+                    _forkWaiters.Remove(baseId);
+                }
+            }
+
+            var unit = Root(held);
+            if (unit != held)
+            {
+                unit.IsolationBase ??= held.IsolationBase;
+                unit.IsolationId ??= held.IsolationId;
+                if (unit.IsolationRequestedAt == 0)
+                {
+                    unit.IsolationRequestedAt = held.IsolationRequestedAt;
+                }
+
+                unit.ForkWaitStarted = Math.Max(unit.ForkWaitStarted, held.ForkWaitStarted);
+            }
+
+            if (unit.Route is null && !unit.Holding)
+            {
+                TryDecide(unit, force: true);
+            }
+        }
+    }
+
+    private static string NewBuildId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(5));
+
+    // The build's isolated fork is discarded with it: the operator drains and deletes it.
+    private void ReleaseIsolation(BuildUnit unit)
+    {
+        if (unit.IsolationRequestedAt != 0 && !unit.IsolationReleased && unit.IsolationBase is { } baseId && unit.IsolationId is { } id)
+        {
+            unit.IsolationReleased = true;
+            _forks?.ReleaseIsolated(baseId, id);
+        }
     }
 
     // A stopped builder, a Dedicated key without its volume yet, or a Dedicated volume that is
@@ -523,6 +714,20 @@ public sealed class BuildCorrelator : IDisposable
         }
     }
 
+    // A keyless build of an untrusted client has no volume to fork, and every builder it could
+    // reach serves trusted builds: it is refused rather than placed.
+    private BuildRoute PlaceKeylessChecked(BuildUnit unit)
+    {
+        if (_isolation?.UntrustedBecause(null, unit.Origin.ClientIdentity, unit.Origin.Tenant) is { } why)
+        {
+            var reason = $"untrusted build ({why}) without a routing key: untrusted builds run only on an isolated fork of their key's volume";
+            BuildLog.NoBuilder(_logger, "-", reason);
+            return new BuildRoute(null, null, PlacementOutcome.Unavailable, Failure: reason);
+        }
+
+        return PlaceKeyless(unit);
+    }
+
     private BuildRoute PlaceKeyless(BuildUnit unit)
     {
         // Probe builds carry no key; beside the connection's last keyed build they find its cache.
@@ -530,7 +735,7 @@ public sealed class BuildCorrelator : IDisposable
         {
             foreach (var backend in _placement.Backends)
             {
-                if (backend.Id == last && backend.State == BackendState.Ready)
+                if (backend.Id == last && backend.State == BackendState.Ready && backend.ForkOf is null)
                 {
                     return new BuildRoute(backend, null, PlacementOutcome.Any, FollowedConnection: true);
                 }
@@ -580,6 +785,14 @@ public sealed class BuildCorrelator : IDisposable
             1,
             new KeyValuePair<string, object?>("key_source", route.KeySourceLabel),
             new KeyValuePair<string, object?>("backend", backend.Id));
+        if (route.Outcome == PlacementOutcome.Isolated)
+        {
+            _metrics?.BuildsIsolated.Add(1, new KeyValuePair<string, object?>("volume", backend.ForkOf));
+        }
+        else if (route.Outcome == PlacementOutcome.Forked)
+        {
+            _metrics?.BuildsForked.Add(1, new KeyValuePair<string, object?>("volume", backend.ForkOf));
+        }
     }
 
     private Func<CancellationToken, ValueTask<AdmissionLease>> BuilderSlot(string backendId) =>
@@ -597,6 +810,7 @@ public sealed class BuildCorrelator : IDisposable
             unit.Retired = true;
             unit.RetiredAt = _time.GetTimestamp();
             Report(unit);
+            ReleaseIsolation(unit);
         }
     }
 
@@ -626,7 +840,10 @@ public sealed class BuildCorrelator : IDisposable
                 cached,
                 total,
                 record.GrpcStatus,
-                unit.Origin.Tenant?.Identity);
+                unit.Origin.Tenant?.Identity)
+            {
+                Isolation = unit.Isolation ?? BuildSummary.Trusted,
+            };
             _recent.Enqueue(summary);
             while (_recent.Count > RecentCapacity && _recent.TryDequeue(out _))
             {
@@ -645,6 +862,7 @@ public sealed class BuildCorrelator : IDisposable
                 summary.Key ?? "-",
                 summary.KeySource,
                 summary.Backend ?? "-",
+                summary.Isolation,
                 summary.Wait.TotalMilliseconds,
                 summary.QueueWait.TotalMilliseconds,
                 summary.Duration.TotalMilliseconds,
@@ -673,6 +891,7 @@ public sealed class BuildCorrelator : IDisposable
             foreach (var unit in expired ?? [])
             {
                 Report(unit);
+                ReleaseIsolation(unit);
                 _units.Remove(unit);
                 unit.Connection?.Units.Remove(unit);
                 unit.DecisionTimer?.Dispose();

@@ -23,4 +23,14 @@ public sealed record BuildSummary(
     int CachedSteps,
     int TotalSteps,
     int GrpcStatus,
-    string? Tenant = null);
+    string? Tenant = null)
+{
+    /// <summary><see cref="Isolation"/> of a build on its key's own builder.</summary>
+    public const string Trusted = "trusted";
+
+    /// <summary>
+    /// Where the build ran: <c>trusted</c> (its key's builder), <c>fork</c> (an overflow fork of its
+    /// Private volume) or <c>isolated</c> (an untrusted build on its own isolated fork).
+    /// </summary>
+    public string Isolation { get; init; } = Trusted;
+}

@@ -49,6 +49,21 @@ internal sealed class BuildUnit(long created)
 
     public Task? ColdStart { get; set; }
 
+    // Overflow forks: when the wait for a free fork began (0: never), and whether it waits now.
+    public long ForkWaitStarted { get; set; }
+
+    // Untrusted builds: the one isolated fork they run on, asked for once and released at the end.
+    public string? IsolationId { get; set; }
+
+    public string? IsolationBase { get; set; }
+
+    public long IsolationRequestedAt { get; set; }
+
+    public bool IsolationReleased { get; set; }
+
+    // "fork" or "isolated" when the build ran on a fork (the per-build log line and metrics).
+    public string? Isolation { get; set; }
+
     public int ActiveCalls { get; set; }
 
     public int OpenSolves { get; set; }

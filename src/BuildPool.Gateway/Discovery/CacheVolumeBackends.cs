@@ -63,15 +63,32 @@ public static class CacheVolumeBackends
             return null;
         }
 
+        var sharing = volume.Spec.Sharing ?? settings.Sharing;
+        var labels = volume.Metadata.Labels;
+        if (labels?.TryGetValue(LifecycleAnnotations.ForkOfLabel, out var forkOf) == true && !string.IsNullOrEmpty(forkOf))
+        {
+            // A fork takes no key of its own and stays off the ring: fork routing alone sends builds here.
+            var isolatedFor = labels.TryGetValue(LifecycleAnnotations.IsolatedForLabel, out var id) && !string.IsNullOrEmpty(id) ? id : null;
+            return new StaticBackend(name, endpoint)
+            {
+                State = StateOf(volume),
+                MaxConcurrentBuilds = isolatedFor is not null || sharing == CacheSharing.Locked ? 1 : settings.MaxConcurrentBuilds,
+                AcceptsHashedKeys = false,
+                ForkOf = forkOf,
+                IsolatedFor = isolatedFor,
+            };
+        }
+
         var keys = volume.Spec.Keys is { Count: > 0 } pinned ? pinned.Where(k => !string.IsNullOrEmpty(k)).ToArray() : [];
         return new StaticBackend(name, endpoint)
         {
             Tls = volume.Status?.Endpoint is { Length: > 0 } written && UpstreamScheme.IsTls(written.Trim()),
             State = StateOf(volume),
-            MaxConcurrentBuilds = (volume.Spec.Sharing ?? settings.Sharing) == CacheSharing.Locked ? 1 : settings.MaxConcurrentBuilds,
+            MaxConcurrentBuilds = sharing == CacheSharing.Locked ? 1 : settings.MaxConcurrentBuilds,
             Keys = keys,
             // A volume that pins keys is theirs ("a volume of their own"): hashed keys stay off it.
             AcceptsHashedKeys = keys.Length == 0,
+            ForksOnOverflow = sharing == CacheSharing.Private,
         };
     }
 

@@ -26,6 +26,7 @@ public sealed class KubernetesDiscovery
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<bool> _dirty = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private PoolSettings _current;
+    private IBackendTarget? _gateway;
 
     private KubernetesDiscovery(KubernetesTransport transport, string @namespace, string pool, PoolSettings settings, KubernetesDiscoveryOptions options)
     {
@@ -47,6 +48,16 @@ public sealed class KubernetesDiscovery
             options.Annotations,
             _loggers.CreateLogger<KubernetesBuilderStarter>());
         Tenants = new SecretBindingWatcher(transport, @namespace, pool, options.TimeProvider, _loggers);
+        Forks = new Isolation.KubernetesForkRequester(
+            new ResourceClient<CacheVolume>(transport),
+            @namespace,
+            settings.Forks,
+            settings.StartTimeout,
+            options.TimeProvider,
+            _loggers.CreateLogger<Isolation.KubernetesForkRequester>())
+        {
+            RefreshInterval = options.ForkRequestRefresh,
+        };
     }
 
     public string Namespace { get; }
@@ -60,6 +71,9 @@ public sealed class KubernetesDiscovery
 
     /// <summary>The pool's ClientAccess SecretBindings: who may build (<see cref="GatewayOptions.Tenants"/>).</summary>
     public SecretBindingWatcher Tenants { get; }
+
+    /// <summary>Asks the operator for forks of the pool's volumes (overflow and untrusted builds).</summary>
+    public Isolation.KubernetesForkRequester Forks { get; }
 
     /// <summary>Reads the pool; throws <see cref="DiscoveryException"/> when it is missing or unusable.</summary>
     public static async Task<KubernetesDiscovery> ConnectAsync(
@@ -89,7 +103,7 @@ public sealed class KubernetesDiscovery
 
     /// <summary><paramref name="options"/> with the pool's routing settings, no static backends, the starter and the pool's tenants.</summary>
     public GatewayOptions Configure(GatewayOptions options) =>
-        Settings.ApplyTo(options) with { Backends = [], BuilderStarter = Starter, Tenants = Tenants.Directory };
+        Settings.ApplyTo(options) with { Backends = [], BuilderStarter = Starter, Tenants = Tenants.Directory, ForkRequester = Forks };
 
     /// <summary>
     /// The gateway's readiness in pool mode: synced, and a build could be served, by a ready
@@ -115,6 +129,7 @@ public sealed class KubernetesDiscovery
     public async Task RunAsync(IBackendTarget gateway, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(gateway);
+        Volatile.Write(ref _gateway, gateway);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pools = new Informer<BuilderPool>(
             new KubernetesListWatcher<BuilderPool>(_transport, Namespace, fieldSelector: $"metadata.name={Pool}"),
@@ -144,6 +159,7 @@ public sealed class KubernetesDiscovery
             pools.RunAsync(stop.Token),
             volumes.RunAsync(stop.Token),
             Starter.RunAsync(stop.Token),
+            Forks.RunAsync(stop.Token),
             ApplyAsync(gateway, volumes, stop.Token),
             MarkBusyAsync(gateway, stop.Token),
             Tenants.RunAsync(stop.Token),
@@ -174,6 +190,9 @@ public sealed class KubernetesDiscovery
 
         Volatile.Write(ref _current, next);
         Starter.StartTimeout = next.StartTimeout;
+        Forks.StartTimeout = next.StartTimeout;
+        Forks.Limits = next.Forks;
+        (Volatile.Read(ref _gateway) as GatewayServer)?.Isolation.SetUntrustedKeys(next.UntrustedKeys);
         _dirty.Writer.TryWrite(true);
     }
 
@@ -201,6 +220,7 @@ public sealed class KubernetesDiscovery
                 var backends = CacheVolumeBackends.From(volumes.Cache.List(), Pool, Volatile.Read(ref _current), skipped);
                 gateway.SetBackends(backends);
                 Starter.BackendsChanged();
+                Forks.Wake();
                 _synced.TrySetResult();
 
                 foreach (var name in skipped.Where(skippedBefore.Add))

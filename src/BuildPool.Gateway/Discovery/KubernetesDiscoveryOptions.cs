@@ -10,6 +10,9 @@ public sealed record KubernetesDiscoveryOptions
     /// <summary>How often builders with running builds are marked used, so a long build keeps its builder's heartbeat going.</summary>
     public TimeSpan BusyCheckInterval { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How often an unchanged overflow fork request is written again, so the operator keeps it fresh.</summary>
+    public TimeSpan ForkRequestRefresh { get; init; } = TimeSpan.FromSeconds(30);
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     public ILoggerFactory? LoggerFactory { get; init; }

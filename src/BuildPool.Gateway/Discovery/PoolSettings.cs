@@ -34,6 +34,12 @@ public sealed record PoolSettings
     /// <summary><c>spec.cache.sharing</c>: the sharing of volumes that set none.</summary>
     public CacheSharing Sharing { get; init; } = CacheSharing.Shared;
 
+    /// <summary><c>spec.cache.forks</c>: how many forks the operator will make (applies live).</summary>
+    public Isolation.ForkLimits Forks { get; init; } = new();
+
+    /// <summary><c>spec.routing.untrustedKeys</c>: glob patterns of keys whose builds run isolated (applies live).</summary>
+    public IReadOnlyList<string> UntrustedKeys { get; init; } = [];
+
     /// <summary>Reads <paramref name="pool"/>; throws <see cref="FormatException"/> naming the field of a value it cannot use.</summary>
     public static PoolSettings From(BuilderPool pool)
     {
@@ -63,6 +69,8 @@ public sealed record PoolSettings
             Mode = (spec.Assignment?.Mode ?? ApiMode.Hashed) == ApiMode.Dedicated ? Mode.Dedicated : Mode.Hashed,
             StartTimeout = Duration("spec.scaling.startTimeout", spec.Scaling?.StartTimeout),
             Sharing = spec.Cache?.Sharing ?? CacheSharing.Shared,
+            Forks = new Isolation.ForkLimits(spec.Cache?.Forks?.MaxPerVolume ?? 2, spec.Cache?.Forks?.MaxPerPool ?? 8),
+            UntrustedKeys = [.. (routing.UntrustedKeys ?? []).Where(k => !string.IsNullOrWhiteSpace(k))],
         };
     }
 
@@ -78,6 +86,7 @@ public sealed record PoolSettings
             QueueTimeout = QueueTimeout,
             MaxConcurrentBuilds = MaxConcurrentBuilds,
             Mode = Mode,
+            UntrustedKeys = UntrustedKeys,
         };
     }
 

@@ -29,6 +29,22 @@ public sealed record StaticBackend(string Name, DnsEndPoint EndPoint)
     /// </summary>
     public bool Tls { get; init; }
 
+    /// <summary>A fork: the volume it was cloned from (pool mode only).</summary>
+    public string? ForkOf { get; init; }
+
+    /// <summary>An isolated fork: the untrusted build it serves (pool mode only).</summary>
+    public string? IsolatedFor { get; init; }
+
+    /// <summary>A Private volume that forks when its builder is at capacity (pool mode only).</summary>
+    public bool ForksOnOverflow { get; init; }
+
     /// <summary>The placement view of this builder.</summary>
-    public Backend ToBackend() => new(Name, State) { Keys = Keys, AcceptsHashedKeys = AcceptsHashedKeys };
+    public Backend ToBackend() => new(Name, State)
+    {
+        Keys = Keys,
+        AcceptsHashedKeys = AcceptsHashedKeys,
+        ForkOf = ForkOf,
+        IsolatedFor = IsolatedFor,
+        ForksOnOverflow = ForksOnOverflow,
+    };
 }

@@ -19,4 +19,17 @@ public sealed record Backend(string Id, BackendState State = BackendState.Ready)
     /// so hashed keys never land on it.
     /// </summary>
     public bool AcceptsHashedKeys { get; init; } = true;
+
+    /// <summary>
+    /// A fork: the volume this builder's cache was cloned from. Forks are never on the ring and
+    /// pin no keys, so placement never picks one by itself: only fork routing sends builds of the
+    /// base's keys here (overflow), or one untrusted build (<see cref="IsolatedFor"/>).
+    /// </summary>
+    public string? ForkOf { get; init; }
+
+    /// <summary>An isolated fork: the id of the one untrusted build it serves.</summary>
+    public string? IsolatedFor { get; init; }
+
+    /// <summary>A Private volume: when its builder is at capacity, builds go to (or wait for) its overflow forks.</summary>
+    public bool ForksOnOverflow { get; init; }
 }

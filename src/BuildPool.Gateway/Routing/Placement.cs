@@ -109,7 +109,8 @@ public sealed class Placement
         var bestLoad = int.MaxValue;
         for (var i = 0; i < table.Backends.Length; i++)
         {
-            if (table.Backends[i].State == BackendState.Ready && table.Loads[i].Value < bestLoad)
+            // Forks serve only the builds fork routing sends them (never a keyless call of anyone).
+            if (table.Backends[i].State == BackendState.Ready && table.Backends[i].ForkOf is null && table.Loads[i].Value < bestLoad)
             {
                 best = i;
                 bestLoad = table.Loads[i].Value;

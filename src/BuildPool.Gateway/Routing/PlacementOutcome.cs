@@ -23,4 +23,10 @@ public enum PlacementOutcome
 
     /// <summary>A keyless call sent to the least loaded ready builder.</summary>
     Any,
+
+    /// <summary>An overflow fork of the key's Private volume, whose builder was at capacity.</summary>
+    Forked,
+
+    /// <summary>The isolated fork of an untrusted build.</summary>
+    Isolated,
 }

@@ -48,6 +48,12 @@ public sealed class GatewayMetrics : IDisposable
         RefusedCalls = Meter.CreateCounter<long>(
             "buildpool_gateway_refused_calls",
             description: "Calls and TLS handshakes refused for who the client is, by reason (unbound_certificate, tenants_not_synced, untrusted_certificate, tenant_queue_timeout).");
+        BuildsIsolated = Meter.CreateCounter<long>(
+            "buildpool_gateway_builds_isolated",
+            description: "Untrusted builds routed to an isolated fork, by the volume forked.");
+        BuildsForked = Meter.CreateCounter<long>(
+            "buildpool_gateway_builds_forked",
+            description: "Builds routed to an overflow fork of their Private volume, by the volume forked.");
         Steps = Meter.CreateCounter<long>(
             "buildpool_gateway_build_steps",
             description: "Build steps seen on Status streams, by whether the builder had them cached (cache hit ratio = cached=\"true\" / all).");
@@ -69,6 +75,12 @@ public sealed class GatewayMetrics : IDisposable
 
     /// <summary>Refusals for who the client is (see the instrument's description for the reasons).</summary>
     public Counter<long> RefusedCalls { get; }
+
+    /// <summary>Untrusted builds that ran on an isolated fork (exported as <c>buildpool_gateway_builds_isolated_total</c>).</summary>
+    public Counter<long> BuildsIsolated { get; }
+
+    /// <summary>Builds sent to an overflow fork (exported as <c>buildpool_gateway_builds_forked_total</c>).</summary>
+    public Counter<long> BuildsForked { get; }
 
     /// <summary>Queued builds over all builders, read when metrics are collected.</summary>
     public void ObserveQueued(Func<long> queued) =>

@@ -31,6 +31,19 @@ public sealed record GatewayOptions
     /// </summary>
     public IBuilderStarter? BuilderStarter { get; init; }
 
+    /// <summary>
+    /// Asks the operator for forks of Private volumes and for isolated forks of untrusted builds
+    /// (Kubernetes discovery). Null (static backends): Private volumes queue like Shared ones and
+    /// untrusted builds are refused.
+    /// </summary>
+    public Isolation.IForkRequester? ForkRequester { get; init; }
+
+    /// <summary>Routing-key patterns whose builds are untrusted (<c>--untrusted-key</c>, or the pool's spec.routing.untrustedKeys).</summary>
+    public IReadOnlyList<string> UntrustedKeys { get; init; } = [];
+
+    /// <summary>Which client identities are untrusted (<c>--untrusted-identity</c>, or a tenant directory); null: none.</summary>
+    public Isolation.IUntrustedIdentities? UntrustedIdentities { get; init; }
+
     /// <summary>Bounded-load factor c (<c>--bounded-load-factor</c>).</summary>
     public double BoundedLoadFactor { get; init; } = 1.25;
 

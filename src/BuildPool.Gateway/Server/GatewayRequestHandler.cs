@@ -31,7 +31,8 @@ internal sealed class GatewayRequestHandler(
     CacheInjectionOptions? cacheInjection = null,
     IBuilderStarter? starter = null,
     GrpcForwarder? tlsForwarder = null,
-    ITenantDirectory? tenants = null)
+    ITenantDirectory? tenants = null,
+    Isolation.IsolationPolicy? isolation = null)
 {
     // Keyless calls (buildx's bootstrap Info/ListWorkers) that find every builder stopped wake
     // the one this pseudo-key hashes to, so a scale-to-zero pool still answers `buildx create`.
@@ -91,6 +92,12 @@ internal sealed class GatewayRequestHandler(
             call = await JoinAsync(context, path, connection, verdict.Tenant, aborted);
             if (call is null)
             {
+                if (UntrustedKeylessRefusal(context, path, verdict.Tenant) is { } refusal)
+                {
+                    Fail(context, "untrusted", GrpcStatusResponse.PermissionDenied, refusal);
+                    return;
+                }
+
                 await ForwardAnyAsync(context, path);
                 return;
             }
@@ -268,6 +275,22 @@ internal sealed class GatewayRequestHandler(
         }
 
         return status;
+    }
+
+    // A keyless call lands on a builder trusted builds use. From an untrusted client only the
+    // read-only bootstrap calls buildx needs may go there; Prune, DiskUsage and the rest could
+    // touch or read a trusted cache.
+    private string? UntrustedKeylessRefusal(HttpContext context, string path, TenantInfo? tenant)
+    {
+        if (isolation is null || path is ControlPrefix + "Info" or ControlPrefix + "ListWorkers" || path.StartsWith("/grpc.health.", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var identity = IdentityOf(context.Connection.ClientCertificate);
+        return isolation.UntrustedBecause(null, identity, tenant) is { } why
+            ? $"untrusted client ({why}): only builds (which run on isolated forks), Info and ListWorkers are allowed, not {path}"
+            : null;
     }
 
     private void Fail(HttpContext context, string reason, int status, string message)

@@ -60,6 +60,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             Tenants.Update(directory.Tenants);
         }
 
+        Isolation = new Isolation.IsolationPolicy(options.UntrustedKeys, options.UntrustedIdentities);
         Builds = new BuildCorrelator(
             new KeyExtractor(options.KeySources, options.Domain),
             Placement,
@@ -69,7 +70,9 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             _metrics,
             loggers.CreateLogger<BuildCorrelator>(),
             options.BuilderStarter,
-            Tenants);
+            Tenants,
+            options.ForkRequester,
+            Isolation);
         _metrics.ObserveQueued(() => Admission.TotalQueued + Tenants.TotalQueued);
         // Each builder's address says whether it speaks TLS (tls://, https://) or h2c (tcp://);
         // one pool per kind, since a pool dials all its backends alike.
@@ -88,6 +91,9 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
     public AdmissionController Admission { get; }
 
     public BackendCircuits Circuits { get; }
+
+    /// <summary>Which builds are untrusted; discovery swaps in the pool's untrustedKeys when they change.</summary>
+    public Isolation.IsolationPolicy Isolation { get; }
 
     public BuildCorrelator Builds { get; }
 
@@ -138,7 +144,8 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
                 server._options.CacheInjection,
                 server._options.BuilderStarter,
                 new GrpcForwarder(server._tlsPool, forwarderLogger),
-                server._options.Tenants);
+                server._options.Tenants,
+                server.Isolation);
             app.Run(server._handler.HandleAsync);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

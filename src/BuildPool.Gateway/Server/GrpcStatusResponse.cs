@@ -10,6 +10,7 @@ public static class GrpcStatusResponse
     public const int Ok = 0;
     public const int Unimplemented = 12;
     public const int ResourceExhausted = 8;
+    public const int PermissionDenied = 7;
     public const int Unavailable = 14;
 
     /// <summary>

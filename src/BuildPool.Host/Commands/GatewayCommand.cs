@@ -60,10 +60,12 @@ public static class GatewayCommand
             DefaultValueFactory = _ => "grpc",
         };
         mode.AcceptOnlyFromAmong("grpc", "passthrough");
+        var untrustedKeys = new Option<string[]>("--untrusted-key") { Description = "Glob pattern (* and ?) of routing keys whose builds are untrusted; repeatable. With static backends there are no forks, so such builds are refused. Not with --pool (spec.routing.untrustedKeys)." };
+        var untrustedIdentities = new Option<string[]>("--untrusted-identity") { Description = "Glob pattern of client certificate identities whose builds are untrusted: they run only on isolated forks (--pool) or are refused; repeatable." };
         var command = new Command("gateway", "Run the gateway that routes buildx builds to warm builders.")
         {
             listen, backends, pool, poolNamespace, kubeconfig, kubeContext, keySources, domain, loadFactor, maxBuilds, queueTimeout, shutdownTimeout, metrics, tlsCert, tlsKey, clientCa,
-            requireClientCert, upstreamCa, upstreamCert, upstreamKey, injectRef, injectAttrs, mode,
+            requireClientCert, upstreamCa, upstreamCert, upstreamKey, injectRef, injectAttrs, mode, untrustedKeys, untrustedIdentities,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -86,6 +88,10 @@ public static class GatewayCommand
                     QueueTimeout = ParseDuration("--queue-timeout", parse.GetValue(queueTimeout)!),
                     ShutdownTimeout = ParseDuration("--shutdown-timeout", parse.GetValue(shutdownTimeout)!),
                     CacheInjection = ParseInjection(parse.GetValue(injectRef), parse.GetValue(injectAttrs) ?? []),
+                    UntrustedKeys = parse.GetValue(untrustedKeys) ?? [],
+                    UntrustedIdentities = parse.GetValue(untrustedIdentities) is { Length: > 0 } identities
+                        ? new BuildPool.Gateway.Isolation.StaticUntrustedIdentities(identities)
+                        : null,
                 };
                 options = new GatewayTlsFlags
                 {
@@ -187,7 +193,7 @@ public static class GatewayCommand
             throw new FormatException("--pool: give the BuilderPool's name");
         }
 
-        foreach (var flag in new[] { "--routing-key-sources", "--domain", "--bounded-load-factor", "--max-concurrent-builds", "--queue-timeout" })
+        foreach (var flag in new[] { "--routing-key-sources", "--domain", "--bounded-load-factor", "--max-concurrent-builds", "--queue-timeout", "--untrusted-key" })
         {
             if (parse.GetResult(flag) is System.CommandLine.Parsing.OptionResult { Implicit: false })
             {
@@ -204,7 +210,7 @@ public static class GatewayCommand
             return;
         }
 
-        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--require-client-certificate", "--upstream-ca", "--upstream-cert", "--upstream-key", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout" })
+        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--require-client-certificate", "--upstream-ca", "--upstream-cert", "--upstream-key", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout", "--untrusted-key", "--untrusted-identity" })
         {
             if (parse.GetResult(flag) is System.CommandLine.Parsing.OptionResult { Implicit: false })
             {

@@ -17,4 +17,11 @@ public interface ITenantDirectory
 
     /// <summary>The tenant whose live binding carries <paramref name="serialNumber"/>; null when none does.</summary>
     TenantInfo? Find(string serialNumber);
+
+    /// <summary>
+    /// The live tenant with certificate identity <paramref name="identity"/> (the subject CN,
+    /// <c>targetNamespace/bindingName</c>); null when none. For policies keyed by identity, such
+    /// as untrusted routing: <c>FindByIdentity(id)?.Untrusted == true</c>.
+    /// </summary>
+    TenantInfo? FindByIdentity(string identity);
 }

@@ -8,7 +8,7 @@ namespace BuildPool.Gateway.Tenants;
 /// </summary>
 public sealed class TenantDirectory : ITenantDirectory
 {
-    private FrozenDictionary<string, TenantInfo>? _bySerial;
+    private Snapshot? _current;
 
     /// <summary>A directory that names <paramref name="scope"/> in refusals; empty and not synced until <see cref="Replace"/>.</summary>
     public TenantDirectory(string scope)
@@ -21,10 +21,10 @@ public sealed class TenantDirectory : ITenantDirectory
     public string Scope { get; }
 
     /// <inheritdoc/>
-    public bool IsSynced => Volatile.Read(ref _bySerial) is not null;
+    public bool IsSynced => Volatile.Read(ref _current) is not null;
 
     /// <summary>The tenants now, in no particular order.</summary>
-    public IReadOnlyCollection<TenantInfo> Tenants => Volatile.Read(ref _bySerial)?.Values ?? [];
+    public IReadOnlyCollection<TenantInfo> Tenants => Volatile.Read(ref _current)?.BySerial.Values ?? [];
 
     /// <summary>Raised after each swap, with the new tenants (admission picks up changed limits).</summary>
     public event Action<IReadOnlyCollection<TenantInfo>>? Changed;
@@ -32,8 +32,15 @@ public sealed class TenantDirectory : ITenantDirectory
     /// <inheritdoc/>
     public TenantInfo? Find(string serialNumber)
     {
-        var snapshot = Volatile.Read(ref _bySerial);
-        return snapshot is not null && snapshot.TryGetValue(CertificateSerial.Normalize(serialNumber), out var tenant) ? tenant : null;
+        var snapshot = Volatile.Read(ref _current);
+        return snapshot is not null && snapshot.BySerial.TryGetValue(CertificateSerial.Normalize(serialNumber), out var tenant) ? tenant : null;
+    }
+
+    /// <inheritdoc/>
+    public TenantInfo? FindByIdentity(string identity)
+    {
+        var snapshot = Volatile.Read(ref _current);
+        return snapshot is not null && snapshot.ByIdentity.TryGetValue(identity, out var tenant) ? tenant : null;
     }
 
     /// <summary>
@@ -53,8 +60,17 @@ public sealed class TenantDirectory : ITenantDirectory
             }
         }
 
-        var snapshot = map.ToFrozenDictionary(StringComparer.Ordinal);
-        Volatile.Write(ref _bySerial, snapshot);
-        Changed?.Invoke(snapshot.Values);
+        var bySerial = map.ToFrozenDictionary(StringComparer.Ordinal);
+        var byIdentity = new Dictionary<string, TenantInfo>(StringComparer.Ordinal);
+        foreach (var tenant in bySerial.Values)
+        {
+            byIdentity.TryAdd(tenant.Identity, tenant);
+        }
+
+        Volatile.Write(ref _current, new Snapshot(bySerial, byIdentity.ToFrozenDictionary(StringComparer.Ordinal)));
+        Changed?.Invoke(bySerial.Values);
     }
+
+    // Both views swap together: a lookup never pairs a new serial map with an old identity map.
+    private sealed record Snapshot(FrozenDictionary<string, TenantInfo> BySerial, FrozenDictionary<string, TenantInfo> ByIdentity);
 }

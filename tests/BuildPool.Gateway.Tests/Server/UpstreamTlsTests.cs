@@ -1,5 +1,6 @@
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Server;
+using BuildPool.Gateway.Tests.Discovery;
 using BuildPool.Gateway.Tests.Support;
 using BuildPool.TestDoubles;
 using Grpc.Core;
@@ -72,6 +73,28 @@ public sealed class UpstreamTlsTests : IDisposable
         Assert.False(result.Succeeded);
         Assert.Equal(StatusCode.Unavailable, result.Status);
         Assert.Empty(builder.Builds.Solves);
+    }
+
+    [Fact]
+    public async Task In_pool_mode_a_cache_volume_whose_endpoint_is_https_is_dialled_with_mutual_tls()
+    {
+        await using var builder = await StartBuilderAsync();
+        var client = _pki.IssueClient("gateway-client", "buildpool-gateway");
+        client.Certificate.Dispose();
+        var flags = new GatewayTlsFlags { UpstreamCa = _pki.CaPath, UpstreamCertificate = client.CertPath, UpstreamKey = client.KeyPath };
+        await using var h = await PoolGatewayHarness.StartAsync(["pool-0"], gateway: flags.ApplyTo);
+
+        // Plays the operator of a TLS pool: the volume's builder now serves mTLS at an https:// endpoint.
+        var volume = (await h.Volumes.GetAsync(PoolGatewayHarness.Ns, "pool-0"))!;
+        volume.Status.Endpoint = "https://" + builder.Address["tls://".Length..];
+        await h.Volumes.ReplaceStatusAsync(volume);
+        FakeBuildxResult? result = null;
+        await global::BuildPool.TestDoubles.Eventually.TrueAsync(
+            async () => (result = await h.Client.BuildAsync(new FakeBuildxOptions { Bootstrap = false })).Builder == "secure",
+            "a build reaches the TLS builder at the volume's https:// endpoint");
+
+        Assert.True(result!.Succeeded, result.ToString());
+        Assert.Single(builder.Builds.Solves, s => s.Ref == result.Ref);
     }
 
     private async Task<FakeBuildKitDaemon> StartBuilderAsync()

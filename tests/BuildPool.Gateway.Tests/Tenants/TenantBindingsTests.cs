@@ -57,10 +57,12 @@ public sealed class TenantBindingsTests
         Assert.Equal("team/alpha", directory.Find("0A1B2C")?.Identity);
         Assert.Equal("team/beta", directory.Find("00C1D2")?.Identity);
         Assert.Equal("team/beta", directory.Find("c1d2")?.Identity);
+        Assert.Equal("C1D2", directory.FindByIdentity("team/beta")?.SerialNumber);
 
         directory.Replace(TenantBindings.From([Binding("beta", "00C1D2")], "pool"));
 
         Assert.Null(directory.Find("0A1B2C"));
+        Assert.Null(directory.FindByIdentity("team/alpha"));
         Assert.NotNull(directory.Find("00C1D2"));
     }
 

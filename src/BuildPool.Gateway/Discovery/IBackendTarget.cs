@@ -11,6 +11,9 @@ public interface IBackendTarget
     /// <summary>Where the target places builds; discovery reads loads from it.</summary>
     Placement Placement { get; }
 
+    /// <summary>Which builds are untrusted; discovery swaps in the pool's <c>spec.routing.untrustedKeys</c>.</summary>
+    Isolation.IsolationPolicy Isolation { get; }
+
     /// <summary>Replaces the builder set; running builds finish where they are.</summary>
     void SetBackends(IEnumerable<StaticBackend> backends);
 }

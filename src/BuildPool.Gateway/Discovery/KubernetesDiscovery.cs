@@ -192,7 +192,7 @@ public sealed class KubernetesDiscovery
         Starter.StartTimeout = next.StartTimeout;
         Forks.StartTimeout = next.StartTimeout;
         Forks.Limits = next.Forks;
-        (Volatile.Read(ref _gateway) as GatewayServer)?.Isolation.SetUntrustedKeys(next.UntrustedKeys);
+        Volatile.Read(ref _gateway)?.Isolation.SetUntrustedKeys(next.UntrustedKeys);
         _dirty.Writer.TryWrite(true);
     }
 

@@ -5,6 +5,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using BuildPool.Gateway.Discovery;
+using BuildPool.Gateway.Isolation;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
 using Microsoft.Extensions.Logging;
@@ -31,6 +32,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
     // so the client reports a TLS error rather than an unexplained reset.
     private const byte AlertInternalError = 80;
     private const byte AlertDecodeError = 50;
+    private const byte AlertAccessDenied = 49;
 
     private static readonly KeyValuePair<string, object?> Upstream = new("direction", "upstream");
     private static readonly KeyValuePair<string, object?> Downstream = new("direction", "downstream");
@@ -59,6 +61,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
             new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, MinimumLoadBound = options.MinimumLoadBound, Mode = options.Mode },
             options.BuilderStarter is { } starter ? starter.RequestVolume : null);
         Circuits = new BackendCircuits(Placement, options.CircuitFailureThreshold);
+        Isolation = new IsolationPolicy(options.UntrustedKeys);
         _listener = new Socket(options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
     }
 
@@ -66,6 +69,14 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
     public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
 
     public Placement Placement { get; }
+
+    /// <summary>
+    /// Untrusted routing keys (<c>--untrusted-key</c>, or the pool's <c>spec.routing.untrustedKeys</c>).
+    /// A spliced connection cannot be sent to an isolated fork, so such connections are refused:
+    /// they never reach a builder that trusted builds use. Client identities are invisible here
+    /// (TLS is not terminated), so identity-based untrust does not apply in this mode.
+    /// </summary>
+    public IsolationPolicy Isolation { get; }
 
     public BackendCircuits Circuits { get; }
 
@@ -225,6 +236,12 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
             }
 
             var key = KeyParsers.FromAuthority(hello.ServerName, _options.Domain);
+            if (Isolation.UntrustedBecause(key, identity: null) is { } untrusted)
+            {
+                await RejectAsync(connection, clientName, "untrusted: " + untrusted, AlertAccessDenied);
+                return;
+            }
+
             var decision = await PlaceAsync(key);
             if (decision.Backend is not { State: BackendState.Ready } backend || Endpoint(backend.Id) is not { } endpoint)
             {

@@ -60,7 +60,7 @@ public static class GatewayCommand
             DefaultValueFactory = _ => "grpc",
         };
         mode.AcceptOnlyFromAmong("grpc", "passthrough");
-        var untrustedKeys = new Option<string[]>("--untrusted-key") { Description = "Glob pattern (* and ?) of routing keys whose builds are untrusted; repeatable. With static backends there are no forks, so such builds are refused. Not with --pool (spec.routing.untrustedKeys)." };
+        var untrustedKeys = new Option<string[]>("--untrusted-key") { Description = "Glob pattern (* and ?) of routing keys whose builds are untrusted; repeatable. With static backends there are no forks, so such builds are refused; --mode passthrough refuses such connections. Not with --pool (spec.routing.untrustedKeys)." };
         var untrustedIdentities = new Option<string[]>("--untrusted-identity") { Description = "Glob pattern of client certificate identities whose builds are untrusted: they run only on isolated forks (--pool) or are refused; repeatable." };
         var command = new Command("gateway", "Run the gateway that routes buildx builds to warm builders.")
         {
@@ -210,7 +210,7 @@ public static class GatewayCommand
             return;
         }
 
-        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--require-client-certificate", "--upstream-ca", "--upstream-cert", "--upstream-key", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout", "--untrusted-key", "--untrusted-identity" })
+        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--require-client-certificate", "--upstream-ca", "--upstream-cert", "--upstream-key", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout", "--untrusted-identity" })
         {
             if (parse.GetResult(flag) is System.CommandLine.Parsing.OptionResult { Implicit: false })
             {

@@ -136,6 +136,41 @@ public sealed class PassthroughServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_untrusted_sni_key_is_refused_with_access_denied_and_never_reaches_a_builder()
+    {
+        await using var gateway = Start(options: o => o with { UntrustedKeys = ["pr-*"] });
+
+        using var untrusted = await RawAsync(gateway);
+        await untrusted.SendAsync(await ClientHelloCapture.CaptureAsync("pr-1234.builds.example.test"), SocketFlags.None);
+        var answer = await ReadToEndAsync(untrusted).Within();
+
+        // A spliced connection cannot go to an isolated fork, so it goes nowhere.
+        Assert.Equal(new byte[] { 21, 3, 3, 0, 2, 2, 49 }, answer);
+        Assert.Equal(0, _backends.Sum(b => b.ServerNames.Count));
+
+        await using var trusted = await ConnectAsync(gateway, "main.builds.example.test");
+        var payload = Encoding.ASCII.GetBytes("trusted");
+        Assert.Equal(payload, await trusted.EchoAsync(payload).Within());
+    }
+
+    [Fact]
+    public async Task Untrusted_keys_swapped_in_by_discovery_apply_to_the_next_connection()
+    {
+        await using var gateway = Start();
+        await using (var before = await ConnectAsync(gateway, "pr-7.builds.example.test"))
+        {
+            Assert.Equal("x"u8.ToArray(), await before.EchoAsync("x"u8.ToArray()).Within());
+        }
+
+        ((IBackendTarget)gateway).Isolation.SetUntrustedKeys(["pr-*"]);
+
+        using var after = await RawAsync(gateway);
+        await after.SendAsync(await ClientHelloCapture.CaptureAsync("pr-7.builds.example.test"), SocketFlags.None);
+        Assert.Equal(new byte[] { 21, 3, 3, 0, 2, 2, 49 }, await ReadToEndAsync(after).Within());
+        Assert.Equal(1, _backends.Sum(b => b.ServerNames.Count));
+    }
+
+    [Fact]
     public async Task A_half_closed_client_still_receives_the_builders_answer()
     {
         // A builder that reads to the end of input, then answers with the byte count: only a

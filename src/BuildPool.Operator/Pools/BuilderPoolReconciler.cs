@@ -189,9 +189,30 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
                 var warning = status.Conditions.First(c => c.Type == Conditions.Warning);
                 await events.RecordAsync(pool, "Warning", warning.Reason, warning.Message, cancellationToken);
             }
+
+            await RecordTransitionAsync(pool, cached.Status.Conditions, decided, cancellationToken);
         }
 
         return decided;
+    }
+
+    // Events for the transitions a person acts on: the pool became Ready, lost Ready, or its spec
+    // stalled. Builders starting on a new pool are its normal path and stay in status only.
+    private async Task RecordTransitionAsync(BuilderPool pool, IEnumerable<V1Condition>? before, Outcome decided, CancellationToken cancellationToken)
+    {
+        var wasReady = Conditions.IsTrue(before, Conditions.Ready);
+        if (decided.State == OutcomeState.Stalled && !Conditions.IsTrue(before, Conditions.Stalled))
+        {
+            await events.RecordAsync(pool, "Warning", decided.Reason, decided.Message, cancellationToken);
+        }
+        else if (decided.State == OutcomeState.Ready && !wasReady)
+        {
+            await events.RecordAsync(pool, "Normal", decided.Reason, decided.Message, cancellationToken);
+        }
+        else if (decided.State == OutcomeState.Progressing && wasReady)
+        {
+            await events.RecordAsync(pool, "Warning", decided.Reason, decided.Message, cancellationToken);
+        }
     }
 
     private static partial class Log

@@ -481,6 +481,18 @@ public sealed partial class CacheVolumeReconciler(
 
         volume.Status = status;
         await caches.VolumeWriter.Client.ReplaceStatusAsync(volume, cancellationToken);
+
+        // Phase changes and a newly stalled spec are what `kubectl describe` readers look for;
+        // recorded only after the status they describe was written.
+        var stalled = outcome.State == OutcomeState.Stalled;
+        if (stalled && !Conditions.IsTrue(cached.Status.Conditions, Conditions.Stalled))
+        {
+            await events.RecordAsync(volume, "Warning", outcome.Reason, outcome.Message, cancellationToken);
+        }
+        else if (!stalled && cached.Status.Phase != phase)
+        {
+            await events.RecordAsync(volume, phase == CacheVolumePhase.Failed ? "Warning" : "Normal", phase.ToString(), outcome.Message, cancellationToken);
+        }
     }
 
     // What the builder Deployment is configured to serve, not what the pool asks for: while a

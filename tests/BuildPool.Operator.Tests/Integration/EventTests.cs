@@ -1,0 +1,61 @@
+using BuildPool.Api.V1Alpha1;
+using BuildPool.Runtime.Client;
+using k8s.Models;
+
+namespace BuildPool.Operator.Tests.Integration;
+
+public sealed class EventTests
+{
+    private const string Ns = "default";
+
+    private static BuilderPool Pool() => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "ev", NamespaceProperty = Ns },
+        Spec = new BuilderPoolSpec
+        {
+            Assignment = new AssignmentSpec { Mode = AssignmentMode.Hashed, Volumes = 1 },
+            Scaling = new ScalingSpec { WarmBuilders = 1 },
+            Cache = new CacheSpec { Volume = new CacheVolumeTemplate { Size = "10Gi" } },
+        },
+    };
+
+    private static bool IsPoolReady(Corev1Event e) => e.InvolvedObject.Kind == "BuilderPool" && e.Reason == "Ready";
+
+    private static bool IsPoolStalled(Corev1Event e) => e.InvolvedObject.Kind == "BuilderPool" && e.Reason == "InvalidSpec";
+
+    private static Task<IReadOnlyList<Corev1Event>> EventsAsync(OperatorHarness h) => new ResourceClient<Corev1Event>(h.Kubernetes).ListAsync(Ns);
+
+    [Fact]
+    public async Task Kubectl_describe_shows_a_volume_starting_and_ready_and_the_pool_ready_once()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await h.Pools.CreateAsync(Pool());
+        await h.WaitAsync(async () =>
+        {
+            await h.SimulateReadyDeploymentsAsync(Ns);
+            return await h.Pools.GetAsync(Ns, "ev");
+        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready");
+
+        var events = await h.WaitAsync(() => EventsAsync(h), e => e.Any(IsPoolReady), "the pool's Ready event");
+
+        Assert.Contains(events, e => e.InvolvedObject.Name == "ev-0" && e.Reason == "Starting" && e.Type == "Normal");
+        Assert.Contains(events, e => e.InvolvedObject.Name == "ev-0" && e.Reason == "Ready" && e.Type == "Normal" && e.Message.Contains("buildkitd", StringComparison.Ordinal));
+        var ready = Assert.Single(events, IsPoolReady);
+        Assert.Equal(("ev", "Normal"), (ready.InvolvedObject.Name, ready.Type));
+    }
+
+    [Fact]
+    public async Task A_pool_whose_spec_stalls_gets_a_warning_event_naming_the_field()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        var pool = Pool();
+        pool.Spec.Cache.Gc = new GcPolicy { MaxUsedSpace = "20Gi" };
+        await h.Pools.CreateAsync(pool);
+
+        var events = await h.WaitAsync(() => EventsAsync(h), e => e.Any(IsPoolStalled), "the pool's stalled event");
+
+        var stalled = Assert.Single(events, IsPoolStalled);
+        Assert.Equal("Warning", stalled.Type);
+        Assert.StartsWith("spec.cache.gc.maxUsedSpace:", stalled.Message, StringComparison.Ordinal);
+    }
+}

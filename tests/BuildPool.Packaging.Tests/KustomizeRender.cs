@@ -2,21 +2,26 @@ using BuildPool.TestDoubles;
 
 namespace BuildPool.Packaging.Tests;
 
-/// <summary><c>kubectl kustomize config/default</c>, run once for the test run.</summary>
+/// <summary><c>kubectl kustomize config/&lt;overlay&gt;</c>, run once per overlay for the test run.</summary>
 public static class KustomizeRender
 {
-    private static readonly Lazy<Task<string>> Rendered = new(RenderAsync);
+    private static readonly Lazy<Task<string>> Rendered = new(() => RenderAsync("default"));
+
+    private static readonly Lazy<Task<string>> RenderedLocal = new(() => RenderAsync("local"));
 
     public static Task<string> DefaultAsync() => Rendered.Value;
 
-    private static async Task<string> RenderAsync()
+    /// <summary>config/local: config/default for a laptop cluster with a locally built image.</summary>
+    public static Task<string> LocalAsync() => RenderedLocal.Value;
+
+    private static async Task<string> RenderAsync(string overlay)
     {
         // kustomize needs no cluster; the kubeconfig path only gives kubectl a scratch HOME.
         var home = Directory.CreateTempSubdirectory("buildpool-kustomize-");
         try
         {
-            var result = await new Kubectl(Path.Combine(home.FullName, "kubeconfig")).RunAsync("kustomize", Path.Combine(ChartPaths.Config, "default"));
-            return result.ExitCode == 0 ? result.Stdout : throw new InvalidOperationException($"kubectl kustomize config/default failed: {result}");
+            var result = await new Kubectl(Path.Combine(home.FullName, "kubeconfig")).RunAsync("kustomize", Path.Combine(ChartPaths.Config, overlay));
+            return result.ExitCode == 0 ? result.Stdout : throw new InvalidOperationException($"kubectl kustomize config/{overlay} failed: {result}");
         }
         finally
         {

@@ -61,4 +61,20 @@ public sealed class KustomizeRenderTests
         var containerPorts = deployment.Spec.Template.Spec.Containers.SelectMany(c => c.Ports ?? []).Select(p => p.Name).ToHashSet();
         Assert.All(service.Spec.Ports, p => Assert.Contains(p.TargetPort.Value, containerPorts));
     }
+
+    [KubectlFact]
+    public async Task Config_local_runs_one_operator_from_the_locally_loaded_image_and_gives_the_gateways_the_same_image()
+    {
+        var objects = KubernetesModels.LoadAll(await KustomizeRender.LocalAsync());
+        var differences = objects.SelectMany(o => KubernetesModels.RoundTripDifferences(o).Select(d => $"{o}: {d}")).ToList();
+        Assert.True(differences.Count == 0, "Fields the Kubernetes models do not keep:\n" + string.Join('\n', differences));
+
+        var deployment = Assert.Single(objects.Select(o => o.Model).OfType<V1Deployment>());
+        var operatorContainer = Assert.Single(deployment.Spec.Template.Spec.Containers);
+        Assert.Equal(1, deployment.Spec.Replicas);
+        Assert.Equal("buildpool:dev", operatorContainer.Image);
+        // An image loaded into kind or k3d exists on no registry: it must never be pulled.
+        Assert.Equal("IfNotPresent", operatorContainer.ImagePullPolicy);
+        Assert.Equal("buildpool:dev", Assert.Single(operatorContainer.Env, e => e.Name == "BUILDPOOL_IMAGE").Value);
+    }
 }

@@ -339,8 +339,10 @@ public sealed class SecretBindingTests
         });
         await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Disabled));
 
+        // The binding exists before its pool, so it may first stall on spec.pool; wait for the Secret's turn.
         var stalled = await h.WaitAsync(() => bindings.GetAsync(Ns, "s3"),
-            b => b?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True") == true, "the binding to be Stalled");
+            b => b?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True" && c.Message.StartsWith("spec.cacheBackendCredentials", StringComparison.Ordinal)) == true,
+            "the binding to be Stalled on its Secret");
         Assert.Equal("spec.cacheBackendCredentials.secretName: Secret \"not-yet\" not found in namespace default",
             stalled!.Status.Conditions.Single(c => c.Type == "Stalled").Message);
         var builder = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-0-builder"), d => d is not null, "the builder");

@@ -102,8 +102,19 @@ public sealed class KubernetesDiscovery
     }
 
     /// <summary><paramref name="options"/> with the pool's routing settings, no static backends, the starter and the pool's tenants.</summary>
-    public GatewayOptions Configure(GatewayOptions options) =>
-        Settings.ApplyTo(options) with { Backends = [], BuilderStarter = Starter, Tenants = Tenants.Directory, ForkRequester = Forks };
+    public GatewayOptions Configure(GatewayOptions options)
+    {
+        var applied = Settings.ApplyTo(options);
+        return applied with
+        {
+            Backends = [],
+            BuilderStarter = Starter,
+            Tenants = Tenants.Directory,
+            ForkRequester = Forks,
+            // ClientAccess bindings marked untrusted add to the --untrusted-identity patterns.
+            UntrustedIdentities = new TenantUntrustedIdentities(Tenants.Directory, applied.UntrustedIdentities),
+        };
+    }
 
     /// <summary>
     /// The gateway's readiness in pool mode: synced, and a build could be served, by a ready

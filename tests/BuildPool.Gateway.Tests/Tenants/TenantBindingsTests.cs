@@ -66,6 +66,24 @@ public sealed class TenantBindingsTests
         Assert.NotNull(directory.Find("00C1D2"));
     }
 
+    [Fact]
+    public void A_binding_marked_untrusted_makes_its_identity_untrusted_beside_the_static_patterns()
+    {
+        var directory = new TenantDirectory("BuilderPool ci/pool");
+        var untrusted = Binding("forks", "0F");
+        untrusted.Spec.ClientAccess!.Untrusted = true;
+        directory.Replace(TenantBindings.From([untrusted, Binding("alpha", "0A")], "pool"));
+        var identities = new TenantUntrustedIdentities(directory, new Gateway.Isolation.StaticUntrustedIdentities(["ci/*"]));
+
+        Assert.True(identities.IsUntrusted("team/forks"));
+        Assert.False(identities.IsUntrusted("team/alpha"));
+        Assert.True(identities.IsUntrusted("ci/anything"));
+
+        directory.Replace([]);
+
+        Assert.False(identities.IsUntrusted("team/forks"));
+    }
+
     [Theory]
     [InlineData("00A1B2", "A1B2")]
     [InlineData("00:a1:b2", "A1B2")]

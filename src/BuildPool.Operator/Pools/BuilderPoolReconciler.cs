@@ -137,7 +137,10 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         {
             // Dedicated at maxVolumes: make room by evicting the least recently used idle volume.
             // Its finalizer drains it, and the reclaim policy decides whether its cache is kept.
-            var victim = caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid)
+            // One eviction at a time: a volume still draining counts against maxVolumes until it
+            // is gone, and evicting another meanwhile would throw away a second warm cache.
+            var owned = caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid);
+            var victim = owned.Any(v => v.Metadata.DeletionTimestamp is not null) ? null : owned
                 .Where(v => v.Metadata.DeletionTimestamp is null && v.Status.Phase == CacheVolumePhase.Idle && v.Status.ActiveBuilds == 0)
                 .OrderBy(v => v.Status.LastUsed ?? v.Metadata.CreationTimestamp ?? DateTime.MinValue)
                 .ThenBy(v => v.Metadata.Name, StringComparer.Ordinal)
@@ -161,6 +164,13 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         var outcome = await WriteStatusAsync(cached, pool, outcome: null, plan, now, cancellationToken);
         // While builders start, look again soon even if no event arrives (readiness is probed, not watched).
         var next = outcome.State == OutcomeState.Progressing ? TimeSpan.FromSeconds(15) : (TimeSpan?)null;
+        if (plan.UnmetDemand > 0)
+        {
+            // Keys still wait for a volume (an evicted one may be draining): do not rely on the
+            // eviction's delete event alone to bring the pool back, or a key could wait forever.
+            next = TimeSpan.FromSeconds(5);
+        }
+
         if (renewAt is { } due)
         {
             // Nothing announces that a certificate is due: come back when it is.

@@ -294,35 +294,13 @@ public static class GatewayCommand
 
     private static async Task RunAsync(GatewayOptions options, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
     {
-        // The metrics listener is its own HTTP/1.1 server: scrapers and probes never share the
-        // build port's HTTP/2-only listener or its limits.
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        Logging(builder.Logging);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(metricsEndPoint));
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
-        await using var metricsApp = builder.Build();
         GatewayServer? gateway = null;
-        metricsApp.MapPrometheusScrapingEndpoint("/metrics");
-        metricsApp.MapGet("/healthz", () => Results.Text("ok"));
-        metricsApp.MapGet("/readyz", () => gateway is not null && (discovery?.IsReady(gateway) ?? gateway.IsReady) ? Results.Text("ok") : Results.Text("no ready builder", statusCode: 503));
-        await metricsApp.StartAsync(cancellationToken);
+        await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => gateway is not null && (discovery?.IsReady(gateway) ?? gateway.IsReady), cancellationToken);
         await using (gateway = await GatewayServer.StartAsync(options, Logging, cancellationToken))
         {
             // SIGTERM arrives either as the command's cancellation or through the host's console
             // lifetime; both mean: stop taking builds, let the running ones finish.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, gateway.Stopping);
-            var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            // Discovery returns only when stopped; if it fails, routing would go stale, so stop too.
-            var discovering = discovery?.RunAsync(gateway, stop.Token);
-            await (discovering is null ? stopped : Task.WhenAny(stopped, discovering));
-
-            await stop.CancelAsync();
-            await gateway.StopAsync(CancellationToken.None);
-            if (discovering is not null)
-            {
-                await discovering;
-            }
+            await ServeAsync(gateway, discovery, gateway.StopAsync, cancellationToken, gateway.Stopping);
         }
 
         await metricsApp.StopAsync(CancellationToken.None);
@@ -330,34 +308,58 @@ public static class GatewayCommand
 
     private static async Task RunPassthroughAsync(GatewayOptions options, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
     {
+        PassthroughServer? server = null;
+        await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => server is not null && (discovery?.IsReady(server) ?? server.IsReady), cancellationToken);
+        using var loggers = LoggerFactory.Create(Logging);
+        await using (server = PassthroughServer.Start(options, new PassthroughOptions(), loggers, metricsApp.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>()))
+        {
+            // SIGTERM: stop accepting, let open connections finish up to --shutdown-timeout.
+            await ServeAsync(server, discovery, server.StopAsync, cancellationToken, metricsApp.Lifetime.ApplicationStopping);
+        }
+
+        await metricsApp.StopAsync(CancellationToken.None);
+    }
+
+    // The metrics listener is its own HTTP/1.1 server: scrapers and probes never share the build
+    // port's listener or its limits.
+    private static async Task<WebApplication> StartMetricsAsync(System.Net.IPEndPoint metricsEndPoint, Func<bool> ready, CancellationToken cancellationToken)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         Logging(builder.Logging);
         builder.WebHost.ConfigureKestrel(k => k.Listen(metricsEndPoint));
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
-        await using var metricsApp = builder.Build();
-        PassthroughServer? server = null;
-        metricsApp.MapPrometheusScrapingEndpoint("/metrics");
-        metricsApp.MapGet("/healthz", () => Results.Text("ok"));
-        metricsApp.MapGet("/readyz", () => server is not null && (discovery?.IsReady(server) ?? server.IsReady) ? Results.Text("ok") : Results.Text("no ready builder", statusCode: 503));
-        await metricsApp.StartAsync(cancellationToken);
-        using var loggers = LoggerFactory.Create(Logging);
-        await using (server = PassthroughServer.Start(options, new PassthroughOptions(), loggers, metricsApp.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>()))
+        var metricsApp = builder.Build();
+        try
         {
-            // SIGTERM: stop accepting, let open connections finish up to --shutdown-timeout.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, metricsApp.Lifetime.ApplicationStopping);
-            var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            var discovering = discovery?.RunAsync(server, stop.Token);
-            await (discovering is null ? stopped : Task.WhenAny(stopped, discovering));
-
-            await stop.CancelAsync();
-            await server.StopAsync(CancellationToken.None);
-            if (discovering is not null)
-            {
-                await discovering;
-            }
+            metricsApp.MapPrometheusScrapingEndpoint("/metrics");
+            metricsApp.MapGet("/healthz", () => Results.Text("ok"));
+            metricsApp.MapGet("/readyz", () => ready() ? Results.Text("ok") : Results.Text("no ready builder", statusCode: 503));
+            await metricsApp.StartAsync(cancellationToken);
+            return metricsApp;
         }
+        catch
+        {
+            await metricsApp.DisposeAsync();
+            throw;
+        }
+    }
 
-        await metricsApp.StopAsync(CancellationToken.None);
+    // Runs discovery (if any) until either stop signal fires, then stops the server, letting
+    // running builds finish. Discovery returns only when stopped; if it fails, routing would go
+    // stale, so the server stops too.
+    private static async Task ServeAsync(IBackendTarget target, KubernetesDiscovery? discovery, Func<CancellationToken, Task> stopServer, CancellationToken cancellationToken, CancellationToken stopping)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+        var stopped = Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var discovering = discovery?.RunAsync(target, stop.Token);
+        await (discovering is null ? stopped : Task.WhenAny(stopped, discovering));
+
+        await stop.CancelAsync();
+        await stopServer(CancellationToken.None);
+        if (discovering is not null)
+        {
+            await discovering;
+        }
     }
 }

@@ -6,14 +6,13 @@ using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Server;
 using Google.Protobuf;
-using Eventually = BuildPool.Gateway.Tests.Support.Eventually;
 
 namespace BuildPool.Gateway.Tests.RealDaemons;
 
 /// <summary>
 /// The gateway in front of real buildkitd daemons (issue 4 item 10): the bootstrap calls buildx
-/// makes answer as the daemons themselves answer, and a keyed Solve reaches the daemon its key
-/// places it on. Runs only when <see cref="RealBuildKitFactAttribute.Variable"/> lists daemons.
+/// makes answer as the daemons themselves answer. Whole builds with the real buildx client are in
+/// <see cref="RealBuildxTests"/>. Runs only when <see cref="RealBuildKitFactAttribute.Variable"/> lists daemons.
 /// </summary>
 public sealed class RealBuildKitTests
 {
@@ -40,24 +39,6 @@ public sealed class RealBuildKitTests
         Assert.Contains(info.BuildkitVersion.Version, versions);
         Assert.NotEmpty(listed.Record);
         Assert.All(listed.Record, worker => Assert.Contains(worker.ID, workers));
-    }
-
-    [RealBuildKitFact]
-    public async Task A_keyed_solve_reaches_the_daemon_its_key_is_placed_on()
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await using var gateway = await StartAsync(timeout.Token);
-        await using var client = await UnaryClient.ConnectAsync(new DnsEndPoint("127.0.0.1", gateway.EndPoint.Port), timeout.Token);
-        var reference = "buildpool-real-" + Guid.NewGuid().ToString("N")[..12];
-
-        // No definition and no frontend: the smallest Solve a daemon runs to completion, with
-        // no session, exporter or cache side effects. The key comes from the :authority label.
-        await client.CallAsync("Solve", new SolveRequest { Ref = reference }, $"proj-real.{Domain}", timeout.Token);
-
-        Gateway.Builds.BuildSummary? summary = null;
-        await Eventually.TrueAsync(() => (summary = gateway.Builds.RecentBuilds.FirstOrDefault(b => b.Ref == reference)) is not null, "the Solve's build summary");
-        Assert.Equal(("proj-real", 0), (summary!.Key, summary.GrpcStatus));
-        Assert.Equal(gateway.Placement.Place("proj-real").Backend!.Id, summary.Backend);
     }
 
     private static List<StaticBackend> Backends() =>

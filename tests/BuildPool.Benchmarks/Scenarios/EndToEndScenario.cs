@@ -7,11 +7,14 @@ namespace BuildPool.Benchmarks.Scenarios;
 
 /// <summary>
 /// Real buildkitd daemons, when <c>BUILDPOOL_BENCH_BUILDKIT</c> lists their addresses
-/// (<c>tcp://host:port,tcp://host:port</c>): the same calls through the gateway and directly.
+/// (<c>tcp://host:port,tcp://host:port</c>): the same calls through the gateway and directly;
+/// with <c>BUILDPOOL_BENCH_BUILDX</c> (a buildx binary) also whole builds (<see cref="BuildxComparison"/>).
 /// </summary>
 internal static class EndToEndScenario
 {
     public const string Variable = "BUILDPOOL_BENCH_BUILDKIT";
+
+    public const string BuildxVariable = "BUILDPOOL_BENCH_BUILDX";
 
     public static async Task<string> RunAsync(bool quick)
     {
@@ -21,7 +24,8 @@ internal static class EndToEndScenario
             return $"""
                 ## End-to-end with real daemons
 
-                skipped: set {Variable} to real buildkitd addresses (`tcp://host:port,tcp://host:port`).
+                skipped: set {Variable} to real buildkitd addresses (`tcp://host:port,tcp://host:port`), and
+                {BuildxVariable} to a buildx binary for cold/warm builds and build-context upload throughput.
                 """;
         }
 
@@ -47,6 +51,11 @@ internal static class EndToEndScenario
             }
         }
 
+        var buildx = Environment.GetEnvironmentVariable(BuildxVariable);
+        var builds = string.IsNullOrEmpty(buildx)
+            ? $"Whole builds skipped: set {BuildxVariable} to a buildx binary for cold/warm build time and build-context upload throughput."
+            : await BuildxComparison.RunAsync(buildx, gateway, backends.Select((b, i) => (b.Name, Address: addresses[i])).ToDictionary(b => b.Name, b => b.Address), quick);
+
         var table = new MarkdownTable("path", "p50", "p99");
         foreach (var (name, values) in new[] { ("direct", samples[0]), ("gateway", samples[1]) })
         {
@@ -58,10 +67,11 @@ internal static class EndToEndScenario
             ## End-to-end with real daemons
 
             {addresses.Length} buildkitd daemon(s) from {Variable}; `Control/Info` latency, {calls:N0} calls per path,
-            interleaved, direct to the first daemon vs through the gateway. A cold and a warm `docker buildx build`
-            through the gateway vs direct needs the buildx CLI and is not automated here.
+            interleaved, direct to the first daemon vs through the gateway.
 
-            {table}
+            {table.ToString().TrimEnd()}
+
+            {builds}
             """;
     }
 }

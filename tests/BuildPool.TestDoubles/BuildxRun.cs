@@ -28,6 +28,12 @@ public sealed partial record BuildxRun(int ExitCode, string Output, TimeSpan Ela
             foreach (var line in Output.Split('\n'))
             {
                 var text = line.TrimEnd('\r');
+                if (text == "------")
+                {
+                    // A failed build's error summary follows, repeating the failed step's log lines.
+                    break;
+                }
+
                 var match = VertexLine().Match(text);
                 if (!match.Success)
                 {

@@ -22,6 +22,7 @@ await RunAsync("routing", () => Task.FromResult(RoutingDecisionSection.Run(quick
 await RunAsync("movement", () => Task.FromResult(MovementScenario.Run(quick)));
 await RunAsync("locality", () => Task.FromResult(CacheLocalityScenario.Run(quick)));
 await RunAsync("gateway", () => GatewayOverheadScenario.RunAsync(quick));
+await RunAsync("gateway-process", () => GatewayProcessScenario.RunAsync(quick));
 await RunAsync("operator", () => OperatorScaleScenario.RunAsync(quick));
 await RunAsync("e2e", () => EndToEndScenario.RunAsync(quick));
 

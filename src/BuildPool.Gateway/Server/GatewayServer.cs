@@ -10,6 +10,7 @@ using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Tenants;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -122,6 +123,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         // "data ready?" read before every receive, and run the forwarding code on the socket's
         // own I/O thread instead of hopping to the thread pool per read. Both cut the gateway's
         // CPU per byte; the handler never blocks, which inline scheduling requires.
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.WebHost.UseSockets(sockets =>
         {
             sockets.WaitForDataBeforeAllocatingBuffer = false;

@@ -14,7 +14,7 @@ namespace BuildPool.Benchmarks.Scenarios;
 /// </summary>
 internal static class GatewayOverheadScenario
 {
-    private const int MessageBytes = 32 * 1024;
+    internal const int MessageBytes = 32 * 1024;
 
     public static async Task<string> RunAsync(bool quick)
     {

@@ -19,7 +19,7 @@ internal static class BuildxComparison
     {
         var smallRuns = quick ? 2 : 10;
         var uploadRuns = quick ? 1 : 3;
-        var uploadBytes = (quick ? 32 : 256) * MiB;
+        var uploadBytes = (quick ? 32 : 1024) * MiB;
         var work = Directory.CreateTempSubdirectory("buildpool-bench-buildx-");
         using var buildx = new BuildxCli(buildxPath) { Timeout = TimeSpan.FromMinutes(5) };
         try

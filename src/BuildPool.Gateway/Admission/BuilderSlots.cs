@@ -63,11 +63,17 @@ internal sealed class BuilderSlots(AdmissionController owner, string backendId, 
             owner.Counted(runningDelta: 0, queuedDelta: 1);
             // Created under the lock so no completion path can miss them; both callbacks take
             // this same (reentrant) lock, so one firing at once is still ordered after this.
-            waiter.Timer = time.CreateTimer(static w => ((Waiter)w!).Slots.TimeOut((Waiter)w!), waiter, owner.Options.QueueTimeout, Timeout.InfiniteTimeSpan);
+            waiter.Timer = time.CreateTimer(static w => ((Waiter)w!).Slots.TimeOut((Waiter)w!), waiter, TimerSafe(owner.Options.QueueTimeout), Timeout.InfiniteTimeSpan);
             waiter.Registration = cancellationToken.UnsafeRegister(static (w, token) => ((Waiter)w!).Slots.Cancel((Waiter)w!, token), waiter);
             return new ValueTask<AdmissionLease>(waiter.Completion.Task);
         }
     }
+
+    // Timers take at most about 49.7 days; a longer queue timeout means "wait for as long as it takes".
+    private static TimeSpan TimerSafe(TimeSpan timeout) =>
+        timeout > MaxTimerDelay ? MaxTimerDelay : timeout;
+
+    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     public void Release()
     {

@@ -304,6 +304,8 @@ public sealed class RateLimitingQueue<TKey> : IDisposable
         node.Value.TrySetCanceled(token);
     }
 
+    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromDays(1);
+
     private void ScheduleTimerLocked()
     {
         long nextDue = 0;
@@ -326,7 +328,9 @@ public sealed class RateLimitingQueue<TKey> : IDisposable
             return;
         }
 
-        var dueIn = TimeSpan.FromTicks(Math.Max(nextDue - _time.GetUtcNow().UtcTicks, 1));
+        // Timers take at most about 49.7 days, and a requeue can be further out than that (a
+        // certificate renewed after 60 of its 90 days): wake at least daily and look again.
+        var dueIn = TimeSpan.FromTicks(Math.Clamp(nextDue - _time.GetUtcNow().UtcTicks, 1, MaxTimerDelay.Ticks));
         _timer ??= _time.CreateTimer(static state => ((RateLimitingQueue<TKey>)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _timer.Change(dueIn, Timeout.InfiniteTimeSpan);
     }

@@ -239,6 +239,21 @@ public sealed class AdmissionControllerTests
     }
 
     [Fact]
+    public async Task A_queue_timeout_longer_than_a_timer_can_wait_queues_the_build_until_a_slot_frees()
+    {
+        // Real timers take at most about 49.7 days; a longer queueTimeout must not break admission.
+        var admission = new AdmissionController(new AdmissionOptions { QueueTimeout = TimeSpan.FromDays(100), DefaultMaxConcurrentBuilds = 1 }, TimeProvider.System);
+        var first = await admission.AcquireAsync("ci-0", CancellationToken.None).AsTask().Within();
+
+        var second = admission.AcquireAsync("ci-0", CancellationToken.None).AsTask();
+        await Eventually.TrueAsync(() => admission.GetCounts("ci-0").Queued == 1, "the second build queues");
+        first.Dispose();
+
+        using var lease = await second.Within();
+        Assert.Equal(new AdmissionCounts(1, 0, 1), admission.GetCounts("ci-0"));
+    }
+
+    [Fact]
     public async Task Concurrent_builds_never_exceed_the_slots_and_leak_none()
     {
         const int Slots = 3;

@@ -127,6 +127,26 @@ public sealed class RateLimitingQueueTests
     }
 
     [Fact]
+    public async Task A_key_due_in_60_days_is_held_without_breaking_the_real_timer_and_comes_out_on_time()
+    {
+        // Real timers take at most about 49.7 days; a renewal requeue 60 days out used to make
+        // the system timer throw, which crashes the process when it happens in a timer callback.
+        using var real = new RateLimitingQueue<string>("test", new ItemExponentialFailureRateLimiter<string>(), TimeProvider.System);
+        real.AddAfter("renewal", TimeSpan.FromDays(60));
+        real.AddAfter("soon", TimeSpan.FromMilliseconds(10));
+
+        Assert.Equal("soon", (await real.GetAsync().AsTask().WaitAsync(Eventually.DefaultTimeout)).Key);
+        Assert.Equal(0, real.Count);
+
+        using var queue = NewQueue();
+        queue.AddAfter("renewal", TimeSpan.FromDays(60));
+        _time.Advance(TimeSpan.FromDays(60) - TimeSpan.FromSeconds(1));
+        Assert.Equal(0, queue.Count);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("renewal", (await queue.GetAsync()).Key);
+    }
+
+    [Fact]
     public void AddAfter_twice_for_one_key_keeps_the_earlier_time()
     {
         using var queue = NewQueue();

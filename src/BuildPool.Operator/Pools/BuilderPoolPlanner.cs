@@ -161,8 +161,12 @@ public static class BuilderPoolPlanner
                                     ReadOnlyRootFilesystem = true,
                                     Capabilities = new V1Capabilities { Drop = ["ALL"] },
                                 },
+                                // The root file system is read-only; the .NET runtime still wants a
+                                // writable /tmp (its diagnostics socket, crash dumps).
+                                VolumeMounts = [new V1VolumeMount { Name = "tmp", MountPath = "/tmp" }],
                             },
                         ],
+                        Volumes = [new V1Volume { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = new ResourceQuantity("64Mi") } }],
                     },
                 },
             },
@@ -295,12 +299,14 @@ public static class BuilderPoolPlanner
         V1KeyToPath[] pair = [new V1KeyToPath { Key = "tls.crt", Path = "tls.crt" }, new V1KeyToPath { Key = "tls.key", Path = "tls.key" }];
         template.Spec.Volumes =
         [
+            .. template.Spec.Volumes ?? [],
             new V1Volume { Name = "tls", Secret = new V1SecretVolumeSource { SecretName = tls.ServerSecret, Items = pair } },
             new V1Volume { Name = "ca", Projected = new V1ProjectedVolumeSource { Sources = caSources } },
             new V1Volume { Name = "gateway-tls", Secret = new V1SecretVolumeSource { SecretName = ResourceNames.GatewayTlsSecret(pool), Items = pair } },
         ];
         template.Spec.Containers[0].VolumeMounts =
         [
+            .. template.Spec.Containers[0].VolumeMounts ?? [],
             new V1VolumeMount { Name = "tls", MountPath = GatewayTls.ServerDirectory, ReadOnlyProperty = true },
             new V1VolumeMount { Name = "ca", MountPath = GatewayTls.CaDirectory, ReadOnlyProperty = true },
             new V1VolumeMount { Name = "gateway-tls", MountPath = GatewayTls.UpstreamDirectory, ReadOnlyProperty = true },

@@ -87,6 +87,10 @@ public sealed class PoolTlsTests
         var caProjection = Assert.Single(volumes.Single(v => v.Name == "ca").Projected.Sources);
         Assert.Equal("ci-ca", caProjection.Secret.Name);
         Assert.Equal(["ca.crt"], caProjection.Secret.Items.Select(i => i.Key));
+        // The root file system is read-only; the TLS mounts come beside the writable /tmp, not instead of it.
+        Assert.NotNull(volumes.Single(v => v.Name == "tmp").EmptyDir);
+        Assert.Contains(deployment.Spec.Template.Spec.Containers[0].VolumeMounts, m => m.Name == "tmp" && m.MountPath == "/tmp");
+        Assert.True(deployment.Spec.Template.Spec.Containers[0].SecurityContext.ReadOnlyRootFilesystem);
 
         // Builders serve TLS with the builder certificate and take only the pool CA's clients.
         var builderDeployment = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-0-builder"), d => d is not null, "the builder");

@@ -53,34 +53,14 @@ internal static class GatewayOverheadScenario
                 clients.Add(await RawGrpc.ConnectAsync(path.EndPoint, path.Tls, token));
             }
 
-            for (var i = 0; i < warmup; i++)
-            {
-                foreach (var client in clients)
-                {
-                    await client.InfoAsync(token);
-                }
-            }
-
-            var samples = paths.Select(_ => new List<double>(calls)).ToList();
-            for (var i = 0; i < calls; i++)
-            {
-                for (var j = 0; j < clients.Count; j++)
-                {
-                    var k = (i + j) % clients.Count;
-                    samples[k].Add(await clients[k].InfoAsync(token));
-                }
-            }
-
+            var latencies = await InterleavedUnary.MeasureAsync(clients, warmup, calls, token);
             var unary = new MarkdownTable("path", "p50", "p99", "mean", "added p50", "added p99", "goal (added p99 ≤ 1 ms)");
-            var direct = Percentiles.Sorted(samples[0]);
             for (var k = 0; k < paths.Count; k++)
             {
-                var sorted = Percentiles.Sorted(samples[k]);
-                var addedP50 = Percentiles.Of(sorted, 50) - Percentiles.Of(direct, 50);
-                var addedP99 = Percentiles.Of(sorted, 99) - Percentiles.Of(direct, 99);
-                unary.Add(paths[k].Name, Format.Micros(Percentiles.Of(sorted, 50)), Format.Micros(Percentiles.Of(sorted, 99)), Format.Micros(sorted.Average()),
-                    k == 0 ? "—" : Format.Micros(addedP50), k == 0 ? "—" : Format.Micros(addedP99),
-                    k == 0 ? string.Empty : Format.Goal(addedP99 <= 1000, "≤ 1 ms"));
+                var result = latencies[k];
+                unary.Add(paths[k].Name, Format.Micros(result.P50), Format.Micros(result.P99), Format.Micros(result.Mean),
+                    k == 0 ? "—" : Format.Micros(result.AddedP50), k == 0 ? "—" : Format.Micros(result.AddedP99),
+                    k == 0 ? string.Empty : Format.Goal(result.MeetsGoal, "≤ 1 ms"));
             }
 
             // Throughput: a fresh connection per run (a Session is a build, and a build ends with its connection).

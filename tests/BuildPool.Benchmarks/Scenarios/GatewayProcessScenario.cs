@@ -88,33 +88,13 @@ internal static class GatewayProcessScenario
                 clients.Add(await RawGrpc.ConnectAsync(endPoint, cancellationToken: token));
             }
 
-            for (var i = 0; i < warmup; i++)
-            {
-                foreach (var client in clients)
-                {
-                    await client.InfoAsync(token);
-                }
-            }
-
-            var samples = paths.Select(_ => new List<double>(calls)).ToArray();
-            for (var i = 0; i < calls; i++)
-            {
-                for (var j = 0; j < clients.Count; j++)
-                {
-                    var k = (i + j) % clients.Count;
-                    samples[k].Add(await clients[k].InfoAsync(token));
-                }
-            }
-
-            var direct = Percentiles.Sorted(samples[0]);
+            var latencies = await InterleavedUnary.MeasureAsync(clients, warmup, calls, token);
             for (var k = 0; k < paths.Length; k++)
             {
-                var sorted = Percentiles.Sorted(samples[k]);
-                var addedP50 = Percentiles.Of(sorted, 50) - Percentiles.Of(direct, 50);
-                var addedP99 = Percentiles.Of(sorted, 99) - Percentiles.Of(direct, 99);
-                unary.Add(placement, paths[k].Item1, Format.Micros(Percentiles.Of(sorted, 50)), Format.Micros(Percentiles.Of(sorted, 99)),
-                    k == 0 ? "—" : Format.Micros(addedP50), k == 0 ? "—" : Format.Micros(addedP99),
-                    k == 0 ? string.Empty : Format.Goal(addedP99 <= 1000, "≤ 1 ms"));
+                var result = latencies[k];
+                unary.Add(placement, paths[k].Item1, Format.Micros(result.P50), Format.Micros(result.P99),
+                    k == 0 ? "—" : Format.Micros(result.AddedP50), k == 0 ? "—" : Format.Micros(result.AddedP99),
+                    k == 0 ? string.Empty : Format.Goal(result.MeetsGoal, "≤ 1 ms"));
             }
         }
         finally

@@ -33,6 +33,21 @@ public sealed class SecretBindingStatus
     public DateTime? CertificateNotAfter { get; set; }
 
     /// <summary>
+    /// ClientAccess: serial number of the certificate issued before the current one, hex. After a
+    /// renewal the gateway keeps accepting it until previousCertificateNotAfter, so copies of the
+    /// old certificate (a workstation, a CI cache, a Secret mount the kubelet has not refreshed
+    /// yet) keep working until they expire. Cleared once that time has passed, and never carried
+    /// over when the binding moves to another target namespace or Secret.
+    /// </summary>
+    [MaxLength(128)]
+    [JsonPropertyName("previousCertificateSerialNumber")]
+    public string? PreviousCertificateSerialNumber { get; set; }
+
+    /// <summary>ClientAccess: when the previous certificate expires; the gateway refuses it from then on.</summary>
+    [JsonPropertyName("previousCertificateNotAfter")]
+    public DateTime? PreviousCertificateNotAfter { get; set; }
+
+    /// <summary>
     /// ClientAccess: the command that creates a buildx builder for the pool with the issued
     /// certificate, once ca.pem, cert.pem and key.pem of the issued Secret are saved in
     /// $HOME/.buildpool/&lt;pool&gt;/ (see docs/security.md for the kubectl commands).

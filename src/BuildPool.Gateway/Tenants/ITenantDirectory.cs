@@ -15,7 +15,10 @@ public interface ITenantDirectory
     /// <summary>What a refusal names as the place bindings are looked up (e.g. <c>BuilderPool ci/pool</c>).</summary>
     string Scope { get; }
 
-    /// <summary>The tenant whose live binding carries <paramref name="serialNumber"/>; null when none does.</summary>
+    /// <summary>
+    /// The tenant whose live binding carries <paramref name="serialNumber"/>, as its current
+    /// certificate or as the previous one of a renewal until that one's notAfter; null when none does.
+    /// </summary>
     TenantInfo? Find(string serialNumber);
 
     /// <summary>

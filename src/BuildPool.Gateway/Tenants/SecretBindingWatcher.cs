@@ -33,7 +33,7 @@ public sealed class SecretBindingWatcher
         _logger = _loggers.CreateLogger<SecretBindingWatcher>();
         Namespace = @namespace;
         Pool = pool;
-        Directory = new TenantDirectory($"BuilderPool {@namespace}/{pool}");
+        Directory = new TenantDirectory($"BuilderPool {@namespace}/{pool}", _time);
     }
 
     public string Namespace { get; }
@@ -94,11 +94,13 @@ public sealed class SecretBindingWatcher
                 Directory.Replace(tenants);
                 _synced.TrySetResult();
                 // Identities and limits only: a serial is not a secret, but it is noise in a log line.
-                var summary = string.Join(", ", tenants.Select(t => t.MaxConcurrentBuilds is { } limit ? $"{t.Identity} (max {limit})" : t.Identity));
+                // One line per binding: a renewed binding's previous certificate is not another tenant.
+                var current = tenants.Where(t => t.AcceptedUntil is null).ToList();
+                var summary = string.Join(", ", current.Select(t => t.MaxConcurrentBuilds is { } limit ? $"{t.Identity} (max {limit})" : t.Identity));
                 if (summary != shown)
                 {
                     shown = summary;
-                    TenantLog.TenantsChanged(_logger, Directory.Scope, tenants.Count, summary);
+                    TenantLog.TenantsChanged(_logger, Directory.Scope, current.Count, summary);
                 }
             }
         }

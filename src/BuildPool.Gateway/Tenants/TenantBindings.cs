@@ -11,7 +11,10 @@ public static class TenantBindings
     /// <summary>
     /// The live tenants of <paramref name="pool"/>: bindings of kind ClientAccess naming it, not
     /// being deleted, whose status carries the serial of the certificate the operator issued.
-    /// A binding the operator has not issued for yet grants nothing. Sorted by binding name.
+    /// A binding the operator has not issued for yet grants nothing. A binding whose certificate
+    /// was renewed gives a second entry for the previous serial, with <see cref="TenantInfo.AcceptedUntil"/>
+    /// set to that certificate's notAfter (the directory refuses it from then on). Sorted by binding
+    /// name, each binding's current certificate before its previous one.
     /// </summary>
     public static IReadOnlyList<TenantInfo> From(IEnumerable<SecretBinding> bindings, string pool)
     {
@@ -23,11 +26,37 @@ public static class TenantBindings
             if (ToTenant(binding, pool) is { } tenant)
             {
                 tenants.Add(tenant);
+                if (PreviousOf(binding, tenant) is { } previous)
+                {
+                    tenants.Add(previous);
+                }
             }
         }
 
-        tenants.Sort((a, b) => string.CompareOrdinal(a.Binding, b.Binding));
+        tenants.Sort((a, b) => string.CompareOrdinal(a.Binding, b.Binding) is var byName and not 0
+            ? byName
+            : (a.AcceptedUntil is null ? 0 : 1) - (b.AcceptedUntil is null ? 0 : 1));
         return tenants;
+    }
+
+    /// <summary>
+    /// The entry for the previous certificate of <paramref name="binding"/>, whose current one
+    /// <paramref name="current"/> is: null when the status names none, names no notAfter (an
+    /// unbounded grace would never end), or names the current serial again.
+    /// </summary>
+    public static TenantInfo? PreviousOf(SecretBinding binding, TenantInfo current)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        ArgumentNullException.ThrowIfNull(current);
+        if (CertificateSerial.Normalize(binding.Status?.PreviousCertificateSerialNumber) is not { Length: > 0 } serial
+            || binding.Status?.PreviousCertificateNotAfter is not { } notAfter
+            || serial == CertificateSerial.Normalize(current.SerialNumber))
+        {
+            return null;
+        }
+
+        var until = new DateTimeOffset(notAfter.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(notAfter, DateTimeKind.Utc) : notAfter.ToUniversalTime());
+        return current with { SerialNumber = serial, AcceptedUntil = until };
     }
 
     /// <summary>The tenant <paramref name="binding"/> grants on <paramref name="pool"/>, or null when it grants none.</summary>

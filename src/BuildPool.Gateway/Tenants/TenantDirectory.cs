@@ -8,13 +8,19 @@ namespace BuildPool.Gateway.Tenants;
 /// </summary>
 public sealed class TenantDirectory : ITenantDirectory
 {
+    private readonly TimeProvider _time;
     private Snapshot? _current;
 
-    /// <summary>A directory that names <paramref name="scope"/> in refusals; empty and not synced until <see cref="Replace"/>.</summary>
-    public TenantDirectory(string scope)
+    /// <summary>
+    /// A directory that names <paramref name="scope"/> in refusals; empty and not synced until
+    /// <see cref="Replace"/>. <paramref name="timeProvider"/> decides when a previous certificate's
+    /// <see cref="TenantInfo.AcceptedUntil"/> has passed.
+    /// </summary>
+    public TenantDirectory(string scope, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(scope);
         Scope = scope;
+        _time = timeProvider ?? TimeProvider.System;
     }
 
     /// <inheritdoc/>
@@ -23,7 +29,7 @@ public sealed class TenantDirectory : ITenantDirectory
     /// <inheritdoc/>
     public bool IsSynced => Volatile.Read(ref _current) is not null;
 
-    /// <summary>The tenants now, in no particular order.</summary>
+    /// <summary>The tenants now, in no particular order; a renewed binding is here once per accepted serial.</summary>
     public IReadOnlyCollection<TenantInfo> Tenants => Volatile.Read(ref _current)?.BySerial.Values ?? [];
 
     /// <summary>Raised after each swap, with the new tenants (admission picks up changed limits).</summary>
@@ -33,7 +39,14 @@ public sealed class TenantDirectory : ITenantDirectory
     public TenantInfo? Find(string serialNumber)
     {
         var snapshot = Volatile.Read(ref _current);
-        return snapshot is not null && snapshot.BySerial.TryGetValue(CertificateSerial.Normalize(serialNumber), out var tenant) ? tenant : null;
+        if (snapshot is null || !snapshot.BySerial.TryGetValue(CertificateSerial.Normalize(serialNumber), out var tenant))
+        {
+            return null;
+        }
+
+        // Checked on every lookup, not when the directory is filled: the operator clears an expired
+        // previous serial from the status, but nothing else changes at that instant to trigger a swap.
+        return tenant.AcceptedUntil is { } until && _time.GetUtcNow() >= until ? null : tenant;
     }
 
     /// <inheritdoc/>
@@ -61,8 +74,9 @@ public sealed class TenantDirectory : ITenantDirectory
         }
 
         var bySerial = map.ToFrozenDictionary(StringComparer.Ordinal);
+        // By identity, the entry of a binding's current certificate, never that of its previous one.
         var byIdentity = new Dictionary<string, TenantInfo>(StringComparer.Ordinal);
-        foreach (var tenant in bySerial.Values)
+        foreach (var tenant in bySerial.Values.OrderBy(t => t.AcceptedUntil is null ? 0 : 1))
         {
             byIdentity.TryAdd(tenant.Identity, tenant);
         }

@@ -23,6 +23,13 @@ public sealed record TenantInfo(string Identity, string SerialNumber)
     /// </summary>
     public bool Untrusted { get; init; }
 
+    /// <summary>
+    /// Set on the entry for a binding's previous certificate (<c>status.previousCertificateSerialNumber</c>):
+    /// the gateway accepts that serial only before this instant (<c>status.previousCertificateNotAfter</c>),
+    /// so copies of a renewed certificate keep working until they expire. Null for the current certificate.
+    /// </summary>
+    public DateTimeOffset? AcceptedUntil { get; init; }
+
     /// <summary>The name admission and metrics count this tenant under.</summary>
     public string AdmissionKey => Binding ?? Identity;
 }

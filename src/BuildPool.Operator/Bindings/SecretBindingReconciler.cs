@@ -16,8 +16,10 @@ namespace BuildPool.Operator.Bindings;
 
 /// <summary>
 /// SecretBinding. ClientAccess: issues a client certificate signed by the pool CA into a Secret
-/// in the tenant's namespace, renews it after two thirds of its validity, and deletes it when the
-/// binding goes (the gateway, which watches bindings, refuses the certificate from then on).
+/// in the tenant's namespace, renews it after two thirds of its validity (the replaced certificate
+/// stays in the status as the previous one, which the gateway accepts until it expires), and
+/// deletes it when the binding goes (the gateway, which watches bindings, refuses both
+/// certificates from then on).
 /// The other kinds are applied by the pool and volume reconcilers; here they get a status that
 /// says whether the Secrets they name exist.
 /// </summary>
@@ -191,11 +193,20 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
             issued = new Issued(target, certificate.SerialNumber, certificate.NotBefore, certificate.NotAfter);
         }
 
+        // The certificate this one replaced stays valid until it expires; the gateway keeps taking it
+        // until then (status.previousCertificate*), and the next reconcile at that time clears it.
+        issued = issued with { Previous = ClientCertificateGrace.Previous(cached.Status, target, issued.SerialNumber, now) };
         var renewAt = CertificateRenewal.RenewAt(issued.NotBefore, issued.NotAfter);
         await WriteStatusAsync(cached, binding, Outcome.Ready("Issued",
             $"client certificate {issued.SerialNumber} for {commonName} in Secret {target}, renewed after {renewAt:yyyy-MM-ddTHH:mm:ssZ}"),
             now, cancellationToken, issued, ClientAccessCommand.For(pool));
-        return ReconcileResult.After(CertificateRenewal.Until(renewAt, now));
+        var next = CertificateRenewal.Until(renewAt, now);
+        if (issued.Previous is { } replaced && CertificateRenewal.Until(replaced.NotAfter, now) < next)
+        {
+            next = CertificateRenewal.Until(replaced.NotAfter, now);
+        }
+
+        return ReconcileResult.After(next);
     }
 
     /// <summary>
@@ -263,7 +274,11 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
     private async Task<V1Secret?> ReadAsync(string? @namespace, string name, CancellationToken cancellationToken) =>
         caches.Secrets.Cache.Get(@namespace, name) ?? await caches.SecretClient.GetAsync(@namespace, name, cancellationToken);
 
-    private sealed record Issued(string Secret, string SerialNumber, DateTime NotBefore, DateTime NotAfter);
+    private sealed record Issued(string Secret, string SerialNumber, DateTime NotBefore, DateTime NotAfter)
+    {
+        /// <summary>The replaced certificate the gateway still accepts, until its notAfter.</summary>
+        public (string SerialNumber, DateTime NotAfter)? Previous { get; init; }
+    }
 
     private async Task WriteStatusAsync(SecretBinding cached, SecretBinding binding, Outcome outcome, DateTime now, CancellationToken cancellationToken, Issued? issued = null, string? buildxCommand = null)
     {
@@ -280,6 +295,11 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
             status.CertificateSerialNumber = issued?.SerialNumber ?? (keep ? cached.Status.CertificateSerialNumber : null);
             status.CertificateNotAfter = issued is not null ? StatusClock.Truncate(issued.NotAfter) : keep ? cached.Status.CertificateNotAfter : null;
             status.BuildxCommand = buildxCommand ?? (keep ? cached.Status.BuildxCommand : null);
+            // A binding that stops issuing (Stalled) stops granting its previous certificate too; one
+            // that only waits keeps it while it is valid.
+            var previous = issued is not null ? issued.Previous : keep ? ClientCertificateGrace.StillValid(cached.Status, now) : null;
+            status.PreviousCertificateSerialNumber = previous?.SerialNumber;
+            status.PreviousCertificateNotAfter = previous is { } p ? StatusClock.Truncate(p.NotAfter) : null;
         }
 
         Conditions.SetOutcome(status.Conditions, outcome, binding.Metadata.Generation, now);

@@ -188,6 +188,78 @@ public sealed class SecretBindingTests
     }
 
     [Fact]
+    public async Task A_renewed_client_certificate_stays_in_the_status_as_the_previous_one_until_it_expires()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var h = await OperatorHarness.StartAsync(time: clock);
+        void Tick() => clock.Advance(TimeSpan.FromMilliseconds(500));
+        await CreateTenantNamespaceAsync(h);
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Managed));
+        var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
+        await bindings.CreateAsync(ClientAccess("team-a-ci", "ci", validity: "3h"));
+        var first = await WaitIssuedAsync(h, "team-a-ci", tick: Tick);
+        Assert.Null(first!.Status.PreviousCertificateSerialNumber);
+        Assert.Null(first.Status.PreviousCertificateNotAfter);
+
+        // Past two thirds of the validity: renewed, and the replaced certificate is the previous one.
+        clock.Advance(TimeSpan.FromMinutes(125));
+        var renewed = await WaitIssuedAsync(h, "team-a-ci", b => b.Status.CertificateSerialNumber != first.Status.CertificateSerialNumber, Tick);
+        Assert.Equal(first.Status.CertificateSerialNumber, renewed!.Status.PreviousCertificateSerialNumber);
+        Assert.Equal(first.Status.CertificateNotAfter!.Value.ToUniversalTime(), renewed.Status.PreviousCertificateNotAfter!.Value.ToUniversalTime());
+        using var issued = X509Certificate2.CreateFromPem(Encoding.UTF8.GetString((await new ResourceClient<V1Secret>(h.Kubernetes).GetAsync(Tenant, "ci-client"))!.Data["cert.pem"]));
+        Assert.Equal(renewed.Status.CertificateSerialNumber, issued.SerialNumber);
+
+        // Once the old certificate has expired the operator clears it (it requeued for that time).
+        clock.SetUtcNow(new DateTimeOffset(first.Status.CertificateNotAfter.Value.ToUniversalTime()));
+        var cleared = await h.WaitAsync(() =>
+        {
+            Tick();
+            return bindings.GetAsync(Ns, "team-a-ci");
+        }, b => b?.Status.PreviousCertificateSerialNumber is null, "the expired previous certificate to leave the status");
+        Assert.Null(cleared!.Status.PreviousCertificateNotAfter);
+        Assert.Equal(renewed.Status.CertificateSerialNumber, cleared.Status.CertificateSerialNumber);
+        Assert.Contains(cleared.Status.Conditions, c => c.Type == "Ready" && c.Status == "True");
+    }
+
+    [Fact]
+    public async Task A_certificate_reissued_after_its_secret_was_deleted_keeps_the_old_one_as_previous()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await CreateTenantNamespaceAsync(h);
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Managed));
+        await new ResourceClient<SecretBinding>(h.Kubernetes).CreateAsync(ClientAccess("team-a-ci", "ci"));
+        var first = await WaitIssuedAsync(h, "team-a-ci");
+
+        await new ResourceClient<V1Secret>(h.Kubernetes).DeleteAsync(Tenant, "ci-client");
+
+        var reissued = await WaitIssuedAsync(h, "team-a-ci", b => b.Status.CertificateSerialNumber != first!.Status.CertificateSerialNumber);
+        Assert.Equal(first!.Status.CertificateSerialNumber, reissued!.Status.PreviousCertificateSerialNumber);
+        Assert.Equal(first.Status.CertificateNotAfter, reissued.Status.PreviousCertificateNotAfter);
+    }
+
+    [Fact]
+    public async Task A_binding_moved_to_another_target_namespace_does_not_keep_its_old_certificate_as_previous()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await CreateTenantNamespaceAsync(h);
+        await new ResourceClient<V1Namespace>(h.Kubernetes).CreateAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "team-b" } });
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("ci", TlsMode.Managed));
+        var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
+        await bindings.CreateAsync(ClientAccess("team-a-ci", "ci"));
+        var first = await WaitIssuedAsync(h, "team-a-ci");
+
+        first!.Spec.ClientAccess!.TargetNamespace = "team-b";
+        await bindings.ReplaceAsync(first);
+
+        var moved = await WaitIssuedAsync(h, "team-a-ci", b => b.Status.IssuedSecret == "team-b/ci-client");
+        Assert.NotEqual(first.Status.CertificateSerialNumber, moved!.Status.CertificateSerialNumber);
+        // The old certificate names the identity team-a/team-a-ci: a grace period would keep another tenant in.
+        Assert.Null(moved.Status.PreviousCertificateSerialNumber);
+        Assert.Null(moved.Status.PreviousCertificateNotAfter);
+        Assert.Null(await new ResourceClient<V1Secret>(h.Kubernetes).GetAsync(Tenant, "ci-client"));
+    }
+
+    [Fact]
     public async Task Rotating_a_cache_backend_credentials_secret_rolls_builders_one_at_a_time_through_drain()
     {
         await using var h = await OperatorHarness.StartAsync();

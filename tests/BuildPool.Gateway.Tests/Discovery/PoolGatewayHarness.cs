@@ -63,7 +63,8 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
         Func<string, CacheVolumeSpec, CacheVolumeSpec>? volume = null,
         IReadOnlyDictionary<string, CacheVolumePhase>? phases = null,
         IReadOnlyList<string>? spareBuilders = null,
-        Func<GatewayOptions, GatewayOptions>? gateway = null)
+        Func<GatewayOptions, GatewayOptions>? gateway = null,
+        TimeProvider? time = null)
     {
         var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds, BookmarkInterval = TimeSpan.FromSeconds(1) });
         await server.StartAsync();
@@ -84,7 +85,7 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
                     await harness.CreateVolumeAsync(name, phase, s => volume?.Invoke(name, s) ?? s);
                 }
 
-                await harness.StartGatewayAsync(volumes.Count, gateway);
+                await harness.StartGatewayAsync(volumes.Count, gateway, time ?? TimeProvider.System);
                 return harness;
             }
             catch
@@ -173,15 +174,16 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
         await Server.DisposeAsync();
     }
 
-    private async Task StartGatewayAsync(int volumes, Func<GatewayOptions, GatewayOptions>? gateway)
+    private async Task StartGatewayAsync(int volumes, Func<GatewayOptions, GatewayOptions>? gateway, TimeProvider time)
     {
         Discovery = await KubernetesDiscovery.ConnectAsync(
             Transport,
             Ns,
             PoolName,
-            new KubernetesDiscoveryOptions { BusyCheckInterval = TimeSpan.FromMilliseconds(200) });
+            new KubernetesDiscoveryOptions { BusyCheckInterval = TimeSpan.FromMilliseconds(200), TimeProvider = time });
         var options = Discovery.Configure(new GatewayOptions
         {
+            TimeProvider = time,
             Listen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
             ShutdownTimeout = TimeSpan.FromSeconds(5),
         });

@@ -14,6 +14,7 @@ using BuildPool.TestDoubles;
 using Grpc.Core;
 using Grpc.Net.Client;
 using k8s.Models;
+using Microsoft.Extensions.Time.Testing;
 using Eventually = BuildPool.Gateway.Tests.Support.Eventually;
 
 namespace BuildPool.Gateway.Tests.Tenants;
@@ -129,6 +130,59 @@ public sealed class TenantAccessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_renewed_bindings_previous_certificate_builds_until_its_not_after_and_deleting_the_binding_refuses_both()
+    {
+        // The gateway's clock, not the handshake, ends the grace: both certificates stay valid for TLS throughout.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var h = await StartAsync(time: clock);
+        using var previous = Client("alpha");
+        using var current = Client("alpha");
+        var notAfter = clock.GetUtcNow().UtcDateTime.AddHours(1);
+        await BindAsync(h, "alpha", current, status: s =>
+        {
+            s.PreviousCertificateSerialNumber = previous.SerialNumber;
+            s.PreviousCertificateNotAfter = new DateTime(notAfter.Ticks - (notAfter.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc);
+        });
+        using var previousChannel = Channel(h, previous, out _);
+        using var currentChannel = Channel(h, current, out _);
+        var withPrevious = new Control.ControlClient(previousChannel);
+        var withCurrent = new Control.ControlClient(currentChannel);
+
+        Assert.Equal(Volume, (await withPrevious.SolveAsync(new SolveRequest { Ref = "r-previous" })).ExporterResponse["x-fake-builder"]);
+        Assert.Equal(Volume, (await withCurrent.SolveAsync(new SolveRequest { Ref = "r-current" })).ExporterResponse["x-fake-builder"]);
+        Assert.Equal($"{TenantNamespace}/alpha", h.Discovery.Tenants.Directory.Find(previous.SerialNumber)?.Identity);
+
+        clock.Advance(TimeSpan.FromMinutes(59));
+        Assert.Equal(Volume, (await withPrevious.SolveAsync(new SolveRequest { Ref = "r-previous-late" })).ExporterResponse["x-fake-builder"]);
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var expired = await Assert.ThrowsAsync<RpcException>(async () => await withPrevious.SolveAsync(new SolveRequest { Ref = "r-previous-expired" }));
+        Assert.Equal(StatusCode.PermissionDenied, expired.StatusCode);
+        Assert.Equal(
+            $"client certificate {TenantNamespace}/alpha (serial {CertificateSerial.Normalize(previous.SerialNumber)}) is not allowed to build: its SecretBinding (kind ClientAccess) for BuilderPool {PoolGatewayHarness.Ns}/{PoolGatewayHarness.PoolName} was deleted or never existed",
+            expired.Status.Detail);
+        Assert.DoesNotContain(h.Fleet[Volume].Builds.Solves, s => s.Ref == "r-previous-expired");
+        Assert.Equal(Volume, (await withCurrent.SolveAsync(new SolveRequest { Ref = "r-current-late" })).ExporterResponse["x-fake-builder"]);
+
+        // Deleted while the previous certificate is still in its grace period: neither builds.
+        var bindings = new ResourceClient<SecretBinding>(h.Transport);
+        var live = (await bindings.GetAsync(PoolGatewayHarness.Ns, "alpha"))!;
+        live.Status.PreviousCertificateNotAfter = live.Status.PreviousCertificateNotAfter!.Value.AddHours(1);
+        await bindings.ReplaceStatusAsync(live);
+        await Eventually.TrueAsync(() => h.Discovery.Tenants.Directory.Find(previous.SerialNumber) is not null, "the previous certificate is accepted again");
+        await bindings.DeleteAsync(PoolGatewayHarness.Ns, "alpha");
+        await Eventually.TrueAsync(
+            () => h.Discovery.Tenants.Directory.Find(previous.SerialNumber) is null && h.Discovery.Tenants.Directory.Find(current.SerialNumber) is null,
+            "the gateway forgets the deleted binding");
+        foreach (var (control, name) in new[] { (withPrevious, "previous"), (withCurrent, "current") })
+        {
+            var refused = await Assert.ThrowsAsync<RpcException>(async () => await control.SolveAsync(new SolveRequest { Ref = $"r-{name}-deleted" }));
+            Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+            Assert.Contains("was deleted or never existed", refused.Status.Detail, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_certificate_from_another_pools_ca_fails_the_tls_handshake()
     {
         await using var h = await StartAsync();
@@ -231,10 +285,11 @@ public sealed class TenantAccessTests : IDisposable
         await first.ResponseAsync.Within();
     }
 
-    private Task<PoolGatewayHarness> StartAsync(Func<GatewayOptions, GatewayOptions>? configure = null, Action<BuilderPoolSpec>? pool = null) =>
+    private Task<PoolGatewayHarness> StartAsync(Func<GatewayOptions, GatewayOptions>? configure = null, Action<BuilderPoolSpec>? pool = null, TimeProvider? time = null) =>
         PoolGatewayHarness.StartAsync(
             [Volume],
             pool: pool,
+            time: time,
             gateway: o =>
             {
                 var tls = o with { TlsCertificatePath = _serverCert, TlsKeyPath = _serverKey, ClientCaPath = _pki.CaPath };
@@ -245,7 +300,7 @@ public sealed class TenantAccessTests : IDisposable
         (ca ?? _pki).IssueClient($"client-{binding}-{Guid.NewGuid():N}", $"{TenantNamespace}/{binding}").Certificate;
 
     // Plays the operator: a ClientAccess binding whose status names the issued certificate's serial.
-    private static async Task<TenantInfo> BindAsync(PoolGatewayHarness h, string name, X509Certificate2 certificate, int? maxConcurrentBuilds = null)
+    private static async Task<TenantInfo> BindAsync(PoolGatewayHarness h, string name, X509Certificate2 certificate, int? maxConcurrentBuilds = null, Action<SecretBindingStatus>? status = null)
     {
         var bindings = new ResourceClient<SecretBinding>(h.Transport);
         var created = await bindings.CreateAsync(new SecretBinding
@@ -259,6 +314,7 @@ public sealed class TenantAccessTests : IDisposable
             },
         });
         created.Status = new SecretBindingStatus { CertificateSerialNumber = certificate.SerialNumber, IssuedSecret = $"{TenantNamespace}/buildpool-client" };
+        status?.Invoke(created.Status);
         await bindings.ReplaceStatusAsync(created);
         TenantInfo? tenant = null;
         await Eventually.TrueAsync(() => (tenant = h.Discovery.Tenants.Directory.Find(certificate.SerialNumber)) is not null, $"the gateway knows binding {name}");

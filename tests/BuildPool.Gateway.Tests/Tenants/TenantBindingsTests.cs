@@ -1,6 +1,9 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Gateway.Tenants;
 using k8s.Models;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BuildPool.Gateway.Tests.Tenants;
 
@@ -84,6 +87,62 @@ public sealed class TenantBindingsTests
         Assert.False(identities.IsUntrusted("team/forks"));
     }
 
+    [Fact]
+    public void A_renewed_bindings_previous_serial_finds_the_same_tenant_until_its_not_after()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+        var directory = new TenantDirectory("BuilderPool ci/pool", clock);
+        var binding = Binding("alpha", "0B");
+        binding.Spec.ClientAccess!.MaxConcurrentBuilds = 2;
+        binding.Status.PreviousCertificateSerialNumber = "0A";
+        binding.Status.PreviousCertificateNotAfter = new DateTime(2026, 11, 22, 13, 0, 0, DateTimeKind.Utc);
+
+        directory.Replace(TenantBindings.From([binding], "pool"));
+
+        var current = directory.Find("0B");
+        Assert.Equal(new TenantInfo("team/alpha", "B") { Binding = "ci/alpha", MaxConcurrentBuilds = 2 }, current);
+        Assert.Equal(current! with { SerialNumber = "A", AcceptedUntil = new DateTimeOffset(2026, 11, 22, 13, 0, 0, TimeSpan.Zero) }, directory.Find("0A"));
+        Assert.Equal("B", directory.FindByIdentity("team/alpha")?.SerialNumber);
+
+        clock.Advance(TimeSpan.FromMinutes(59));
+        Assert.NotNull(directory.Find("0A"));
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Null(directory.Find("0A"));
+        using var certificate = TestCertificate("0A");
+        Assert.Equal("unbound_certificate", TenantGate.Check(certificate, directory).Refusal);
+        Assert.Equal(current, directory.Find("0B"));
+    }
+
+    [Fact]
+    public void A_previous_serial_without_a_not_after_grants_nothing()
+    {
+        var directory = new TenantDirectory("BuilderPool ci/pool");
+        var binding = Binding("alpha", "0B");
+        binding.Status.PreviousCertificateSerialNumber = "0A";
+
+        directory.Replace(TenantBindings.From([binding], "pool"));
+
+        Assert.Null(directory.Find("0A"));
+        Assert.NotNull(directory.Find("0B"));
+    }
+
+    [Fact]
+    public void A_binding_being_deleted_grants_neither_its_current_nor_its_previous_serial()
+    {
+        var directory = new TenantDirectory("BuilderPool ci/pool");
+        var binding = Binding("alpha", "0B");
+        binding.Status.PreviousCertificateSerialNumber = "0A";
+        binding.Status.PreviousCertificateNotAfter = DateTime.UtcNow.AddHours(1);
+        directory.Replace(TenantBindings.From([binding], "pool"));
+        Assert.NotNull(directory.Find("0A"));
+
+        binding.Metadata.DeletionTimestamp = DateTime.UtcNow;
+        directory.Replace(TenantBindings.From([binding], "pool"));
+
+        Assert.Null(directory.Find("0A"));
+        Assert.Null(directory.Find("0B"));
+    }
+
     [Theory]
     [InlineData("00A1B2", "A1B2")]
     [InlineData("00:a1:b2", "A1B2")]
@@ -92,6 +151,16 @@ public sealed class TenantBindingsTests
     [InlineData("", "")]
     public void Serials_compare_as_uppercase_hex_without_leading_zeros_or_separators(string serial, string normalized) =>
         Assert.Equal(normalized, CertificateSerial.Normalize(serial));
+
+    // A certificate with the given serial, for TenantGate (which reads the serial and the CN).
+    private static X509Certificate2 TestCertificate(string serial)
+    {
+        using var key = ECDsa.Create();
+        var request = new CertificateRequest("CN=team/alpha", key, HashAlgorithmName.SHA256);
+        var now = DateTimeOffset.UtcNow;
+        using var certificate = request.Create(request.SubjectName, X509SignatureGenerator.CreateForECDsa(key), now.AddMinutes(-1), now.AddHours(1), Convert.FromHexString(serial));
+        return X509CertificateLoader.LoadCertificate(certificate.RawData);
+    }
 
     private static SecretBinding Binding(string name, string? serial) => new()
     {

@@ -30,11 +30,7 @@ public sealed class EventTests
     {
         await using var h = await OperatorHarness.StartAsync();
         await h.Pools.CreateAsync(Pool());
-        await h.WaitAsync(async () =>
-        {
-            await h.SimulateReadyDeploymentsAsync(Ns);
-            return await h.Pools.GetAsync(Ns, "ev");
-        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready");
+        await h.WaitForReadyPoolAsync(Ns, "ev");
 
         var events = await h.WaitAsync(() => EventsAsync(h), e => e.Any(IsPoolReady), "the pool's Ready event");
 

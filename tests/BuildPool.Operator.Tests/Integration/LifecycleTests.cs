@@ -20,21 +20,11 @@ public sealed class LifecycleTests
         },
     };
 
-    private static async Task<BuilderPool> ReadyPoolAsync(OperatorHarness h, BuilderPool pool)
-    {
-        await h.Pools.CreateAsync(pool);
-        return (await h.WaitAsync(async () =>
-        {
-            await h.SimulateReadyDeploymentsAsync(Ns);
-            return await h.Pools.GetAsync(Ns, pool.Metadata.Name);
-        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready"))!;
-    }
-
     [Fact]
     public async Task An_image_change_waits_for_the_running_build_then_rolls_builders_one_at_a_time()
     {
         await using var h = await OperatorHarness.StartAsync();
-        var pool = await ReadyPoolAsync(h, Pool("ci", volumes: 2, warm: 2));
+        var pool = await h.CreateReadyPoolAsync(Pool("ci", volumes: 2, warm: 2));
         var oldHashes = (await h.Deployments.ListAsync(Ns)).Where(d => d.Metadata.Name.EndsWith("-builder", StringComparison.Ordinal))
             .ToDictionary(d => d.Metadata.Name, d => d.Spec.Template.Metadata.Annotations[CacheVolumePlanner.PodTemplateHashAnnotation]);
 
@@ -69,8 +59,8 @@ public sealed class LifecycleTests
     public async Task Deleting_a_retain_pool_keeps_its_claims_and_a_delete_pool_removes_them_after_the_builders()
     {
         await using var h = await OperatorHarness.StartAsync();
-        await ReadyPoolAsync(h, Pool("keep", volumes: 1, warm: 1, reclaim: ReclaimPolicy.Retain));
-        await ReadyPoolAsync(h, Pool("drop", volumes: 1, warm: 1, reclaim: ReclaimPolicy.Delete));
+        await h.CreateReadyPoolAsync(Pool("keep", volumes: 1, warm: 1, reclaim: ReclaimPolicy.Retain));
+        await h.CreateReadyPoolAsync(Pool("drop", volumes: 1, warm: 1, reclaim: ReclaimPolicy.Delete));
         Assert.NotNull(await h.Claims.GetAsync(Ns, "keep-0-state"));
         Assert.NotNull(await h.Claims.GetAsync(Ns, "drop-0-state"));
 
@@ -85,7 +75,7 @@ public sealed class LifecycleTests
         Assert.True(kept!.Metadata.Annotations?.ContainsKey(WellKnown.RetainedAnnotation));
 
         // A pool of the same name finds its old cache again.
-        await ReadyPoolAsync(h, Pool("keep", volumes: 1, warm: 1));
+        await h.CreateReadyPoolAsync(Pool("keep", volumes: 1, warm: 1));
         var reused = await h.Claims.GetAsync(Ns, "keep-0-state");
         Assert.Equal(kept.Metadata.Uid, reused!.Metadata.Uid);
         Assert.False(reused.Metadata.Annotations?.ContainsKey(WellKnown.RetainedAnnotation) ?? false);
@@ -95,7 +85,7 @@ public sealed class LifecycleTests
     public async Task Deleting_a_volume_with_a_running_build_waits_in_draining_until_the_build_ends()
     {
         await using var h = await OperatorHarness.StartAsync();
-        await ReadyPoolAsync(h, Pool("ci", volumes: 1, warm: 1));
+        await h.CreateReadyPoolAsync(Pool("ci", volumes: 1, warm: 1));
         h.Daemon.Daemon.ActiveBuilds["build-1"] = DateTimeOffset.UtcNow;
 
         await h.Pools.DeleteAsync(Ns, "ci");

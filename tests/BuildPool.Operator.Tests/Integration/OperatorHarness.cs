@@ -81,6 +81,21 @@ internal sealed class OperatorHarness : IAsyncDisposable
         _run = manager.RunAsync(_stop.Token);
     }
 
+    /// <summary>Creates <paramref name="pool"/> and plays the kubelet until the pool reports <c>Ready=True</c>.</summary>
+    public async Task<BuilderPool> CreateReadyPoolAsync(BuilderPool pool)
+    {
+        await Pools.CreateAsync(pool);
+        return await WaitForReadyPoolAsync(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
+    }
+
+    /// <summary>Plays the kubelet (<see cref="SimulateReadyDeploymentsAsync"/>) until the pool reports <c>Ready=True</c>.</summary>
+    public async Task<BuilderPool> WaitForReadyPoolAsync(string @namespace, string name) =>
+        (await WaitAsync(async () =>
+        {
+            await SimulateReadyDeploymentsAsync(@namespace);
+            return await Pools.GetAsync(@namespace, name);
+        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready"))!;
+
     /// <summary>Plays the kubelet and deployment controller: the builder pods of every running Deployment become ready.</summary>
     public async Task SimulateReadyDeploymentsAsync(string @namespace)
     {

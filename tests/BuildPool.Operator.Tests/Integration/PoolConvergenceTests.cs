@@ -48,11 +48,7 @@ public sealed class PoolConvergenceTests
         Assert.Equal("False", pool!.Status.Conditions.Single(c => c.Type == "Ready").Status);
 
         // The kubelet's part: pods become ready. The daemon answers ListWorkers for the operator.
-        await h.WaitAsync(async () =>
-        {
-            await h.SimulateReadyDeploymentsAsync(Ns);
-            return await h.Pools.GetAsync(Ns, "ci");
-        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready");
+        await h.WaitForReadyPoolAsync(Ns, "ci");
 
         pool = await h.Pools.GetAsync(Ns, "ci");
         Assert.Equal(pool!.Metadata.Generation, pool.Status.ObservedGeneration);
@@ -87,11 +83,7 @@ public sealed class PoolConvergenceTests
     {
         await using var h = await OperatorHarness.StartAsync();
         await h.Pools.CreateAsync(Pool("ci", volumes: 2, warm: 2));
-        await h.WaitAsync(async () =>
-        {
-            await h.SimulateReadyDeploymentsAsync(Ns);
-            return await h.Pools.GetAsync(Ns, "ci");
-        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready");
+        await h.WaitForReadyPoolAsync(Ns, "ci");
 
         await h.StopOperatorAsync();
         var writesBefore = h.Server.Stats.TotalWrites;

@@ -121,11 +121,7 @@ public sealed class PoolTlsTests
         var events = new ResourceClient<Corev1Event>(h.Kubernetes);
         await h.WaitAsync(() => events.ListAsync(Ns), e => e.Any(x => x.Reason == "UnauthenticatedEndpoint"), "the Warning event");
         // More status changes (builders starting and becoming ready) do not repeat it.
-        await h.WaitAsync(async () =>
-        {
-            await h.SimulateReadyDeploymentsAsync(Ns);
-            return await h.Pools.GetAsync(Ns, "open");
-        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready");
+        await h.WaitForReadyPoolAsync(Ns, "open");
         var warnings = (await events.ListAsync(Ns)).Where(e => e.Reason == "UnauthenticatedEndpoint").ToList();
         Assert.Equal("Warning", Assert.Single(warnings).Type);
         Assert.Empty(await new ResourceClient<V1Secret>(h.Kubernetes).ListAsync(Ns));

@@ -36,16 +36,6 @@ public sealed class SecretBindingTests
             return new ResourceClient<SecretBinding>(h.Kubernetes).GetAsync(Ns, name);
         }, b => b?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true && (also?.Invoke(b) ?? true), $"SecretBinding {name} to issue its certificate");
 
-    private static async Task<BuilderPool> ReadyPoolAsync(OperatorHarness h, BuilderPool pool)
-    {
-        await h.Pools.CreateAsync(pool);
-        return (await h.WaitAsync(async () =>
-        {
-            await h.SimulateReadyDeploymentsAsync(Ns);
-            return await h.Pools.GetAsync(Ns, pool.Metadata.Name);
-        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready"))!;
-    }
-
     [Fact]
     public async Task A_client_access_binding_issues_a_certificate_from_the_pool_ca_with_the_tenant_identity()
     {
@@ -279,7 +269,7 @@ public sealed class SecretBindingTests
                 CacheBackendCredentials = new CacheBackendCredentialsBinding { SecretName = "s3-creds" },
             },
         });
-        await ReadyPoolAsync(h, PoolTlsTests.Pool("ci", TlsMode.Disabled, volumes: 2, warm: 2));
+        await h.CreateReadyPoolAsync(PoolTlsTests.Pool("ci", TlsMode.Disabled, volumes: 2, warm: 2));
 
         var builders = await h.WaitAsync(() => h.Deployments.ListAsync(Ns),
             d => d.Count(x => x.Metadata.Name.EndsWith("-builder", StringComparison.Ordinal) && x.Spec.Template.Spec.Containers[0].EnvFrom?.Any(e => e.SecretRef?.Name == "s3-creds") == true) == 2,

@@ -58,11 +58,7 @@ public sealed class SecretLeakTests
         await bindings.CreateAsync(SecretBindingTests.ClientAccess("team-a-ci", "ci"));
         await bindings.CreateAsync(SecretBindingTests.ClientAccess("orphan", "nowhere"));
         await SecretBindingTests.WaitIssuedAsync(h, "team-a-ci");
-        await h.WaitAsync(async () =>
-        {
-            await h.SimulateReadyDeploymentsAsync(Ns);
-            return await h.Pools.GetAsync(Ns, "ci");
-        }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready");
+        await h.WaitForReadyPoolAsync(Ns, "ci");
 
         // Rotate a bound Secret and revoke the client certificate, so those paths log too.
         var rotated = (await secrets.GetAsync(Ns, "s3-creds"))!;

@@ -50,13 +50,14 @@ internal sealed class LargeBlockMemoryPool : MemoryPool<byte>
 
     private void Return(Block block)
     {
-        if (Volatile.Read(ref _disposed) || Interlocked.Increment(ref _retained) > _maxRetained)
+        if (Volatile.Read(ref _disposed))
         {
-            if (!_disposed)
-            {
-                Interlocked.Decrement(ref _retained);
-            }
+            return;
+        }
 
+        if (Interlocked.Increment(ref _retained) > _maxRetained)
+        {
+            Interlocked.Decrement(ref _retained);
             return;
         }
 

@@ -26,6 +26,32 @@ read -r total passed failed skipped < <(
     }
   } END { printf "%d %d %d %d\n", t, p, f, t - p - f }')
 assemblies=$(ls "$results"/*.trx 2>/dev/null | wc -l)
+# Name every failed test (and the first lines of its message) right above the summary, so the
+# tail of a CI log says which test failed without scrolling back through every assembly.
+list_failures() {
+  for f in "$results"/*.trx; do
+    [ -e "$f" ] || continue
+    awk '
+      /<UnitTestResult / && /outcome="Failed"/ {
+        name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
+        gsub(/&lt;/, "<", name); gsub(/&gt;/, ">", name); gsub(/&quot;/, "\"", name); gsub(/&amp;/, "\\&", name)
+        printf "  FAILED %s\n", name; want = 1; next
+      }
+      want && /<Message>/ { inmsg = 1; n = 0; sub(/.*<Message>/, "") }
+      inmsg {
+        line = $0; done = sub(/<\/Message>.*/, "", line)
+        gsub(/&lt;/, "<", line); gsub(/&gt;/, ">", line); gsub(/&quot;/, "\"", line); gsub(/&amp;/, "\\&", line)
+        if (n < 6 && line ~ /[^ ]/) { printf "         %s\n", line; n++ }
+        if (done) { inmsg = 0; want = 0 }
+      }
+    ' "$f"
+  done
+}
+failures=$(list_failures)
+if [ -n "$failures" ]; then
+  echo "Failed tests:"
+  echo "$failures"
+fi
 if [ "$rc" -ne 0 ] || [ "${failed:-0}" -ne 0 ] || [ "${total:-0}" -eq 0 ]; then
   echo "Test summary: FAILED — total: ${total:-0}, passed: ${passed:-0}, failed: ${failed:-0}, skipped: ${skipped:-0}, assemblies: $assemblies"
   exit 1

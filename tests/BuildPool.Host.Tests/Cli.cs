@@ -57,12 +57,26 @@ internal sealed class Cli : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            // A test run started in the background by a non-interactive shell (`make test &`, nohup,
+            // some CI runners) ignores SIGINT, and a child inherits an ignored signal: the host never
+            // sees Ctrl-C then, exactly like a real `nohup make run`. SIGTERM (what Kubernetes sends)
+            // goes down the same shutdown path in the host, so use it when SIGINT cannot arrive.
+            var signal = SigIntIgnored() ? "-TERM" : "-INT";
+            Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
         }
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _process.WaitForExitAsync(timeout.Token);
         return _process.ExitCode;
+    }
+
+    private static bool SigIntIgnored()
+    {
+        // /proc/self/status: "SigIgn:\t<hex mask>", bit (signal - 1); SIGINT is 2.
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null
+            && ulong.TryParse(line.AsSpan("SigIgn:".Length).Trim(), System.Globalization.NumberStyles.HexNumber, null, out var mask)
+            && (mask & 0x2) != 0;
     }
 
     public async ValueTask DisposeAsync()

@@ -162,6 +162,17 @@ public sealed class WatchTests : ServerTest
     }
 
     [Fact]
+    public async Task A_watch_with_the_largest_timeout_seconds_stays_open_and_streams_changes()
+    {
+        // int.MaxValue seconds is beyond what a system timer can be armed for.
+        await using var watch = await RawWatch.OpenAsync(Server.BaseAddress, $"{ConfigMaps}?watch=true&timeoutSeconds={int.MaxValue}");
+        await MakeAsync("late");
+
+        await Eventually.TrueAsync(() => watch.Events.Any(e => Name(e) == "late"), "the new object is streamed");
+        Assert.False(watch.Ended);
+    }
+
+    [Fact]
     public async Task Dropping_watches_closes_open_streams_and_clients_can_resume()
     {
         await using var watch = await RawWatch.OpenAsync(Server.BaseAddress, $"{ConfigMaps}?watch=true");

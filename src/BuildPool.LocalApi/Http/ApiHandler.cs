@@ -31,6 +31,7 @@ internal sealed class ApiHandler(
     CancellationToken stopping)
 {
     private static readonly string[] WatchTrue = ["true", "1"];
+    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -311,7 +312,9 @@ internal sealed class ApiHandler(
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         var timeout = int.TryParse(query["timeoutSeconds"].ToString(), CultureInfo.InvariantCulture, out var seconds) && seconds > 0
-            ? TimeSpan.FromSeconds(seconds)
+            // A system timer cannot be armed beyond about 49.7 days; a larger timeoutSeconds (clients
+            // do send int.MaxValue) must keep the watch open rather than abort the stream.
+            ? TimeSpan.FromSeconds(Math.Min(seconds, MaxTimerDelay.TotalSeconds))
             : (TimeSpan?)null;
         using var timer = timeout is { } t ? options.TimeProvider.CreateTimer(_ => cts.Cancel(), null, t, Timeout.InfiniteTimeSpan) : null;
         var bookmarks = query["allowWatchBookmarks"].ToString() == "true"

@@ -35,9 +35,11 @@ public sealed class PoolConvergenceTests
         await h.WaitAsync(() => h.Claims.ListAsync(Ns), c => c.Count == 2, "two state claims");
         var services = new ResourceClient<V1Service>(h.Kubernetes);
         await h.WaitAsync(() => services.ListAsync(Ns), s => s.Count == 3, "pool service and two builder services");
-        Assert.NotNull(await new ResourceClient<V1NetworkPolicy>(h.Kubernetes).GetAsync(Ns, "ci-builders"));
-        Assert.NotNull(await new ResourceClient<V1PodDisruptionBudget>(h.Kubernetes).GetAsync(Ns, "ci-builders"));
-        Assert.NotNull(await new ResourceClient<V1ConfigMap>(h.Kubernetes).GetAsync(Ns, "ci-0-buildkitd"));
+        // The pool's children are applied one after the other: the services being there says
+        // nothing about the policy and budget written after them, so wait for each.
+        await h.WaitAsync(() => new ResourceClient<V1NetworkPolicy>(h.Kubernetes).GetAsync(Ns, "ci-builders"), p => p is not null, "the builders' network policy");
+        await h.WaitAsync(() => new ResourceClient<V1PodDisruptionBudget>(h.Kubernetes).GetAsync(Ns, "ci-builders"), b => b is not null, "the builders' disruption budget");
+        await h.WaitAsync(() => new ResourceClient<V1ConfigMap>(h.Kubernetes).GetAsync(Ns, "ci-0-buildkitd"), c => c is not null, "the first builder's buildkitd.toml");
 
         // One warm builder runs; the other stays at zero replicas until a build asks for it.
         var builders = (await h.Deployments.ListAsync(Ns)).Where(d => d.Metadata.Name.EndsWith("-builder", StringComparison.Ordinal)).OrderBy(d => d.Metadata.Name).ToList();

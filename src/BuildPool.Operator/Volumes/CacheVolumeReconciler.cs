@@ -458,7 +458,7 @@ public sealed partial class CacheVolumeReconciler(
             // The reconcile's own copy: steps before this one (snapshots) may have set conditions.
             Conditions = Conditions.Copy(volume.Status.Conditions),
             Phase = phase,
-            Endpoint = ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort, ServesTls(volume)),
+            Endpoint = ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort, ServesTls(volume, pool)),
             Capacity = volume.Spec.Size ?? pool?.Spec.Cache.Volume.Size,
             UsedBytes = usedBytes,
             ActiveBuilds = activeBuilds,
@@ -497,9 +497,14 @@ public sealed partial class CacheVolumeReconciler(
 
     // What the builder Deployment is configured to serve, not what the pool asks for: while a
     // change to TLS rolls through the pool, each builder is dialled the way it listens.
-    private bool ServesTls(CacheVolume volume) =>
-        caches.Deployments.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.Builder(volume.Metadata.Name))
-            ?.Spec?.Template?.Spec?.Volumes?.Any(v => v.Name == BuilderCredentialsPlanner.TlsVolume) == true;
+    // What the builder's Deployment really serves, so a pool switching TLS on or off points the
+    // gateway at the scheme the running daemon speaks. Before the Deployment exists (a Managed pool
+    // waits for its certificate first) the pool's setting says what the builder will serve, so the
+    // status never advertises a plain endpoint for a builder that will only ever speak TLS.
+    private bool ServesTls(CacheVolume volume, BuilderPool? pool) =>
+        caches.Deployments.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.Builder(volume.Metadata.Name)) is { } builder
+            ? builder.Spec?.Template?.Spec?.Volumes?.Any(v => v.Name == BuilderCredentialsPlanner.TlsVolume) == true
+            : pool is not null && pool.Spec.Endpoint.Tls.Mode != TlsMode.Disabled;
 
     private static partial class Log
     {

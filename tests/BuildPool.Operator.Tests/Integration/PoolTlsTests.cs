@@ -99,8 +99,8 @@ public sealed class PoolTlsTests
         Assert.Contains("[grpc.tls]\n  cert = \"/etc/buildkit-tls/tls.crt\"\n  key = \"/etc/buildkit-tls/tls.key\"\n  ca = \"/etc/buildkit-tls/ca.crt\"", config!.Data["buildkitd.toml"], StringComparison.Ordinal);
 
         // The gateway finds the builder at an https:// endpoint.
-        var volume = await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "ci-0"), v => v?.Status.Endpoint is not null, "the volume endpoint");
-        Assert.Equal("https://ci-0-builder.default.svc:1234", volume!.Status.Endpoint);
+        // The status follows the Deployment on the volume's next reconcile: wait for it.
+        await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "ci-0"), v => v?.Status.Endpoint == "https://ci-0-builder.default.svc:1234", "the volume's https endpoint");
 
         var pool = await h.Pools.GetAsync(Ns, "ci");
         Assert.DoesNotContain(pool!.Status.Conditions, c => c.Type == "Warning");

@@ -10,7 +10,7 @@ trap 'rm -rf "$results"' EXIT
 args=(test BuildPoolOperator.sln -c "$config" --no-build --nologo
       --logger "trx" --results-directory "$results" --logger "console;verbosity=${VERBOSITY:-minimal}")
 [ -n "$filter" ] && args+=(--filter "$filter")
-dotnet "${args[@]}" 2>&1
+dotnet "${args[@]}" 2>&1 | tee "$results/console.log"
 rc=${PIPESTATUS[0]}
 # Sum the counters of every trx file (one per test assembly); trx has no skipped counter, so
 # skipped = total - passed - failed.
@@ -51,6 +51,10 @@ failures=$(list_failures)
 if [ -n "$failures" ]; then
   echo "Failed tests:"
   echo "$failures"
+elif [ "$rc" -ne 0 ]; then
+  # No failed test in any trx: a build error, or a test host that crashed or was aborted.
+  echo "The test run failed without a failed test; the lines that say why:"
+  grep -E "error [A-Z]+[0-9]+|[Tt]est host process crashed|test run was aborted|Unhandled exception" "$results/console.log" | head -20 | sed 's/^/  /'
 fi
 if [ "$rc" -ne 0 ] || [ "${failed:-0}" -ne 0 ] || [ "${total:-0}" -eq 0 ]; then
   echo "Test summary: FAILED — total: ${total:-0}, passed: ${passed:-0}, failed: ${failed:-0}, skipped: ${skipped:-0}, assemblies: $assemblies"

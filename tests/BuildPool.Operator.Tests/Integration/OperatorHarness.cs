@@ -97,35 +97,7 @@ internal sealed class OperatorHarness : IAsyncDisposable
         }, p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to become Ready"))!;
 
     /// <summary>Plays the kubelet and deployment controller: the builder pods of every running Deployment become ready.</summary>
-    public async Task SimulateReadyDeploymentsAsync(string @namespace)
-    {
-        foreach (var deployment in await Deployments.ListAsync(@namespace))
-        {
-            var replicas = deployment.Spec.Replicas ?? 1;
-            if ((deployment.Status?.ReadyReplicas ?? 0) == replicas && (deployment.Status?.Replicas ?? 0) == replicas
-                && deployment.Status?.ObservedGeneration == deployment.Metadata.Generation)
-            {
-                continue;
-            }
-
-            deployment.Status = new V1DeploymentStatus
-            {
-                Replicas = replicas,
-                ReadyReplicas = replicas,
-                AvailableReplicas = replicas,
-                UpdatedReplicas = replicas,
-                ObservedGeneration = deployment.Metadata.Generation,
-            };
-            try
-            {
-                await Deployments.ReplaceStatusAsync(deployment);
-            }
-            catch (ConflictException)
-            {
-                // The operator wrote it meanwhile; the next round sets it.
-            }
-        }
-    }
+    public Task SimulateReadyDeploymentsAsync(string @namespace) => FakeKubelet.ReadyDeploymentsAsync(Deployments, @namespace);
 
     public Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, TimeSpan? timeout = null) =>
         Eventually.WaitAsync(async () =>

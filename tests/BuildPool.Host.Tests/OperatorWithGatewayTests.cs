@@ -63,16 +63,7 @@ public sealed class OperatorWithGatewayTests : IAsyncLifetime
     [Fact]
     public async Task A_build_for_an_idle_builder_wakes_it_through_the_operator_and_its_next_build_lands_there_again()
     {
-        await Pools.CreateAsync(new BuilderPool
-        {
-            Metadata = new V1ObjectMeta { Name = PoolName, NamespaceProperty = Ns },
-            Spec = new BuilderPoolSpec
-            {
-                Assignment = new AssignmentSpec { Mode = Api.V1Alpha1.AssignmentMode.Hashed, Volumes = 2 },
-                Scaling = new ScalingSpec { WarmBuilders = 1 },
-            },
-        });
-        await WaitAsync(() => Pools.GetAsync(Ns, PoolName), p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to be Ready");
+        await CreateReadyPoolAsync(warmBuilders: 1);
         var gateway = await StartGatewayAsync();
         // What the operator wrote, as the gateway reads it: one warm builder, one stopped.
         await Eventually.TrueAsync(() => StateOf(gateway, "ci-0") == BackendState.Ready && StateOf(gateway, "ci-1") == BackendState.Stopped,
@@ -98,6 +89,48 @@ public sealed class OperatorWithGatewayTests : IAsyncLifetime
 
         // The gateway's use of the volume reaches its status, which the idle timeout counts from.
         await WaitAsync(() => Volumes.GetAsync(Ns, "ci-1"), v => v?.Status.LastUsed is not null, "ci-1's lastUsed in status");
+    }
+
+    [Fact]
+    public async Task A_volume_the_operator_drains_gets_no_new_builds_from_the_gateway_until_its_running_build_ends()
+    {
+        await CreateReadyPoolAsync(warmBuilders: 2);
+        var gateway = await StartGatewayAsync();
+        await Eventually.TrueAsync(() => StateOf(gateway, "ci-0") == BackendState.Ready && StateOf(gateway, "ci-1") == BackendState.Ready,
+            "the gateway to see both builders Ready", TimeSpan.FromSeconds(30));
+        var project = Enumerable.Range(0, 10_000).Select(i => $"project-{i}").First(p => gateway.Placement.Place(p).Backend?.Id == "ci-1");
+        var old = (await Volumes.GetAsync(Ns, "ci-1"))!.Metadata.Uid;
+        // A build the daemon reports as running (the operator asks it before stopping the builder).
+        _fleet["ci-1"].Daemon.ActiveBuilds["long-build"] = DateTimeOffset.UtcNow;
+
+        await Volumes.DeleteAsync(Ns, "ci-1");
+        await WaitAsync(() => Volumes.GetAsync(Ns, "ci-1"), v => v?.Status.Phase == CacheVolumePhase.Draining, "the operator to drain ci-1");
+        await Eventually.TrueAsync(() => StateOf(gateway, "ci-1") == BackendState.Draining, "the gateway to see ci-1 draining", TimeSpan.FromSeconds(30));
+
+        var during = await FakeBuildxClient.For(gateway.Address).BuildAsync(new FakeBuildxOptions { ContextName = project });
+
+        Assert.True(during.Succeeded, during.ToString());
+        Assert.Equal("ci-0", during.Builder);
+        Assert.Empty(_fleet["ci-1"].Builds.Solves);
+        // Still draining: the running build is not cut short.
+        Assert.Equal(old, (await Volumes.GetAsync(Ns, "ci-1"))!.Metadata.Uid);
+
+        _fleet["ci-1"].Daemon.ActiveBuilds.Clear();
+        await WaitAsync(() => Volumes.GetAsync(Ns, "ci-1"), v => v?.Metadata.Uid != old, "the drained volume to be deleted");
+    }
+
+    private async Task CreateReadyPoolAsync(int warmBuilders)
+    {
+        await Pools.CreateAsync(new BuilderPool
+        {
+            Metadata = new V1ObjectMeta { Name = PoolName, NamespaceProperty = Ns },
+            Spec = new BuilderPoolSpec
+            {
+                Assignment = new AssignmentSpec { Mode = Api.V1Alpha1.AssignmentMode.Hashed, Volumes = 2 },
+                Scaling = new ScalingSpec { WarmBuilders = warmBuilders },
+            },
+        });
+        await WaitAsync(() => Pools.GetAsync(Ns, PoolName), p => p?.Status.Conditions.Any(c => c.Type == "Ready" && c.Status == "True") == true, "the pool to be Ready");
     }
 
     private static BackendState? StateOf(GatewayServer gateway, string volume) =>

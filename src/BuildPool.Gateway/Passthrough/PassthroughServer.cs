@@ -177,7 +177,10 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
             {
                 client = await _listener.AcceptAsync(stopping);
             }
-            catch (Exception ex) when (stopping.IsCancellationRequested && ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            // StopAsync disposes the listener before it cancels the token (so no connection is
+            // accepted after it returns): a pending accept can fail in between, and that is a stop too.
+            catch (Exception ex) when ((stopping.IsCancellationRequested || Volatile.Read(ref _stopped) != 0)
+                && ex is OperationCanceledException or SocketException or ObjectDisposedException)
             {
                 return;
             }

@@ -369,7 +369,8 @@ public sealed class Http2ClientConnectionKestrelTests(ITestOutputHelper output)
         Assert.True(refused.IsRetryable);
         Assert.Equal("finished", Encoding.UTF8.GetString(await GrpcWire.ReadToEndAsync(held).Within()));
         output.WriteLine("held done");
-        await connection.Completion.Within(5);
+        // The server closes at once after its last stream; 5 s was too tight for a loaded machine.
+        await connection.Completion.Within(30);
         output.WriteLine("connection closed");
         await stopping.Within();
     }

@@ -21,6 +21,11 @@ public sealed class EventTests
 
     private static bool IsPoolReady(Corev1Event e) => e.InvolvedObject.Kind == "BuilderPool" && e.Reason == "Ready";
 
+    private static bool IsVolumeStarting(Corev1Event e) => e.InvolvedObject.Name == "ev-0" && e.Reason == "Starting" && e.Type == "Normal";
+
+    private static bool IsVolumeReady(Corev1Event e) =>
+        e.InvolvedObject.Name == "ev-0" && e.Reason == "Ready" && e.Type == "Normal" && e.Message.Contains("buildkitd", StringComparison.Ordinal);
+
     private static bool IsPoolStalled(Corev1Event e) => e.InvolvedObject.Kind == "BuilderPool" && e.Reason == "InvalidSpec";
 
     private static Task<IReadOnlyList<Corev1Event>> EventsAsync(OperatorHarness h) => new ResourceClient<Corev1Event>(h.Kubernetes).ListAsync(Ns);
@@ -32,10 +37,11 @@ public sealed class EventTests
         await h.Pools.CreateAsync(Pool());
         await h.WaitForReadyPoolAsync(Ns, "ev");
 
-        var events = await h.WaitAsync(() => EventsAsync(h), e => e.Any(IsPoolReady), "the pool's Ready event");
+        // The volume records its Ready event after writing the status that lets the pool become
+        // Ready, so the pool's event can be listed before the volume's: wait for all three.
+        var events = await h.WaitAsync(() => EventsAsync(h), e => e.Any(IsPoolReady) && e.Any(IsVolumeStarting) && e.Any(IsVolumeReady),
+            "the volume's Starting and Ready events and the pool's Ready event");
 
-        Assert.Contains(events, e => e.InvolvedObject.Name == "ev-0" && e.Reason == "Starting" && e.Type == "Normal");
-        Assert.Contains(events, e => e.InvolvedObject.Name == "ev-0" && e.Reason == "Ready" && e.Type == "Normal" && e.Message.Contains("buildkitd", StringComparison.Ordinal));
         var ready = Assert.Single(events, IsPoolReady);
         Assert.Equal(("ev", "Normal"), (ready.InvolvedObject.Name, ready.Type));
     }

@@ -82,7 +82,8 @@ public sealed class ForkTests
 
         var seeded = await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "priv-0-f0"), v => v?.Status.Conditions.Any(c => c.Type == ForkManager.SeededCondition) == true, "the fork's Seeded condition");
         Assert.Equal(("True", "ClonedFromBase"), seeded!.Status.Conditions.Where(c => c.Type == ForkManager.SeededCondition).Select(c => (c.Status, c.Reason)).Single());
-        Assert.Equal(2, (await h.Volumes.GetAsync(Ns, "priv-0"))!.Status.Forks);
+        // The base volume counts its forks in a status write after creating them: wait for it.
+        await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "priv-0"), v => v?.Status.Forks == 2, "priv-0 to report its two forks");
     }
 
     [Fact]

@@ -46,7 +46,9 @@ public sealed class PoolConvergenceTests
         Assert.Equal([1, 0], builders.Select(d => d.Spec.Replicas ?? -1));
         Assert.Equal("Recreate", builders[0].Spec.Strategy.Type);
 
-        var pool = await h.Pools.GetAsync(Ns, "ci");
+        // The pool's status is written after all of its children: the policy being there does not
+        // mean the status is, so wait for a Ready condition before judging it.
+        var pool = await h.WaitAsync(() => h.Pools.GetAsync(Ns, "ci"), p => p?.Status.Conditions.Any(c => c.Type == "Ready") == true, "the pool's first status");
         Assert.Equal("False", pool!.Status.Conditions.Single(c => c.Type == "Ready").Status);
 
         // The kubelet's part: pods become ready. The daemon answers ListWorkers for the operator.
@@ -60,8 +62,9 @@ public sealed class PoolConvergenceTests
         Assert.Equal(2, pool.Status.Volumes);
         var ready = await h.Volumes.GetAsync(Ns, "ci-0");
         Assert.Equal(CacheVolumePhase.Ready, ready!.Status.Phase);
-        var idle = await h.Volumes.GetAsync(Ns, "ci-1");
-        Assert.Equal(CacheVolumePhase.Idle, idle!.Status.Phase);
+        // The pool's Ready needs only the warm builder: the cold volume writes its own status
+        // after its Deployment, on a reconcile of its own, so wait for it to settle on Idle.
+        await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "ci-1"), v => v?.Status.Phase == CacheVolumePhase.Idle, "the cold volume to be Idle");
     }
 
     [Fact]

@@ -34,13 +34,17 @@ public sealed class RetentionTests
         await h.Volumes.CreateAsync(Pinned("temp-release", "temp", "1s"));
         await h.Volumes.CreateAsync(Pinned("keep-release", "keep", "1s"));
 
+        // Each volume is reconciled on its own: the Delete pool's volume going says nothing about
+        // whether the Retain pool's volume has written its claim and gone Idle yet, so wait for that.
+        var keptClaim = await h.WaitAsync(() => h.Claims.GetAsync(Ns, "keep-release-state"), c => c is not null, "the Retain pool's claim");
+        await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "keep-release"), v => v?.Status.Phase == CacheVolumePhase.Idle, "the Retain pool's volume to be Idle");
         await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "temp-release"), v => v is null, "the Delete pool's idle volume to be removed");
         await h.WaitAsync(() => h.Claims.GetAsync(Ns, "temp-release-state"), c => c is null, "its claim to be deleted");
 
         var kept = await h.Volumes.GetAsync(Ns, "keep-release");
         Assert.NotNull(kept);
         Assert.Null(kept!.Metadata.DeletionTimestamp);
-        Assert.NotNull(await h.Claims.GetAsync(Ns, "keep-release-state"));
+        Assert.Equal(keptClaim!.Metadata.Uid, (await h.Claims.GetAsync(Ns, "keep-release-state"))?.Metadata.Uid);
     }
 
     [Fact]

@@ -38,7 +38,9 @@ public sealed class LifecycleTests
         // While the build runs, no builder Deployment changes its pod template, and never two drain at once.
         for (var i = 0; i < 5; i++)
         {
-            await h.WaitAsync(() => Task.FromResult(h.Daemon.Daemon.Calls.Count), _ => true, "a probe");
+            // A new call to the daemon is a new drain poll: each round looks again after the operator did.
+            var calls = h.Daemon.Daemon.Calls.Count;
+            await h.WaitAsync(() => Task.FromResult(h.Daemon.Daemon.Calls.Count), n => n > calls, "a probe");
             var volumes = await h.Volumes.ListAsync(Ns);
             Assert.True(volumes.Count(v => v.Status.Phase == CacheVolumePhase.Draining) <= 1);
             var deployments = await h.Deployments.ListAsync(Ns);

@@ -3,6 +3,7 @@ using BuildPool.Operator.Registry;
 using BuildPool.Operator.Tests.Integration;
 using BuildPool.Runtime.Client;
 using k8s.Models;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BuildPool.Operator.Tests.Registry;
 
@@ -58,7 +59,12 @@ public sealed class RegistryCacheTargetReconcilerTests
             await RegistryPusher.PushAsync(http, "cache/app", "cache-old", old);
         }
 
-        await using var h = await OperatorHarness.StartAsync(Options);
+        // Retention runs every 2 s and status.freedBytes is the last run's: on the real clock a poll
+        // that comes late reads the second run, which freed nothing. On this clock the second run
+        // comes only when the test moves time on; waiting for the first moves it a few ms a probe,
+        // enough for the controllers' backoff, nowhere near 2 s.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var h = await OperatorHarness.StartAsync(Options, time: clock);
         var targets = await CreateAsync(h, new RegistryCacheTargetSpec
         {
             Ref = $"{registry.Host}/cache/app:cache-{{key}}",
@@ -67,7 +73,11 @@ public sealed class RegistryCacheTargetReconcilerTests
             Retention = new CacheRetentionPolicy { MaxAge = "336h" },
         });
 
-        var ready = await h.WaitAsync(() => targets.GetAsync(Ns, "cache"), t => Is(t, "Ready", "RetentionApplied"), "the target to apply retention");
+        var ready = await h.WaitAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(5));
+            return targets.GetAsync(Ns, "cache");
+        }, t => Is(t, "Ready", "RetentionApplied"), "the target to apply retention");
         var status = ready!.Status;
         Assert.True(status.Reachable);
         Assert.Equal(1, status.TagCount);
@@ -85,7 +95,11 @@ public sealed class RegistryCacheTargetReconcilerTests
             await RegistryPusher.PushAsync(http, "cache/app", "cache-stale", TestCache.Create(now.AddDays(-30), [1024], seed: 3));
         }
 
-        await h.WaitAsync(() => client.ListTagsAsync("cache/app"), tags => tags.SequenceEqual(["cache-main"]), "the next scheduled run to delete cache-stale");
+        await h.WaitAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(500));
+            return client.ListTagsAsync("cache/app");
+        }, tags => tags.SequenceEqual(["cache-main"]), "the next scheduled run to delete cache-stale");
     }
 
     [RegistryFact(needsHtpasswd: true)]

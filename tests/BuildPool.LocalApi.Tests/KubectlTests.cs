@@ -185,9 +185,11 @@ public sealed class KubectlTests : ServerTest, IDisposable
 
         try
         {
-            await Eventually.TrueAsync(() => lines.Any(l => l.StartsWith("alpha", StringComparison.Ordinal)), "the initial row is printed");
+            // kubectl starts as a process of its own and runs discovery first: under a loaded machine
+            // that alone can take longer than the 10 s default, so allow the other process tests' minute.
+            await Eventually.TrueAsync(() => lines.Any(l => l.StartsWith("alpha", StringComparison.Ordinal)), "the initial row is printed", TimeSpan.FromMinutes(1));
             await Client.CustomObjects.PatchNamespacedCustomObjectAsync(new k8s.Models.V1Patch("{\"spec\":{\"replicas\":7}}", k8s.Models.V1Patch.PatchType.MergePatch), Group, Version, Ns, Plural, "alpha");
-            await Eventually.TrueAsync(() => lines.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^alpha\s+7\s")), "the change is printed");
+            await Eventually.TrueAsync(() => lines.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^alpha\s+7\s")), "the change is printed", TimeSpan.FromMinutes(1));
             Assert.Single(lines, l => l.StartsWith("NAME", StringComparison.Ordinal));
         }
         finally

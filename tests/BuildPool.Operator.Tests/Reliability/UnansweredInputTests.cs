@@ -39,12 +39,14 @@ public sealed class UnansweredInputTests
         using var content = new StringContent(json, Encoding.UTF8, "application/json");
         using var created = await http.PostAsync(new Uri($"apis/buildpool.dev/v1alpha1/namespaces/{Ns}/{plural}?fieldValidation=Strict", UriKind.Relative), content);
         Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        // As long as the other operator tests allow: starting the operator's informers and its
+        // first reconcile can take well over 10 s on a loaded machine running every test assembly.
         var condition = await Eventually.WaitAsync(
             async () => (JsonNode.Parse(await http.GetStringAsync(new Uri($"apis/buildpool.dev/v1alpha1/namespaces/{Ns}/{plural}/{name}", UriKind.Relative)))?["status"]?["conditions"] as JsonArray)
                 ?.FirstOrDefault(c => c?["type"]?.GetValue<string>() == "Stalled" && c["status"]?.GetValue<string>() == "True"),
             c => c is not null,
             $"{plural}/{name} to be Stalled",
-            TimeSpan.FromSeconds(10));
+            TimeSpan.FromSeconds(60));
         return condition!["message"]!.GetValue<string>();
     }
 }

@@ -108,8 +108,11 @@ public sealed class SecretBindingTests
         var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
         await bindings.CreateAsync(ClientAccess("team-a-ci", "ci"));
 
+        // The binding may first stall on spec.pool while the operator's cache does not show the
+        // pool yet (each kind has its own watch): wait for the stall on the Secret.
         var stalled = await h.WaitAsync(() => bindings.GetAsync(Ns, "team-a-ci"),
-            b => b?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True") == true, "the binding to be Stalled");
+            b => b?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True" && c.Message.StartsWith("spec.clientAccess.secretName:", StringComparison.Ordinal)) == true,
+            "the binding to be Stalled on spec.clientAccess.secretName");
         Assert.StartsWith("spec.clientAccess.secretName:", stalled!.Status.Conditions.Single(c => c.Type == "Stalled").Message, StringComparison.Ordinal);
 
         await bindings.DeleteAsync(Ns, "team-a-ci");
@@ -126,8 +129,10 @@ public sealed class SecretBindingTests
         var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
         await bindings.CreateAsync(ClientAccess("team-a-open", "open"));
 
+        // The binding may first stall on spec.pool before the pool reaches the operator's cache: wait for the stall on the pool's TLS mode.
         var stalled = await h.WaitAsync(() => bindings.GetAsync(Ns, "team-a-open"),
-            b => b?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True") == true, "the binding to be Stalled");
+            b => b?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True" && c.Message.Contains("spec.endpoint.tls.mode is Disabled", StringComparison.Ordinal)) == true,
+            "the binding to be Stalled on the pool's spec.endpoint.tls.mode");
         Assert.Contains("spec.endpoint.tls.mode is Disabled", stalled!.Status.Conditions.Single(c => c.Type == "Stalled").Message, StringComparison.Ordinal);
         Assert.Null(stalled.Status.CertificateSerialNumber);
         Assert.Null(await new ResourceClient<V1Secret>(h.Kubernetes).GetAsync(Tenant, "ci-client"));

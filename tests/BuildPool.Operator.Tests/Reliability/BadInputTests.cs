@@ -126,9 +126,11 @@ public sealed class BadInputTests(BadInputTests.Cluster cluster) : IClassFixture
         }
 
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"the schema should accept it, got {(int)response.StatusCode}: {body}");
+        // A volume can first stall on spec.pool while the operator's cache does not show the host
+        // pool yet, and is reconciled again when it does: wait for the stall naming this row's field.
         var stalled = await Eventually.WaitAsync(
             async () => StalledCondition(JsonNode.Parse(await cluster.Http.GetStringAsync(new Uri($"apis/buildpool.dev/v1alpha1/namespaces/{Ns}/{row.Plural}/{name}", UriKind.Relative)))),
-            c => c is not null,
+            c => c?["message"]?.GetValue<string>().Contains(row.Field + ":", StringComparison.Ordinal) == true,
             $"{row.Plural}/{name} to be Stalled",
             TimeSpan.FromSeconds(30));
         Assert.Contains(row.Field + ":", stalled!["message"]!.GetValue<string>(), StringComparison.Ordinal);

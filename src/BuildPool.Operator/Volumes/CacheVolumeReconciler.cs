@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.BuildKit.Client;
 using BuildPool.Operator.Bindings;
@@ -29,6 +30,11 @@ public sealed partial class CacheVolumeReconciler(
 {
     private readonly Snapshots.SnapshotScheduler _snapshots = new(caches.Snapshots, events, logger);
     private readonly Forks.ForkManager _forks = new(caches, new Forks.ForkLedger(time), events, logger);
+
+    // GC passes that pruned but whose status write has not shown up in the cache yet (a 409 on a
+    // stale cache fails that write after the records are gone): without this the retry finds
+    // nothing to prune and status.lastGC never records the pass.
+    private readonly ConcurrentDictionary<string, DateTime> _gcRuns = new(StringComparer.Ordinal);
 
     public const string DrainingCondition = "Draining";
     public const string VolumeFullCondition = "CacheVolumeFull";
@@ -302,6 +308,7 @@ public sealed partial class CacheVolumeReconciler(
             }
         }
 
+        _gcRuns.TryRemove(GcKey(volume), out _);
         var finalizers = volume.Metadata.Finalizers.Where(f => f != WellKnown.VolumeFinalizer).ToList();
         await caches.VolumeWriter.Client.PatchAsync(ns, volume.Metadata.Name,
             new { metadata = new { finalizers, resourceVersion = volume.Metadata.ResourceVersion } }, cancellationToken);
@@ -337,6 +344,26 @@ public sealed partial class CacheVolumeReconciler(
 
     private sealed record GcResult(bool Ran, IReadOnlyList<BuildKit.Protocol.UsageRecord> Usage);
 
+    private static string GcKey(CacheVolume volume) => $"{volume.Metadata.NamespaceProperty}/{volume.Metadata.Name}";
+
+    /// <summary>The last GC pass: the status's, or a later one this process ran whose status write has not been seen yet.</summary>
+    private DateTime? LastGc(CacheVolume cached)
+    {
+        var key = GcKey(cached);
+        if (!_gcRuns.TryGetValue(key, out var ran))
+        {
+            return cached.Status.LastGC;
+        }
+
+        if (cached.Status.LastGC is { } shown && shown >= ran)
+        {
+            _gcRuns.TryRemove(KeyValuePair.Create(key, ran));
+            return shown;
+        }
+
+        return ran;
+    }
+
     private async Task<GcResult> CollectGarbageAsync(BuildKitClient client, CacheVolume cached, CacheVolume volume, BuilderPool pool, CacheVolumeSettings settings,
         IReadOnlyList<BuildKit.Protocol.UsageRecord> usage, string version, DateTime now, CancellationToken cancellationToken)
     {
@@ -347,7 +374,7 @@ public sealed partial class CacheVolumeReconciler(
 
         var daemon = Rendering.BuildkitVersion.TryParse(version, out var v) ? v : (Rendering.BuildkitVersion?)null;
         var prunes = GcPlanner.Plan(usage, pool.Spec.Cache.CacheMounts?.ToList() ?? [], settings.Budget, daemon, now);
-        var rulesDue = cached.Status.LastGC is not { } last || now - last >= RuleInterval;
+        var rulesDue = LastGc(cached) is not { } last || now - last >= RuleInterval;
         prunes = prunes.Where(p => rulesDue || p.Request.MaxUsedSpace > 0 || p.Request.Filter.Count == 0).ToList();
         if (prunes.Count == 0)
         {
@@ -365,6 +392,7 @@ public sealed partial class CacheVolumeReconciler(
             }
         }
 
+        _gcRuns[GcKey(cached)] = now;
         var poolTag = new KeyValuePair<string, object?>("pool", pool.Metadata.Name);
         metrics.Prunes.Add(prunes.Count, poolTag);
         metrics.FreedBytes.Add(freed, poolTag);
@@ -464,7 +492,7 @@ public sealed partial class CacheVolumeReconciler(
             ActiveBuilds = activeBuilds,
             // The gateway's heartbeat annotation, shown in status for people and dashboards.
             LastUsed = BuilderScaling.Latest(cached.Status.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation) is { } used ? StatusClock.Truncate(used) : null),
-            LastGC = cached.Status.LastGC,
+            LastGC = LastGc(cached),
             CacheHitRatio = cached.Status.CacheHitRatio,
             LastSnapshot = volume.Status.LastSnapshot,
             LastSnapshotTime = volume.Status.LastSnapshotTime,

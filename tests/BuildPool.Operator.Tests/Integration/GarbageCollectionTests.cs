@@ -1,7 +1,12 @@
+using System.Net;
+using System.Text;
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Volumes;
 using BuildPool.Runtime.Client;
+using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BuildPool.Operator.Tests.Integration;
 
@@ -61,6 +66,49 @@ public sealed class GarbageCollectionTests
     }
 
     [Fact]
+    public async Task A_gc_pass_shows_in_status_even_when_the_status_write_after_its_pruning_meets_a_conflict()
+    {
+        await using var h = await OperatorHarness.StartAsync(startOperator: false);
+        h.Daemon.Daemon.AddRecord("stale", Gi, "exec.cachemount", "cached mount /root/.npm from exec npm ci with id \"npm\"", lastUsed: DateTimeOffset.UtcNow.AddDays(-30));
+        await StorageClassAsync(h, "fast", expandable: true);
+        await h.Pools.CreateAsync(Pool("fast", grow: null, rules: [new CacheMountRule { Id = "npm", KeepDuration = "168h" }]));
+        // What a cache a write behind does to the status write right after the pruning: a 409.
+        // The retry finds nothing left to prune, and must still record the pass.
+        var conflict = new ConflictOnFirstGcStatus();
+        using var client = new Kubernetes(new KubernetesClientConfiguration { Host = h.Server.BaseAddress.ToString().TrimEnd('/') }, conflict);
+        var (manager, _) = BuildPoolOperator.Create(
+            client,
+            new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = TimeSpan.FromSeconds(1) },
+            TimeProvider.System,
+            NullLoggerFactory.Instance,
+            connector: new FixedBuilderConnector(h.Daemon.Address));
+        using var stop = new CancellationTokenSource();
+        var run = manager.RunAsync(stop.Token);
+        try
+        {
+            await h.WaitAsync(async () =>
+            {
+                await h.SimulateReadyDeploymentsAsync(Ns);
+                return await h.Volumes.GetAsync(Ns, "gc-0");
+            }, v => v?.Status.LastGC is not null, "status.lastGC to record the pass");
+
+            Assert.True(conflict.Refused, "the status write after the pruning was never refused");
+            Assert.Equal(["id==stale"], Assert.Single(h.Daemon.Daemon.PruneRequests).Filter);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try
+            {
+                await run;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    [Fact]
     public async Task Usage_over_the_threshold_is_pruned_then_the_claim_grows_then_the_volume_reports_full()
     {
         await using var h = await OperatorHarness.StartAsync();
@@ -95,5 +143,34 @@ public sealed class GarbageCollectionTests
         var full = await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "gc-0"),
             v => v?.Status.Conditions.Any(c => c.Type == CacheVolumeReconciler.VolumeFullCondition && c.Status == "True") == true, "CacheVolumeFull");
         Assert.Contains("does not allow volume expansion", full!.Status.Conditions.Single(c => c.Type == CacheVolumeReconciler.VolumeFullCondition).Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Answers the first status write of gc-0 that records a GC pass with 409 Conflict, as the API does for a stale resourceVersion.</summary>
+    private sealed class ConflictOnFirstGcStatus : DelegatingHandler
+    {
+        private int _refused;
+
+        public bool Refused => Volatile.Read(ref _refused) == 1;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Put
+                && request.RequestUri!.AbsolutePath.EndsWith("/cachevolumes/gc-0/status", StringComparison.Ordinal)
+                && request.Content is not null
+                && (await request.Content.ReadAsStringAsync(cancellationToken)).Contains("\"lastGC\"", StringComparison.Ordinal)
+                && Interlocked.Exchange(ref _refused, 1) == 0)
+            {
+                return new HttpResponseMessage(HttpStatusCode.Conflict)
+                {
+                    RequestMessage = request,
+                    Content = new StringContent(
+                        """{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Conflict","code":409,"message":"the object has been modified; please apply your changes to the latest version and try again"}""",
+                        Encoding.UTF8,
+                        "application/json"),
+                };
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
     }
 }

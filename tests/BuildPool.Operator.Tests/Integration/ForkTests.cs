@@ -90,7 +90,9 @@ public sealed class ForkTests
     public async Task An_unused_fork_is_deleted_with_its_claim_after_the_fork_idle_timeout_and_the_base_stays()
     {
         await using var h = await StartAsync("csi-fast", "fast.csi.example.com");
-        await h.Pools.CreateAsync(Pool("csi-fast", idle: "2s"));
+        // Long enough for the fork's first reconcile to write its claim on a loaded machine: with
+        // 2 s that reconcile could already find the fork idle and delete it before any claim existed.
+        await h.Pools.CreateAsync(Pool("csi-fast", idle: "10s"));
 
         await AnnotateAsync(h, "priv-0", WantForks(1));
         await h.WaitAsync(() => h.Claims.GetAsync(Ns, "priv-0-f0-state"), c => c is not null, "the fork's claim");

@@ -37,9 +37,11 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output)
     /// <summary>
     /// The dead leader renewed at most one retry period before it died; the standby notices the
     /// lease unchanged for a lease duration after it last saw it change, and tries every retry
-    /// period: so takeover ≤ lease + 2 × retry after the kill. One second more for a busy machine.
+    /// period: so takeover ≤ lease + 2 × retry after the kill. Two and a half seconds more for a
+    /// machine running every test assembly on two busy cores, where a one-second allowance was
+    /// missed by 8 and 83 ms.
     /// </summary>
-    private static readonly TimeSpan TakeoverBound = LeaseDuration + (2 * RetryPeriod) + TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan TakeoverBound = LeaseDuration + (2 * RetryPeriod) + TimeSpan.FromSeconds(2.5);
 
     [Fact]
     public Task When_the_leader_dies_the_standby_takes_over_within_the_lease_and_never_reconciles_alongside_it() =>

@@ -47,6 +47,14 @@ public sealed class FaultInjector : IDisposable
     /// <summary>Watches closed by <see cref="DropWatches"/> or <see cref="DropWatchesEvery"/> so far.</summary>
     public long DroppedWatches => Interlocked.Read(ref _droppedWatches);
 
+    /// <summary>
+    /// Per resource (plural name, e.g. <c>cachevolumes</c>): each watch event of that resource
+    /// reaches its client this much later (on the real clock), as on a busy API server. A client's
+    /// cache of that resource then lags behind the writes it has just made, while other resources'
+    /// events still arrive at once.
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, TimeSpan> WatchEventDelays { get; } = new(StringComparer.Ordinal);
+
     /// <summary>When set, all open watches are closed at this interval (measured on the server's TimeProvider).</summary>
     public TimeSpan? DropWatchesEvery
     {
@@ -81,6 +89,7 @@ public sealed class FaultInjector : IDisposable
         ConflictRate = 0;
         ServerErrorRate = 0;
         DropWatchesEvery = null;
+        WatchEventDelays.Clear();
     }
 
     internal bool RollServerError()

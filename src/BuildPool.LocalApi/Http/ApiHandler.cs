@@ -324,6 +324,11 @@ internal sealed class ApiHandler(
         {
             await foreach (var line in watcher.Lines.ReadAllAsync(cts.Token))
             {
+                if (faults.WatchEventDelays.TryGetValue(rt.Plural, out var lag) && lag > TimeSpan.Zero)
+                {
+                    await Task.Delay(lag, cts.Token);
+                }
+
                 await response.Body.WriteAsync(line, cts.Token);
                 await response.Body.FlushAsync(cts.Token);
             }

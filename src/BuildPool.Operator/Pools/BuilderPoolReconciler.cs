@@ -97,7 +97,7 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         var injected = pool.Spec.CacheTargets?.FirstOrDefault(t => t.Inject) is { } inject
             ? caches.CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, inject.Name)?.Status.BuildxFlags
             : null;
-        var plan = BuilderPoolPlanner.Plan(pool, options, caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid), injected, tls);
+        var plan = BuilderPoolPlanner.Plan(pool, options, await OwnedVolumesAsync(pool, cancellationToken), injected, tls);
         try
         {
             foreach (var volume in plan.Volumes)
@@ -223,6 +223,23 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         {
             await events.RecordAsync(pool, "Warning", decided.Reason, decided.Message, cancellationToken);
         }
+    }
+
+    // The volumes a plan starts from. A Dedicated pool with keys asking for a volume reads them
+    // from the API, not the cache: the cache can lag behind the volumes the previous reconcile
+    // created, and a plan from it would count fewer keys than exist, serve further keys, remove
+    // their demand, and so create more volumes than maxVolumes allows.
+    private async Task<IReadOnlyList<CacheVolume>> OwnedVolumesAsync(BuilderPool pool, CancellationToken cancellationToken)
+    {
+        var cached = caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid);
+        if (pool.Spec.Assignment.Mode != AssignmentMode.Dedicated
+            || pool.Metadata.Annotations?.Keys.Any(k => k.StartsWith(DedicatedKeys.DemandPrefix, StringComparison.Ordinal)) != true)
+        {
+            return cached;
+        }
+
+        var live = await caches.VolumeWriter.Client.ListAsync(pool.Metadata.NamespaceProperty, $"{WellKnown.PoolLabel}={pool.Metadata.Name}", cancellationToken);
+        return live.Where(v => v.Metadata.OwnerReferences?.Any(o => o.Uid == pool.Metadata.Uid) == true).ToList();
     }
 
     private static partial class Log

@@ -49,6 +49,22 @@ internal sealed class RealRegistry : IAsyncDisposable
 
     public static async Task<RealRegistry> StartAsync(bool deleteEnabled = true, RegistryAuthForTests? auth = null)
     {
+        // The free port is found by binding and releasing it, so another process (a parallel test)
+        // can take it before the registry binds it: start again on another port when that happens.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortAsync(deleteEnabled, auth);
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    private static async Task<RealRegistry> StartOnFreePortAsync(bool deleteEnabled, RegistryAuthForTests? auth)
+    {
         var binary = BinaryPath ?? throw new InvalidOperationException($"docker-registry not found; {InstallHint}");
         var directory = Directory.CreateTempSubdirectory("buildpool-registry-").FullName;
         var port = FreePort();
@@ -100,20 +116,28 @@ internal sealed class RealRegistry : IAsyncDisposable
         using var http = new HttpClient();
         try
         {
+            // An exited registry ends the wait (null) instead of being retried until the timeout.
             await Eventually.WaitAsync(
                 async () =>
                 {
                     if (process.HasExited)
                     {
-                        throw new InvalidOperationException($"docker-registry exited with {process.ExitCode}: {registry.Log}");
+                        return (HttpStatusCode?)null;
                     }
 
                     using var response = await http.GetAsync(new Uri($"http://{registry.Host}/v2/"));
                     return response.StatusCode;
                 },
-                status => status is HttpStatusCode.OK or HttpStatusCode.Unauthorized,
+                status => status is null or HttpStatusCode.OK or HttpStatusCode.Unauthorized,
                 "docker-registry to answer",
                 TimeSpan.FromSeconds(30));
+            if (process.HasExited)
+            {
+                await process.WaitForExitAsync(); // the last log lines
+                throw registry.Log.Contains("address already in use", StringComparison.Ordinal)
+                    ? new PortTakenException(registry.Log)
+                    : new InvalidOperationException($"docker-registry exited with {process.ExitCode}: {registry.Log}");
+            }
         }
         catch
         {
@@ -201,4 +225,6 @@ internal sealed class RealRegistry : IAsyncDisposable
             .Append("/usr/bin")
             .Select(dir => Path.Combine(dir, name))
             .FirstOrDefault(File.Exists);
+
+    private sealed class PortTakenException(string log) : Exception($"docker-registry could not bind its port: {log}");
 }

@@ -130,7 +130,7 @@ internal static class OperatorScaleScenario
                 throw new InvalidOperationException("The operator stopped by itself.");
             }
 
-            await MarkDeploymentsReadyAsync(deployments);
+            await FakeKubelet.ReadyDeploymentsAsync(deployments, Namespace);
             ready = (await pools.ListAsync(Namespace)).Count(p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true);
             if (ready == poolCount)
             {
@@ -286,36 +286,6 @@ internal static class OperatorScaleScenario
         }
 
         return writes;
-    }
-
-    private static async Task MarkDeploymentsReadyAsync(ResourceClient<V1Deployment> deployments)
-    {
-        foreach (var deployment in await deployments.ListAsync(Namespace))
-        {
-            var replicas = deployment.Spec.Replicas ?? 1;
-            if ((deployment.Status?.ReadyReplicas ?? 0) == replicas && (deployment.Status?.Replicas ?? 0) == replicas
-                && deployment.Status?.ObservedGeneration == deployment.Metadata.Generation)
-            {
-                continue;
-            }
-
-            deployment.Status = new V1DeploymentStatus
-            {
-                Replicas = replicas,
-                ReadyReplicas = replicas,
-                AvailableReplicas = replicas,
-                UpdatedReplicas = replicas,
-                ObservedGeneration = deployment.Metadata.Generation,
-            };
-            try
-            {
-                await deployments.ReplaceStatusAsync(deployment);
-            }
-            catch (ConflictException)
-            {
-                // The operator wrote it meanwhile; the next round sets it.
-            }
-        }
     }
 
     private static BuilderPool Pool(string name) => new()

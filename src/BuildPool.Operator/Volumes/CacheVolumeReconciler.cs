@@ -524,11 +524,9 @@ public sealed partial class CacheVolumeReconciler(
     }
 
     // What the builder Deployment is configured to serve, not what the pool asks for: while a
-    // change to TLS rolls through the pool, each builder is dialled the way it listens.
-    // What the builder's Deployment really serves, so a pool switching TLS on or off points the
-    // gateway at the scheme the running daemon speaks. Before the Deployment exists (a Managed pool
-    // waits for its certificate first) the pool's setting says what the builder will serve, so the
-    // status never advertises a plain endpoint for a builder that will only ever speak TLS.
+    // change to TLS rolls through the pool, each builder is dialled the way it listens. Before the
+    // Deployment exists (a TLS pool waits for its certificate first) the pool's setting is what it
+    // will serve, so the status never advertises tcp:// for a builder that will only speak TLS.
     private bool ServesTls(CacheVolume volume, BuilderPool? pool) =>
         caches.Deployments.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.Builder(volume.Metadata.Name)) is { } builder
             ? builder.Spec?.Template?.Spec?.Volumes?.Any(v => v.Name == BuilderCredentialsPlanner.TlsVolume) == true

@@ -1,3 +1,5 @@
+using BuildPool.Api.Units;
+
 namespace BuildPool.Gateway.Admission;
 
 /// <summary>
@@ -26,7 +28,7 @@ public sealed class BuilderAtCapacityException : Exception
     }
 
     public BuilderAtCapacityException(string backendId, int runningBuilds, TimeSpan waited)
-        : base($"builder {backendId} is at capacity ({runningBuilds} running {(runningBuilds == 1 ? "build" : "builds")}); waited {GoDurationFormat.Format(waited)} in queue")
+        : base($"builder {backendId} is at capacity ({runningBuilds} running {(runningBuilds == 1 ? "build" : "builds")}); waited {GoDuration.Format(waited)} in queue")
     {
         BackendId = backendId;
         RunningBuilds = runningBuilds;

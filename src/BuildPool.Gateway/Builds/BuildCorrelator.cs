@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using BuildPool.Api.Units;
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Isolation;
@@ -592,7 +593,7 @@ public sealed class BuildCorrelator : IDisposable
         var remaining = _forks!.StartTimeout - _time.GetElapsedTime(unit.IsolationRequestedAt, now);
         if (remaining <= TimeSpan.Zero)
         {
-            return Refuse($"untrusted build ({why}) for key {key.Value}: its isolated fork of volume {unit.IsolationBase} was not ready within {GoDurationFormat.Format(_forks.StartTimeout)}; untrusted builds never fall back to a shared builder");
+            return Refuse($"untrusted build ({why}) for key {key.Value}: its isolated fork of volume {unit.IsolationBase} was not ready within {GoDuration.Format(_forks.StartTimeout)}; untrusted builds never fall back to a shared builder");
         }
 
         unit.Holding = true;

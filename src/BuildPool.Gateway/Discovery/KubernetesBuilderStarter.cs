@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Routing;
@@ -116,8 +117,8 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
             catch (TimeoutException)
             {
                 var reason = decision.Backend is { } backend
-                    ? $"builder {backend.Id} of pool {_pool} did not become ready within {GoDurationFormat.Format(timeout)} (it is {backend.State})"
-                    : $"pool {_pool} is creating a cache volume for key {key}; it was not ready within {GoDurationFormat.Format(timeout)}";
+                    ? $"builder {backend.Id} of pool {_pool} did not become ready within {GoDuration.Format(timeout)} (it is {backend.State})"
+                    : $"pool {_pool} is creating a cache volume for key {key}; it was not ready within {GoDuration.Format(timeout)}";
                 DiscoveryLog.StartTimedOut(_logger, key, reason);
                 return reason;
             }

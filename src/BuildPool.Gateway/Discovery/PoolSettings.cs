@@ -1,4 +1,5 @@
 using System.Globalization;
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
@@ -64,10 +65,10 @@ public sealed record PoolSettings
             KeySources = sources.Count > 0 ? sources : KeyExtractor.DefaultSources,
             Domain = string.IsNullOrWhiteSpace(routing.Domain) ? null : routing.Domain.Trim(),
             BoundedLoadFactor = loadFactor,
-            QueueTimeout = Duration("spec.routing.queueTimeout", routing.QueueTimeout),
+            QueueTimeout = GoDuration.ParsePositive("spec.routing.queueTimeout", routing.QueueTimeout),
             MaxConcurrentBuilds = maxBuilds,
             Mode = (spec.Assignment?.Mode ?? ApiMode.Hashed) == ApiMode.Dedicated ? Mode.Dedicated : Mode.Hashed,
-            StartTimeout = Duration("spec.scaling.startTimeout", spec.Scaling?.StartTimeout),
+            StartTimeout = GoDuration.ParsePositive("spec.scaling.startTimeout", spec.Scaling?.StartTimeout),
             Sharing = spec.Cache?.Sharing ?? CacheSharing.Shared,
             Forks = new Isolation.ForkLimits(spec.Cache?.Forks?.MaxPerVolume ?? 2, spec.Cache?.Forks?.MaxPerPool ?? 8),
             UntrustedKeys = [.. (routing.UntrustedKeys ?? []).Where(k => !string.IsNullOrWhiteSpace(k))],
@@ -114,50 +115,4 @@ public sealed record PoolSettings
         ApiSource.SessionDirectory => Source.SessionDirectory,
         _ => throw new FormatException($"spec.routing.keySources: unknown source '{source}'"),
     };
-
-    // Go's time.ParseDuration for the shapes the CRD admits ("90s", "2m", "1h30m", "1.5s", "250ms").
-    // The operator has the full parser; the gateway does not reference the operator.
-    private static TimeSpan Duration(string field, string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            throw new FormatException($"{field}: empty (e.g. 30s, 5m, 1h)");
-        }
-
-        var total = 0.0;
-        var i = 0;
-        var s = text.Trim();
-        while (i < s.Length)
-        {
-            var start = i;
-            while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.'))
-            {
-                i++;
-            }
-
-            var unitStart = i;
-            while (i < s.Length && !char.IsAsciiDigit(s[i]) && s[i] != '.')
-            {
-                i++;
-            }
-
-            if (unitStart == start || !double.TryParse(s.AsSpan(start, unitStart - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-            {
-                throw new FormatException($"{field} '{text}': not a duration (e.g. 30s, 5m, 1h)");
-            }
-
-            total += s[unitStart..i] switch
-            {
-                "h" => number * 3600_000,
-                "m" => number * 60_000,
-                "s" => number * 1000,
-                "ms" => number,
-                "us" or "µs" => number / 1000,
-                "ns" => number / 1_000_000,
-                var unit => throw new FormatException($"{field} '{text}': unknown unit '{unit}' (ns, us, ms, s, m, h)"),
-            };
-        }
-
-        return total > 0 ? TimeSpan.FromMilliseconds(total) : throw new FormatException($"{field} '{text}': must be positive");
-    }
 }

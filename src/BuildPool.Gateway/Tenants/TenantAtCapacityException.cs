@@ -1,3 +1,4 @@
+using BuildPool.Api.Units;
 using BuildPool.Gateway.Admission;
 
 namespace BuildPool.Gateway.Tenants;
@@ -48,6 +49,6 @@ public sealed class TenantAtCapacityException : Exception
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var source = tenant.Binding is { } binding ? $"maxConcurrentBuilds of SecretBinding {binding}" : "maxConcurrentBuilds";
-        return $"tenant {tenant.Identity} is at its limit of {limit} running {(limit == 1 ? "build" : "builds")} ({source}); waited {GoDurationFormat.Format(waited)} in queue";
+        return $"tenant {tenant.Identity} is at its limit of {limit} running {(limit == 1 ? "build" : "builds")} ({source}); waited {GoDuration.Format(waited)} in queue";
     }
 }

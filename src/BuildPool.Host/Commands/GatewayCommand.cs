@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
+using BuildPool.Api.Units;
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Passthrough;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
 using BuildPool.Host.Cluster;
-using BuildPool.Operator.Units;
 using BuildPool.Runtime.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -85,8 +85,8 @@ public static class GatewayCommand
                     Domain = parse.GetValue(domain),
                     BoundedLoadFactor = AtLeastOne("--bounded-load-factor", parse.GetValue(loadFactor)),
                     MaxConcurrentBuilds = (int)AtLeastOne("--max-concurrent-builds", parse.GetValue(maxBuilds)),
-                    QueueTimeout = ParseDuration("--queue-timeout", parse.GetValue(queueTimeout)!),
-                    ShutdownTimeout = ParseDuration("--shutdown-timeout", parse.GetValue(shutdownTimeout)!),
+                    QueueTimeout = GoDuration.ParsePositive("--queue-timeout", parse.GetValue(queueTimeout)!),
+                    ShutdownTimeout = GoDuration.ParsePositive("--shutdown-timeout", parse.GetValue(shutdownTimeout)!),
                     CacheInjection = ParseInjection(parse.GetValue(injectRef), parse.GetValue(injectAttrs) ?? []),
                     UntrustedKeys = parse.GetValue(untrustedKeys) ?? [],
                     UntrustedIdentities = parse.GetValue(untrustedIdentities) is { Length: > 0 } identities
@@ -275,11 +275,6 @@ public static class GatewayCommand
 
     private static double AtLeastOne(string flag, double value) =>
         value >= 1 && double.IsFinite(value) ? value : throw new FormatException($"{flag} {value.ToString(CultureInfo.InvariantCulture)}: must be at least 1");
-
-    private static TimeSpan ParseDuration(string flag, string text) =>
-        GoDuration.TryParse(text, out var value, out var reason) && value > TimeSpan.Zero
-            ? value
-            : throw new FormatException($"{flag} '{text}': {reason ?? "must be positive"} (e.g. 30s, 5m, 1h)");
 
     private static void Logging(ILoggingBuilder logging)
     {

@@ -1,4 +1,5 @@
 using System.Text;
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
@@ -96,7 +97,7 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
             return ReconcileResult.Done;
         }
 
-        if (!Units.GoDuration.TryParse(access.Validity, out var validity, out var reason) || validity < TimeSpan.FromMinutes(10))
+        if (!GoDuration.TryParse(access.Validity, out var validity, out var reason) || validity < TimeSpan.FromMinutes(10))
         {
             await WriteStatusAsync(cached, binding, Outcome.Stalled("InvalidSpec", $"spec.clientAccess.validity: {reason ?? "must be at least 10m"}"), now, cancellationToken);
             return ReconcileResult.Done;

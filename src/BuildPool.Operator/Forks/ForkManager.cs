@@ -1,3 +1,4 @@
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
@@ -95,7 +96,7 @@ public sealed partial class ForkManager(OperatorCaches caches, ForkLedger ledger
             var idleFor = lastUsed is { } t ? now - t : TimeSpan.Zero;
             if (fork.Status.ActiveBuilds == 0 && idleFor >= idleTimeout)
             {
-                why = $"idle for {Units.GoDuration.Format(idleFor)}";
+                why = $"idle for {GoDuration.Format(idleFor)}";
             }
             else
             {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Naming;
@@ -175,6 +176,6 @@ public static class ForkPlanner
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(settings);
-        return pool.Spec.Cache.Forks.IdleTimeout is { } text && Units.GoDuration.TryParse(text, out var idle, out _) ? idle : settings.IdleTimeout;
+        return pool.Spec.Cache.Forks.IdleTimeout is { } text && GoDuration.TryParse(text, out var idle, out _) ? idle : settings.IdleTimeout;
     }
 }

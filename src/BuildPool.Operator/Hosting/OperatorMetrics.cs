@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 
 namespace BuildPool.Operator.Hosting;
@@ -72,6 +73,6 @@ public sealed class OperatorMetrics : IDisposable
     {
         var claim = caches.Claims.Cache.Get(v.Metadata.NamespaceProperty, Naming.ResourceNames.StateClaim(v.Metadata.Name));
         var text = claim?.Spec?.Resources?.Requests is { } r && r.TryGetValue("storage", out var q) ? q.ToString() : null;
-        return text is not null && Units.Quantity.TryParse(text, out var bytes, out _) ? bytes : 0;
+        return text is not null && Quantity.TryParse(text, out var bytes, out _) ? bytes : 0;
     }
 }

@@ -1,6 +1,6 @@
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Naming;
-using BuildPool.Operator.Units;
 
 namespace BuildPool.Operator.Pools;
 

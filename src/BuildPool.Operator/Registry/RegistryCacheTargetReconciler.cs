@@ -1,8 +1,8 @@
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Status;
-using BuildPool.Operator.Units;
 using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Controllers;
 using BuildPool.Runtime.Informers;

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
-using BuildPool.Operator.Units;
 
 namespace BuildPool.Operator.Registry;
 

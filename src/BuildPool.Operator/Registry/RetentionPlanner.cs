@@ -1,4 +1,4 @@
-using BuildPool.Operator.Units;
+using BuildPool.Api.Units;
 
 namespace BuildPool.Operator.Registry;
 

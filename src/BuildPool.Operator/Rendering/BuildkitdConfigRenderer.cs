@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using BuildPool.Operator.Units;
+using BuildPool.Api.Units;
 
 namespace BuildPool.Operator.Rendering;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
-using BuildPool.Operator.Units;
 
 namespace BuildPool.Operator.Rendering;
 

@@ -1,3 +1,4 @@
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Status;
@@ -32,7 +33,7 @@ public sealed partial class SnapshotScheduler(SnapshotApi api, EventRecorder eve
             return null;
         }
 
-        if (!Units.GoDuration.TryParse(policy.Schedule, out var interval, out var error) || interval < TimeSpan.FromSeconds(1))
+        if (!GoDuration.TryParse(policy.Schedule, out var interval, out var error) || interval < TimeSpan.FromSeconds(1))
         {
             Conditions.Set(status.Conditions, Condition, false, "InvalidSchedule",
                 $"BuilderPool {pool.Metadata.Name}: spec.cache.snapshots.schedule: {error ?? "must be at least 1s"}", generation, now);

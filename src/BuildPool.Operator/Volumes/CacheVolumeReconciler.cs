@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.BuildKit.Client;
 using BuildPool.Operator.Bindings;
@@ -116,7 +117,7 @@ public sealed partial class CacheVolumeReconciler(
 
         if (RetentionLeft(volume, pool, now) is { } left && left <= TimeSpan.Zero)
         {
-            var idleFor = Units.GoDuration.Format(Units.GoDuration.Parse(volume.Spec.Retention!.DeleteAfterIdle!) - left);
+            var idleFor = GoDuration.Format(GoDuration.Parse(volume.Spec.Retention!.DeleteAfterIdle!) - left);
             Log.Expired(logger, volume.Metadata.Name, idleFor);
             await events.RecordAsync(volume, "Normal", "RetentionExpired", $"idle for {idleFor}: removing the volume (reclaimPolicy Delete)", cancellationToken);
             await caches.VolumeWriter.DeleteAsync(volume, cancellationToken);
@@ -325,7 +326,7 @@ public sealed partial class CacheVolumeReconciler(
     {
         if (pool.Spec.Cache.ReclaimPolicy != ReclaimPolicy.Delete
             || volume.Spec.Retention?.DeleteAfterIdle is not { } text
-            || !Units.GoDuration.TryParse(text, out var keep, out _)
+            || !GoDuration.TryParse(text, out var keep, out _)
             || volume.Status.Phase != CacheVolumePhase.Idle
             || volume.Status.ActiveBuilds > 0)
         {
@@ -399,7 +400,7 @@ public sealed partial class CacheVolumeReconciler(
         var reasons = string.Join("; ", prunes.Select(p => p.Reason));
         Log.Pruned(logger, volume.Metadata.Name, count, freed, reasons);
         await events.RecordAsync(volume, "Normal", "Pruned",
-            $"freed {Units.Quantity.FormatApproximate(freed)} in {count} records: {reasons}", cancellationToken);
+            $"freed {Quantity.FormatApproximate(freed)} in {count} records: {reasons}", cancellationToken);
         return new GcResult(true, await client.DiskUsageAsync(cancellationToken: cancellationToken));
     }
 
@@ -411,13 +412,13 @@ public sealed partial class CacheVolumeReconciler(
     {
         var claim = caches.Claims.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.StateClaim(volume.Metadata.Name));
         var capacityText = claim?.Spec?.Resources?.Requests?.Lookup("storage")?.ToString();
-        if (capacityText is null || !Units.Quantity.TryParse(capacityText, out var capacity, out _) || capacity <= 0)
+        if (capacityText is null || !Quantity.TryParse(capacityText, out var capacity, out _) || capacity <= 0)
         {
             return null;
         }
 
         var grow = pool.Spec.Cache.AutoGrow;
-        var threshold = grow is not null && Units.QuantityOrPercent.TryParse(grow.Threshold, out var t, out _) ? t.Resolve(capacity) : capacity;
+        var threshold = grow is not null && QuantityOrPercent.TryParse(grow.Threshold, out var t, out _) ? t.Resolve(capacity) : capacity;
         if (used <= threshold)
         {
             return null;
@@ -425,24 +426,24 @@ public sealed partial class CacheVolumeReconciler(
 
         if (grow is null)
         {
-            return $"usage {Units.Quantity.FormatApproximate(used)} of {capacityText} after pruning, and spec.cache.autoGrow is not set";
+            return $"usage {Quantity.FormatApproximate(used)} of {capacityText} after pruning, and spec.cache.autoGrow is not set";
         }
 
-        var step = Units.QuantityOrPercent.TryParse(grow.Step, out var s, out _) ? s.Resolve(capacity) : 0;
-        var max = Units.Quantity.TryParse(grow.MaxSize, out var m, out _) ? m : capacity;
+        var step = QuantityOrPercent.TryParse(grow.Step, out var s, out _) ? s.Resolve(capacity) : 0;
+        var max = Quantity.TryParse(grow.MaxSize, out var m, out _) ? m : capacity;
         var target = Math.Min(capacity + Math.Max(step, 1L << 30), max);
         if (target <= capacity)
         {
-            return $"usage {Units.Quantity.FormatApproximate(used)} of {capacityText} after pruning, and spec.cache.autoGrow.maxSize ({grow.MaxSize}) is reached";
+            return $"usage {Quantity.FormatApproximate(used)} of {capacityText} after pruning, and spec.cache.autoGrow.maxSize ({grow.MaxSize}) is reached";
         }
 
         var storageClass = await StorageClassOfAsync(claim!, cancellationToken);
         if (storageClass?.AllowVolumeExpansion != true)
         {
-            return $"usage {Units.Quantity.FormatApproximate(used)} of {capacityText} after pruning, and StorageClass {storageClass?.Metadata.Name ?? "(default)"} does not allow volume expansion";
+            return $"usage {Quantity.FormatApproximate(used)} of {capacityText} after pruning, and StorageClass {storageClass?.Metadata.Name ?? "(default)"} does not allow volume expansion";
         }
 
-        var size = Units.Quantity.Format(target);
+        var size = Quantity.Format(target);
         await caches.ClaimWriter.Client.PatchAsync(claim!.Metadata.NamespaceProperty, claim.Metadata.Name,
             new { spec = new { resources = new { requests = new Dictionary<string, string> { ["storage"] = size } } } }, cancellationToken);
         Log.Grew(logger, volume.Metadata.Name, capacityText, size);

@@ -1,7 +1,7 @@
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Rendering;
-using BuildPool.Operator.Units;
 
 namespace BuildPool.Operator.Volumes;
 

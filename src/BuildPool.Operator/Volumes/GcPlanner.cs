@@ -1,7 +1,7 @@
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.BuildKit.Protocol;
 using BuildPool.Operator.Rendering;
-using BuildPool.Operator.Units;
 using BuildkitVersion = BuildPool.Operator.Rendering.BuildkitVersion;
 
 namespace BuildPool.Operator.Volumes;

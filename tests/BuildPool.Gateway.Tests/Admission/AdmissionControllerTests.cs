@@ -102,7 +102,7 @@ public sealed class AdmissionControllerTests
         _time.Advance(TimeSpan.FromMilliseconds(1));
 
         var error = await Assert.ThrowsAsync<BuilderAtCapacityException>(() => waiting.Within());
-        Assert.Equal("builder ci-0 is at capacity (4 running builds); waited 5m0s in queue", error.Message);
+        Assert.Equal("builder ci-0 is at capacity (4 running builds); waited 5m in queue", error.Message);
         Assert.Equal(("ci-0", 4, TimeSpan.FromMinutes(5)), (error.BackendId, error.RunningBuilds, error.Waited));
         Assert.Equal(new AdmissionCounts(4, 0, 4), admission.GetCounts("ci-0"));
         running.ForEach(l => l.Dispose());

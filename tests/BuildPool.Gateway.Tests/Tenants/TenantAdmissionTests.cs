@@ -74,7 +74,7 @@ public sealed class TenantAdmissionTests
         _time.Advance(TimeSpan.FromMinutes(5));
 
         var error = await Assert.ThrowsAsync<TenantAtCapacityException>(() => waiting.Within());
-        Assert.Equal("tenant team/alpha is at its limit of 1 running build (maxConcurrentBuilds of SecretBinding ci/alpha); waited 5m0s in queue", error.Message);
+        Assert.Equal("tenant team/alpha is at its limit of 1 running build (maxConcurrentBuilds of SecretBinding ci/alpha); waited 5m in queue", error.Message);
         Assert.Equal(new AdmissionCounts(1, 0, 2), _builders.GetCounts("b"));
     }
 

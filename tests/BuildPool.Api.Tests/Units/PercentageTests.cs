@@ -1,7 +1,7 @@
-using BuildPool.Operator.Units;
+using BuildPool.Api.Units;
 using CsCheck;
 
-namespace BuildPool.Operator.Tests.Units;
+namespace BuildPool.Api.Tests.Units;
 
 public class PercentageTests
 {

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Numerics;
 
-namespace BuildPool.Operator.Units;
+namespace BuildPool.Api.Units;
 
 /// <summary>
 /// Kubernetes resource quantities as byte counts: <c>100Gi</c>, <c>500M</c>, <c>1.5Ti</c>,

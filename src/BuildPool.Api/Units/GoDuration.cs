@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 
-namespace BuildPool.Operator.Units;
+namespace BuildPool.Api.Units;
 
 /// <summary>
 /// Durations in Go's <c>time.ParseDuration</c> syntax (<c>30m</c>, <c>1h30m</c>, <c>90s</c>,
@@ -58,6 +58,26 @@ public static class GoDuration
     /// <exception cref="FormatException">The text is not a non-negative Go duration.</exception>
     public static TimeSpan Parse(string text) =>
         TryParse(text, out var value, out var reason) ? value : throw new FormatException(reason);
+
+    /// <summary>
+    /// Parses the value of a field or flag that holds a length of time that must be longer than
+    /// zero (a timeout, an interval).
+    /// </summary>
+    /// <param name="name">The field path or flag, such as <c>spec.routing.queueTimeout</c> or <c>--queue-timeout</c>.</param>
+    /// <param name="text">The duration, such as <c>5m</c>.</param>
+    /// <exception cref="FormatException">
+    /// The text is not a Go duration longer than zero; the message is <paramref name="name"/>, a
+    /// colon and the reason, the wording a Stalled condition uses for a field.
+    /// </exception>
+    public static TimeSpan ParsePositive(string name, string? text)
+    {
+        if (!TryParse(text, out var value, out var reason))
+        {
+            throw new FormatException($"{name}: {reason}");
+        }
+
+        return value > TimeSpan.Zero ? value : throw new FormatException($"{name}: \"{text}\" must be longer than zero");
+    }
 
     /// <summary>
     /// Formats a duration the way Go's <c>Duration.String</c> does, without its zero units:

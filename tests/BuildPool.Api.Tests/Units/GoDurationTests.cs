@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
-using BuildPool.Operator.Units;
+using BuildPool.Api.Units;
 using CsCheck;
 
-namespace BuildPool.Operator.Tests.Units;
+namespace BuildPool.Api.Tests.Units;
 
 public partial class GoDurationTests
 {
@@ -50,6 +50,20 @@ public partial class GoDurationTests
         Assert.Contains(expected, reason, StringComparison.Ordinal);
         Assert.StartsWith("\"" + (text ?? ""), reason, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("spec.routing.queueTimeout", "5d", "spec.routing.queueTimeout: \"5d\" is not a duration: unknown unit \"d\"")]
+    [InlineData("--queue-timeout", "0s", "--queue-timeout: \"0s\" must be longer than zero")]
+    [InlineData("spec.scaling.startTimeout", null, "spec.scaling.startTimeout: \"\" is not a duration: it is empty")]
+    public void A_timeout_that_is_not_a_positive_duration_is_refused_naming_its_field_or_flag(string name, string? text, string expected)
+    {
+        var error = Assert.Throws<FormatException>(() => GoDuration.ParsePositive(name, text));
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_positive_timeout_is_read_as_a_duration() =>
+        Assert.Equal(TimeSpan.FromSeconds(90), GoDuration.ParsePositive("--queue-timeout", "1m30s"));
 
     public static TheoryData<TimeSpan, string> Formats => new()
     {

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
-namespace BuildPool.Operator.Units;
+namespace BuildPool.Api.Units;
 
 /// <summary>
 /// A whole percentage from 0% to 100%, as <see cref="BuildPool.Api.Schema.Patterns.Percent"/>

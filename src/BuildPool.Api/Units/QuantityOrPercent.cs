@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace BuildPool.Operator.Units;
+namespace BuildPool.Api.Units;
 
 /// <summary>
 /// A size given either as a quantity (<c>20Gi</c>) or as a percentage of a total (<c>10%</c>),

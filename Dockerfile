@@ -16,6 +16,7 @@ COPY --link src/BuildPool.Api/BuildPool.Api.csproj src/BuildPool.Api/
 COPY --link src/BuildPool.Runtime/BuildPool.Runtime.csproj src/BuildPool.Runtime/
 COPY --link src/BuildPool.BuildKit/BuildPool.BuildKit.csproj src/BuildPool.BuildKit/
 COPY --link src/BuildPool.Operator/BuildPool.Operator.csproj src/BuildPool.Operator/
+COPY --link src/BuildPool.Http2/BuildPool.Http2.csproj src/BuildPool.Http2/
 COPY --link src/BuildPool.Gateway/BuildPool.Gateway.csproj src/BuildPool.Gateway/
 COPY --link src/BuildPool.LocalApi/BuildPool.LocalApi.csproj src/BuildPool.LocalApi/
 COPY --link src/BuildPool.Host/BuildPool.Host.csproj src/BuildPool.Host/

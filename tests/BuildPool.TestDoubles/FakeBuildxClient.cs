@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using BuildPool.BuildKit.Protocol;
-using BuildPool.Gateway.Http2;
+using BuildPool.Http2;
 using BuildPool.TestDoubles.Protocol.Frontend;
 using Google.Protobuf;
 using Grpc.Core;

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using BuildPool.Gateway.Http2;
+using BuildPool.Http2;
 
 namespace BuildPool.TestDoubles;
 

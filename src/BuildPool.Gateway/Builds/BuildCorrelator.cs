@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using BuildPool.Api.Units;
+using BuildPool.BuildKit.Wire;
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Isolation;

@@ -1,3 +1,5 @@
+using BuildPool.BuildKit.Wire;
+
 namespace BuildPool.Gateway.Builds;
 
 // What the gateway learns about one build ref while it runs, for its log line.

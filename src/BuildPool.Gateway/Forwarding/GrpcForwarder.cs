@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Net;
-using BuildPool.Gateway.Http2;
+using BuildPool.Http2;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;

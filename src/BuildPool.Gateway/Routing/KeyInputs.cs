@@ -1,3 +1,5 @@
+using BuildPool.BuildKit.Wire;
+
 namespace BuildPool.Gateway.Routing;
 
 /// <summary>

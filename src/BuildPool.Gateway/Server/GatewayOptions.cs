@@ -1,9 +1,9 @@
 using System.Net;
 using BuildPool.Gateway.Builds;
 using BuildPool.Gateway.Discovery;
-using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Tenants;
+using BuildPool.Http2;
 
 namespace BuildPool.Gateway.Server;
 

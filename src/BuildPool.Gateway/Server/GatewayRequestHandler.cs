@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using BuildPool.BuildKit.Wire;
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Builds;
 using BuildPool.Gateway.Discovery;

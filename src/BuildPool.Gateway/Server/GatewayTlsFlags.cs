@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using BuildPool.Gateway.Http2;
+using BuildPool.Http2;
 
 namespace BuildPool.Gateway.Server;
 

@@ -2,8 +2,8 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using BuildPool.Benchmarks.Report;
 using BuildPool.Gateway.Discovery;
-using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Server;
+using BuildPool.Http2;
 using BuildPool.TestDoubles;
 
 namespace BuildPool.Benchmarks.Scenarios;

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using BuildPool.BuildKit.Protocol;
-using BuildPool.Gateway.Http2;
+using BuildPool.Http2;
 using Google.Protobuf;
 
 namespace BuildPool.Benchmarks.Scenarios;

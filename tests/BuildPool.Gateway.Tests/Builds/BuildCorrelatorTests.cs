@@ -1,3 +1,4 @@
+using BuildPool.BuildKit.Wire;
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Builds;
 using BuildPool.Gateway.Routing;

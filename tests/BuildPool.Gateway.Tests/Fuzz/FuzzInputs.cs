@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using BuildPool.Gateway.Http2;
-using BuildPool.Gateway.Tests.Routing;
+using BuildPool.Http2;
+using BuildPool.TestDoubles;
 
 namespace BuildPool.Gateway.Tests.Fuzz;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Tests.Support;
+using BuildPool.Http2;
 using Xunit.Abstractions;
 
 namespace BuildPool.Gateway.Tests.Http2;

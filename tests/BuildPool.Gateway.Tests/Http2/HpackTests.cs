@@ -1,5 +1,5 @@
 using System.Buffers;
-using BuildPool.Gateway.Http2;
+using BuildPool.Http2;
 using CsCheck;
 
 namespace BuildPool.Gateway.Tests.Http2;

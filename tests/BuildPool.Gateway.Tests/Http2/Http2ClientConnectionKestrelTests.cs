@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Tests.Support;
+using BuildPool.Http2;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Tests.Support;
+using BuildPool.Http2;
 
 namespace BuildPool.Gateway.Tests.Http2;
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using BuildPool.Gateway.Http2;
+using BuildPool.Http2;
 
 namespace BuildPool.Gateway.Tests.Http2;
 

@@ -3,8 +3,8 @@ using System.Globalization;
 using System.Net;
 using BuildPool.BuildKit.Protocol;
 using BuildPool.Gateway.Discovery;
-using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Server;
+using BuildPool.Http2;
 using Google.Protobuf;
 
 namespace BuildPool.Gateway.Tests.RealDaemons;

@@ -1,3 +1,4 @@
+using BuildPool.BuildKit.Wire;
 using BuildPool.Gateway.Routing;
 
 namespace BuildPool.Gateway.Tests.Routing;

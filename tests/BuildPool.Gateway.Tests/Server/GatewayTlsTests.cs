@@ -1,9 +1,9 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using BuildPool.Gateway.Http2;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Tests.Support;
+using BuildPool.Http2;
 using BuildPool.TestDoubles;
 using Eventually = BuildPool.Gateway.Tests.Support.Eventually;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
-using BuildPool.Gateway.Http2;
+using BuildPool.Http2;
 
 namespace BuildPool.Gateway.Tests.Support;
 

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using BuildPool.Gateway.Http2;
+using BuildPool.Http2;
 
 namespace BuildPool.Gateway.Tests.Support;
 

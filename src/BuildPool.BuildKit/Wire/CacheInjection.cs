@@ -1,0 +1,122 @@
+using System.Buffers;
+using System.Text;
+
+namespace BuildPool.BuildKit.Wire;
+
+/// <summary>
+/// Adds a registry cache export and import to a <c>Control/Solve</c> request that carries none,
+/// for pools that opt in. Protobuf merges a repeated occurrence of an embedded message field, so
+/// appending one more field 8 (<c>CacheOptions</c>) to the encoded request is enough: the rest of
+/// the request (the build definition, exporters, session) passes through byte for byte.
+/// </summary>
+public static class CacheInjection
+{
+    private const int CacheField = 8;
+    private const int ExportsField = 4;
+    private const int ImportsField = 5;
+
+    /// <summary>True when the request already exports or imports a cache (then it is left alone).</summary>
+    public static bool HasCacheOptions(ReadOnlySpan<byte> solveRequest)
+    {
+        var reader = new ProtoReader(solveRequest);
+        while (reader.TryReadTag(out var field, out var wire))
+        {
+            if (field == CacheField && wire == ProtoWireType.LengthDelimited)
+            {
+                if (!reader.TryReadLengthDelimited(out var cache))
+                {
+                    return false;
+                }
+
+                var inner = new ProtoReader(cache);
+                while (inner.TryReadTag(out var f, out var w))
+                {
+                    if (f is ExportsField or ImportsField)
+                    {
+                        return true;
+                    }
+
+                    if (!inner.TrySkip(w))
+                    {
+                        break;
+                    }
+                }
+            }
+            else if (!reader.TrySkip(wire))
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The request with <c>--cache-to type=registry,ref=…,&lt;exportAttrs&gt;</c> and
+    /// <c>--cache-from type=registry,ref=…</c> added for <paramref name="cacheRef"/>.
+    /// </summary>
+    public static byte[] Inject(ReadOnlySpan<byte> solveRequest, string cacheRef, IReadOnlyDictionary<string, string>? exportAttrs = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(cacheRef);
+        var export = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["ref"] = cacheRef, ["mode"] = "max" };
+        foreach (var (k, v) in exportAttrs ?? new Dictionary<string, string>())
+        {
+            export[k] = v;
+        }
+
+        var options = new ArrayBufferWriter<byte>();
+        WriteMessage(options, ExportsField, Entry("registry", export));
+        var import = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["ref"] = cacheRef };
+        if (export.TryGetValue("registry.insecure", out var insecure))
+        {
+            // A plain-HTTP registry is plain HTTP for reading too.
+            import["registry.insecure"] = insecure;
+        }
+
+        WriteMessage(options, ImportsField, Entry("registry", import));
+
+        var output = new ArrayBufferWriter<byte>(solveRequest.Length + options.WrittenCount + 8);
+        output.Write(solveRequest);
+        WriteMessage(output, CacheField, options.WrittenSpan);
+        return output.WrittenSpan.ToArray();
+    }
+
+    private static byte[] Entry(string type, IEnumerable<KeyValuePair<string, string>> attrs)
+    {
+        var entry = new ArrayBufferWriter<byte>();
+        WriteString(entry, 1, type);
+        foreach (var (key, value) in attrs)
+        {
+            var pair = new ArrayBufferWriter<byte>();
+            WriteString(pair, 1, key);
+            WriteString(pair, 2, value);
+            WriteMessage(entry, 2, pair.WrittenSpan);
+        }
+
+        return entry.WrittenSpan.ToArray();
+    }
+
+    private static void WriteString(ArrayBufferWriter<byte> output, int field, string value) =>
+        WriteMessage(output, field, Encoding.UTF8.GetBytes(value));
+
+    private static void WriteMessage(ArrayBufferWriter<byte> output, int field, ReadOnlySpan<byte> payload)
+    {
+        WriteVarint(output, ((ulong)field << 3) | 2);
+        WriteVarint(output, (ulong)payload.Length);
+        output.Write(payload);
+    }
+
+    private static void WriteVarint(ArrayBufferWriter<byte> output, ulong value)
+    {
+        var span = output.GetSpan(10);
+        var i = 0;
+        while (value >= 0x80)
+        {
+            span[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        span[i++] = (byte)value;
+        output.Advance(i);
+    }
+}

@@ -1,0 +1,26 @@
+using System.Net;
+
+namespace BuildPool.Http2;
+
+/// <summary>How <see cref="Http2ClientPool"/> reaches backends.</summary>
+public sealed class Http2ClientPoolOptions
+{
+    /// <summary>
+    /// Connections kept per backend. A new one opens only when every existing one is at the
+    /// peer's SETTINGS_MAX_CONCURRENT_STREAMS; beyond this count, streams queue.
+    /// </summary>
+    public int MaxConnectionsPerBackend { get; set; } = 4;
+
+    public Http2ClientConnectionOptions Connection { get; set; } = new();
+
+    /// <summary>Null for cleartext HTTP/2 (h2c), as buildkitd serves on <c>tcp://</c> without TLS flags.</summary>
+    public Http2TlsOptions? Tls { get; set; }
+
+    /// <summary>Replaces the TCP/TLS connect, e.g. for Unix sockets or tests.</summary>
+    public Func<DnsEndPoint, CancellationToken, Task<Stream>>? ConnectCallback { get; set; }
+
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The <c>:scheme</c> requests to these backends carry.</summary>
+    public string Scheme => Tls is null ? "http" : "https";
+}

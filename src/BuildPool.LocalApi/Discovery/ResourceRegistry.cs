@@ -73,10 +73,6 @@ internal sealed class ResourceRegistry
     public ResourceType? Find(string group, string version, string plural) =>
         All.FirstOrDefault(r => r.Group == group && r.Version == version && r.Plural == plural);
 
-    /// <summary>Any served version of a storage key: used when an event must name an object of another type.</summary>
-    public ResourceType? ByStorageKey(string storageKey) =>
-        All.FirstOrDefault(r => r.StorageKey == storageKey && r.Preferred) ?? All.FirstOrDefault(r => r.StorageKey == storageKey);
-
     public IEnumerable<(string Group, IReadOnlyList<string> Versions)> Groups() =>
         All.Where(r => r.Group.Length > 0)
             .GroupBy(r => r.Group)

@@ -76,14 +76,6 @@ public sealed class ObjectCache<T>
         }
     }
 
-    public IReadOnlyList<string> ListKeys()
-    {
-        lock (_gate)
-        {
-            return [.. _items.Keys];
-        }
-    }
-
     public IReadOnlyList<T> ListInNamespace(string @namespace) => ByIndex(CacheIndexes.Namespace, @namespace);
 
     /// <summary>Objects with an owner reference to <paramref name="ownerUid"/>.</summary>

@@ -1,12 +1,7 @@
-using System.Collections.Concurrent;
-using BuildPool.Api.Units;
 using BuildPool.BuildKit.Wire;
 using BuildPool.Gateway.Admission;
-using BuildPool.Gateway.Discovery;
-using BuildPool.Gateway.Isolation;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
-using BuildPool.Gateway.Tenants;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,34 +19,26 @@ namespace BuildPool.Gateway.Builds;
 /// arrives (or when a Solve names no session). So the key of a project does not depend on
 /// whether its Session or its Solve won the race, and a Solve whose Session arrived without a key
 /// decides at once. Calls that arrive earlier wait, bounded by <see cref="BuildCorrelatorOptions.DecisionWait"/>.
+/// Where a decided build goes, or what it waits for, is <see cref="BuildRouter"/>'s policy; this
+/// class keeps the books (which calls make a build, where it stands, when it ended).
 /// Builds are rare next to frames, so one lock guards all of this; it also makes a decision and
 /// its load count one step, which bounded-load placement needs under concurrency.
 /// </remarks>
 public sealed class BuildCorrelator : IDisposable
 {
-    private const int RecentCapacity = 1024;
-
-    private readonly KeyExtractor _extractor;
-    private readonly Placement _placement;
-    private readonly AdmissionController _admission;
     private readonly BuildCorrelatorOptions _options;
     private readonly TimeProvider _time;
-    private readonly GatewayMetrics? _metrics;
+    private readonly long _clockOrigin;
     private readonly ILogger _logger;
-    private readonly IBuilderStarter? _starter;
-    private readonly TenantAdmission? _tenants;
-    private readonly IForkRequester? _forks;
-    private readonly ForkRouting? _forkRouting;
-    private readonly IsolationPolicy? _isolation;
-    private readonly Dictionary<string, int> _forkWaiters = new(StringComparer.Ordinal);
-    private int _forkWaiting;
+    private readonly RoutingFactsReader _facts;
+    private readonly BuildHolds _holds;
+    private readonly SolveAdmission _admission;
+    private readonly BuildReports _reports;
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, BuildUnit> _byRef = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, BuildUnit> _bySession = new(StringComparer.Ordinal);
-    private readonly HashSet<BuildUnit> _units = [];
-    private readonly ConcurrentQueue<BuildSummary> _recent = new();
+    private readonly BuildIndex _builds = new();
     private readonly ITimer _sweeper;
 
+    /// <param name="pool">What routing can do beyond ready builders (pool mode); none when null.</param>
     public BuildCorrelator(
         KeyExtractor extractor,
         Placement placement,
@@ -60,26 +47,21 @@ public sealed class BuildCorrelator : IDisposable
         TimeProvider? timeProvider = null,
         GatewayMetrics? metrics = null,
         ILogger<BuildCorrelator>? logger = null,
-        IBuilderStarter? starter = null,
-        TenantAdmission? tenants = null,
-        IForkRequester? forks = null,
-        IsolationPolicy? isolation = null)
+        PoolMode? pool = null)
     {
         ArgumentNullException.ThrowIfNull(extractor);
         ArgumentNullException.ThrowIfNull(placement);
         ArgumentNullException.ThrowIfNull(admission);
-        _extractor = extractor;
-        _placement = placement;
-        _admission = admission;
+        pool ??= new PoolMode();
         _options = options ?? new BuildCorrelatorOptions();
         _time = timeProvider ?? TimeProvider.System;
-        _metrics = metrics;
+        _clockOrigin = _time.GetTimestamp();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _starter = starter;
-        _tenants = tenants;
-        _forks = forks;
-        _forkRouting = forks is null ? null : new ForkRouting(placement, admission, forks);
-        _isolation = isolation;
+        var forks = pool.Forks is { } requester ? new ForkRouting(placement, admission, requester) : null;
+        _facts = new RoutingFactsReader(extractor, placement, pool, forks);
+        _holds = new BuildHolds(placement, pool, forks, _logger);
+        _admission = new SolveAdmission(placement, admission, pool, metrics);
+        _reports = new BuildReports(_time, metrics, _logger);
         var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, Math.Min(_options.EndedGrace.Ticks, _options.IdleTtl.Ticks) / 2));
         _sweeper = _time.CreateTimer(static s => ((BuildCorrelator)s!).Sweep(), this, sweep, sweep);
     }
@@ -91,13 +73,13 @@ public sealed class BuildCorrelator : IDisposable
         {
             lock (_lock)
             {
-                return _units.Count;
+                return _builds.Count;
             }
         }
     }
 
     /// <summary>The last finished builds, oldest first (at most 1,024).</summary>
-    public IReadOnlyList<BuildSummary> RecentBuilds => [.. _recent];
+    public IReadOnlyList<BuildSummary> RecentBuilds => _reports.Recent;
 
     /// <summary>Registers a downstream connection; call <see cref="CloseConnection"/> when it ends.</summary>
     public static ClientConnection OpenConnection(string id) => new(id);
@@ -111,7 +93,7 @@ public sealed class BuildCorrelator : IDisposable
             connection.Closed = true;
             foreach (var unit in connection.Units.ToArray())
             {
-                MaybeRetire(Root(unit));
+                MaybeEnd(unit.Root);
             }
         }
     }
@@ -122,7 +104,7 @@ public sealed class BuildCorrelator : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
         lock (_lock)
         {
-            var unit = Lookup(_bySession, sessionId) ?? Create(connection, origin, refId: null, sessionId);
+            var unit = _builds.BySession(sessionId) ?? Create(connection, origin, refId: null, sessionId);
             if (!unit.SessionSeen)
             {
                 unit.SessionSeen = true;
@@ -138,8 +120,8 @@ public sealed class BuildCorrelator : IDisposable
     {
         lock (_lock)
         {
-            var byRef = string.IsNullOrEmpty(fields.Ref) ? null : Lookup(_byRef, fields.Ref);
-            var bySession = string.IsNullOrEmpty(fields.Session) ? null : Lookup(_bySession, fields.Session);
+            var byRef = _builds.ByRef(fields.Ref);
+            var bySession = _builds.BySession(fields.Session);
             var unit = (byRef, bySession) switch
             {
                 (null, null) => Create(connection, origin, fields.Ref, fields.Session),
@@ -147,15 +129,9 @@ public sealed class BuildCorrelator : IDisposable
                 (null, not null) => bySession,
                 _ => byRef == bySession ? byRef : Merge(byRef, bySession),
             };
-            Register(unit, fields.Ref, fields.Session);
-            if (!unit.SolveSeen)
-            {
-                // A second Solve on one session (a shared session) follows the first one's route.
-                unit.SolveSeen = true;
-                unit.Solve = fields;
-                unit.SessionExpected = !string.IsNullOrEmpty(fields.Session);
-            }
-
+            _builds.Register(unit, fields.Ref, fields.Session);
+            // A second Solve on one session (a shared session) follows the first one's route.
+            unit.Solve ??= fields;
             var record = string.IsNullOrEmpty(fields.Ref) ? new RefRecord(string.Empty) : unit.RecordFor(fields.Ref);
             record.SolveSeen = true;
             record.SolveArrived = _time.GetTimestamp();
@@ -163,7 +139,7 @@ public sealed class BuildCorrelator : IDisposable
             unit.OpenSolves++;
             if (unit.Route is { } route)
             {
-                Issue(ticket, route);
+                _admission.Issue(ticket, route);
             }
             else
             {
@@ -180,56 +156,27 @@ public sealed class BuildCorrelator : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(reference);
         lock (_lock)
         {
-            var unit = Lookup(_byRef, reference) ?? Create(connection, origin, reference, sessionId: null);
+            var unit = _builds.ByRef(reference) ?? Create(connection, origin, reference, sessionId: null);
             return Enter(unit, kind, unit.RecordFor(reference), ticket: null);
         }
     }
 
-    internal void Admitted(BuildCall call, AdmissionLease lease)
-    {
-        if (call.Record is { } record)
-        {
-            record.QueueWait = lease.QueueWait;
-        }
+    internal void Admitted(BuildCall call, AdmissionLease lease) => _reports.Admitted(call.Record, lease);
 
-        _metrics?.QueueWait.Record(lease.QueueWait.TotalSeconds);
-        _metrics?.ActiveBuilds.Add(1, new KeyValuePair<string, object?>("backend", lease.BackendId));
-    }
-
-    internal void Forwarding(BuildCall call)
-    {
-        if (call.Record is { } record)
-        {
-            record.SolveForwarded = _time.GetTimestamp();
-        }
-    }
+    internal void Forwarding(BuildCall call) => _reports.Forwarding(call.Record);
 
     internal void SolveCompleted(BuildCall call, int grpcStatus)
     {
-        if (call.Record is { } record)
-        {
-            record.SolveEnded = _time.GetTimestamp();
-            record.GrpcStatus = grpcStatus;
-        }
-
-        if (call.Ticket is { Admission.IsCompletedSuccessfully: true } ticket)
-        {
-            _metrics?.ActiveBuilds.Add(-1, new KeyValuePair<string, object?>("backend", ticket.Admission.Result.BackendId));
-        }
-
+        _reports.SolveEnded(call.Record, call.Ticket, grpcStatus);
         call.Ticket?.Release();
-        // A build waiting for a fork of a full Private volume takes the volume's freed slot instead.
-        if (_forks is not null && Volatile.Read(ref _forkWaiting) > 0)
-        {
-            _forks.Wake();
-        }
+        _holds.SlotFreed();
     }
 
     internal void Leave(BuildCall call)
     {
         lock (_lock)
         {
-            var unit = Root(call.Unit);
+            var unit = call.Unit.Root;
             unit.ActiveCalls--;
             unit.LastActivity = _time.GetTimestamp();
             if (call.Ticket is { } ticket)
@@ -239,7 +186,7 @@ public sealed class BuildCorrelator : IDisposable
                 ticket.Release();
             }
 
-            MaybeRetire(unit);
+            MaybeEnd(unit);
         }
     }
 
@@ -249,13 +196,9 @@ public sealed class BuildCorrelator : IDisposable
     {
         unit.ActiveCalls++;
         unit.LastActivity = _time.GetTimestamp();
-        if (unit.Retired)
-        {
-            // A late call of an ended build (or a second Solve on its shared session).
-            unit.Retired = false;
-        }
-
-        if (unit.Route is null && !TryDecide(unit, force: false) && unit.DecisionTimer is null)
+        // A late call of an ended build (or a second Solve on its shared session) revives it.
+        unit.EndedAt = null;
+        if (unit.Stage == BuildStage.Deciding && !TryDecide(unit, force: false) && unit.DecisionTimer is null)
         {
             unit.DecisionTimer = _time.CreateTimer(
                 static s =>
@@ -271,41 +214,11 @@ public sealed class BuildCorrelator : IDisposable
         return new BuildCall(this, unit, kind, record, ticket);
     }
 
-    private BuildUnit? Lookup(Dictionary<string, BuildUnit> map, string id) =>
-        map.TryGetValue(id, out var unit) ? Root(unit) : null;
-
-    private static BuildUnit Root(BuildUnit unit)
-    {
-        while (unit.MergedInto is { } next)
-        {
-            unit = next;
-        }
-
-        return unit;
-    }
-
     private BuildUnit Create(ClientConnection connection, CallOrigin origin, string? refId, string? sessionId)
     {
         var unit = new BuildUnit(_time.GetTimestamp()) { Connection = connection, Origin = origin };
-        connection.Units.Add(unit);
-        _units.Add(unit);
-        Register(unit, refId, sessionId);
+        _builds.Add(unit, refId, sessionId);
         return unit;
-    }
-
-    private void Register(BuildUnit unit, string? refId, string? sessionId)
-    {
-        if (!string.IsNullOrEmpty(refId) && !(_byRef.TryGetValue(refId, out var r) && Root(r) == unit))
-        {
-            _byRef[refId] = unit;
-            unit.Refs.Add(refId);
-        }
-
-        if (!string.IsNullOrEmpty(sessionId) && !(_bySession.TryGetValue(sessionId, out var s) && Root(s) == unit))
-        {
-            _bySession[sessionId] = unit;
-            unit.Sessions.Add(sessionId);
-        }
     }
 
     // A Solve names a ref (its Status may have arrived) and a session (its Session may have
@@ -314,51 +227,11 @@ public sealed class BuildCorrelator : IDisposable
     private BuildUnit Merge(BuildUnit byRef, BuildUnit bySession)
     {
         var (survivor, absorbed) = bySession.Route is not null || byRef.Route is null ? (bySession, byRef) : (byRef, bySession);
-        absorbed.MergedInto = survivor;
-        _units.Remove(absorbed);
-        absorbed.Connection?.Units.Remove(absorbed);
-        foreach (var id in absorbed.Refs)
-        {
-            _byRef[id] = survivor;
-            survivor.Refs.Add(id);
-        }
-
-        foreach (var id in absorbed.Sessions)
-        {
-            _bySession[id] = survivor;
-            survivor.Sessions.Add(id);
-        }
-
-        foreach (var (id, record) in absorbed.Records)
-        {
-            survivor.Records.TryAdd(id, record);
-        }
-
-        if (absorbed.SolveSeen && !survivor.SolveSeen)
-        {
-            survivor.SolveSeen = true;
-            survivor.Solve = absorbed.Solve;
-            survivor.SessionExpected = absorbed.SessionExpected;
-        }
-
-        if (absorbed.SessionSeen && !survivor.SessionSeen)
-        {
-            survivor.SessionSeen = true;
-            survivor.SharedKey = absorbed.SharedKey;
-        }
-
-        survivor.ActiveCalls += absorbed.ActiveCalls;
-        survivor.OpenSolves += absorbed.OpenSolves;
-        survivor.LastActivity = Math.Max(survivor.LastActivity, absorbed.LastActivity);
-        survivor.Retired = false;
-
+        _builds.Merge(absorbed, survivor);
+        survivor.Absorb(absorbed);
         if (survivor.Route is { } route)
         {
-            foreach (var ticket in absorbed.PendingSolves)
-            {
-                Issue(ticket, route);
-            }
-
+            absorbed.PendingSolves.ForEach(ticket => _admission.Issue(ticket, route));
             if (absorbed.Route is null)
             {
                 absorbed.Decision.TrySetResult(route);
@@ -389,8 +262,8 @@ public sealed class BuildCorrelator : IDisposable
     {
         lock (_lock)
         {
-            var unit = Root(waiting);
-            if (unit.Route is null && unit.ActiveCalls > 0)
+            var unit = waiting.Root;
+            if (unit.Stage != BuildStage.Routed && unit.ActiveCalls > 0)
             {
                 BuildLog.DecisionTimedOut(_logger, _options.DecisionWait.TotalSeconds, string.Join(',', unit.Refs), string.Join(',', unit.Sessions));
                 TryDecide(unit, force: true);
@@ -398,479 +271,103 @@ public sealed class BuildCorrelator : IDisposable
         }
     }
 
+    // False while the build waits for a call that may bring a better key.
     private bool TryDecide(BuildUnit unit, bool force)
     {
-        if (unit.Holding)
+        if (unit.Stage == BuildStage.Holding)
         {
-            // Its builder is starting; the end of that wait decides.
+            // The end of its wait decides.
             return true;
         }
 
-        var sources = _extractor.Sources;
-        var firstUnknown = -1;
-        for (var i = 0; i < sources.Count; i++)
+        if (!_facts.TryKey(unit, force, out var key))
         {
-            if (!IsKnown(unit, sources[i]))
-            {
-                firstUnknown = i;
+            return false;
+        }
+
+        var facts = _facts.Read(unit, key, _time.GetElapsedTime(_clockOrigin));
+        var decision = BuildRouter.Decide(facts);
+        if (decision.Home is { } home && unit.Connection is { } connection)
+        {
+            connection.LastKeyedBackend = home.Id;
+        }
+
+        switch (decision.Verdict)
+        {
+            case RoutingVerdict.Hold:
+                Hold(unit, facts, decision);
                 break;
-            }
-        }
-
-        var sessionKnown = IsKnown(unit, RoutingKeySource.SessionDirectory);
-        var inputs = new KeyInputs
-        {
-            Authority = unit.Origin.Authority,
-            ServerName = unit.Origin.ServerName,
-            ClientIdentity = unit.Origin.ClientIdentity,
-            Solve = unit.SolveSeen ? unit.Solve : default,
-            SessionSharedKey = sessionKnown ? unit.SharedKey : null,
-        };
-        RoutingKey? key = _extractor.TryExtract(inputs, out var found) ? found : null;
-        if (!force && firstUnknown >= 0 && (key is null || IndexOf(sources, key.Value.Source) > firstUnknown))
-        {
-            // A source ranked above the best key so far may still come with a later call.
-            return false;
-        }
-
-        if ((key is { } k ? PlaceKeyed(unit, k) : PlaceKeylessChecked(unit)) is { } route)
-        {
-            SetRoute(unit, route);
+            case RoutingVerdict.Refuse:
+                BuildLog.NoBuilder(_logger, key?.Value ?? "-", decision.Reason!);
+                SetRoute(unit, new BuildRoute(null, key, decision.Outcome, Failure: decision.Reason));
+                break;
+            default:
+                SetRoute(unit, new BuildRoute(decision.Backend, key, decision.Outcome, decision.FollowedConnection));
+                break;
         }
 
         return true;
     }
 
-    private static int IndexOf(IReadOnlyList<RoutingKeySource> sources, RoutingKeySource source)
+    // The one way a build waits, whatever for: the end of the wait decides it again.
+    private void Hold(BuildUnit unit, in RoutingFacts facts, RoutingDecision decision)
     {
-        for (var i = 0; i < sources.Count; i++)
-        {
-            if (sources[i] == source)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
-    private static bool IsKnown(BuildUnit unit, RoutingKeySource source) => source switch
-    {
-        RoutingKeySource.ImageName or RoutingKeySource.CacheRef => unit.SolveSeen,
-        RoutingKeySource.SessionDirectory => unit.SessionSeen || (unit.SolveSeen && !unit.SessionExpected),
-        _ => true,
-    };
-
-    // Null while the build waits for its cold builder (see Hold).
-    private BuildRoute? PlaceKeyed(BuildUnit unit, RoutingKey key)
-    {
-        var decision = _placement.Place(key.Value);
-        if (_isolation?.UntrustedBecause(key.Value, unit.Origin.ClientIdentity, unit.Origin.Tenant) is { } untrusted)
-        {
-            return PlaceIsolated(unit, key, decision, untrusted);
-        }
-
-        if (_starter is not null && !unit.Held && WaitsForStart(decision))
-        {
-            Hold(unit, key, decision);
-            return null;
-        }
-
-        if (decision.NeedsStart)
-        {
-            // Nobody can start the builder (static discovery) or it did not start in time: go to
-            // the next one on the ring instead.
-            decision = _placement.Place(key.Value, allowStopped: false);
-        }
-
-        if (decision.Backend is not { State: BackendState.Ready } backend)
-        {
-            var reason = unit.HoldFailure ?? (decision.Outcome == PlacementOutcome.AwaitingVolume
-                ? $"no cache volume serves key {key.Value} yet"
-                : $"no ready builder for key {key.Value}");
-            BuildLog.NoBuilder(_logger, key.Value, reason);
-            return new BuildRoute(null, key, decision.Outcome, Failure: reason);
-        }
-
-        if (unit.Connection is { } connection)
-        {
-            connection.LastKeyedBackend = backend.Id;
-        }
-
-        if (_forkRouting is not null && backend.ForksOnOverflow && _forkRouting.WouldQueue(backend.Id))
-        {
-            if (_forkRouting.FreeFork(backend.Id) is { } fork)
-            {
-                unit.Isolation = "fork";
-                return new BuildRoute(fork, key, PlacementOutcome.Forked);
-            }
-
-            if (_forkRouting.ForkPending(backend.Id) && HoldForFork(unit, backend.Id))
-            {
-                return null;
-            }
-        }
-
-        return new BuildRoute(backend, key, decision.Outcome);
-    }
-
-    // A Private volume at capacity: the build waits (up to startTimeout in all) for a free fork,
-    // a free slot on the volume, or for it to be clear that no fork will come; then it decides again.
-    private bool HoldForFork(BuildUnit unit, string baseId)
-    {
-        var now = _time.GetTimestamp();
-        if (unit.ForkWaitStarted == 0)
-        {
-            unit.ForkWaitStarted = now;
-        }
-
-        var remaining = _forks!.StartTimeout - _time.GetElapsedTime(unit.ForkWaitStarted, now);
-        if (remaining <= TimeSpan.Zero)
-        {
-            return false;
-        }
-
-        var waiting = _forkWaiters.GetValueOrDefault(baseId) + 1;
-        _forkWaiters[baseId] = waiting;
-        Interlocked.Increment(ref _forkWaiting);
-        _forks.RequestOverflow(baseId, _forkRouting!.WantedForks(baseId, waiting));
-        unit.Holding = true;
-        var routing = _forkRouting;
-        var wait = _forks.WaitAsync(() => routing.FreeFork(baseId) is not null || !routing.WouldQueue(baseId) || !routing.ForkPending(baseId), remaining);
-        unit.ColdStart = wait.ContinueWith(
-            static (_, state) =>
-            {
-                var (self, held, id) = ((BuildCorrelator, BuildUnit, string))state!;
-                self.EndForkHold(held, id);
-            },
-            (this, unit, baseId),
-            CancellationToken.None,
-            TaskContinuationOptions.None,
-            TaskScheduler.Default);
-        return true;
-    }
-
-    // An untrusted build: its own isolated fork of the key's volume, or a clear failure. It never
-    // falls back to the volume's builder or any other that trusted builds use.
-    private BuildRoute? PlaceIsolated(BuildUnit unit, RoutingKey key, PlacementDecision decision, string why)
-    {
-        if (_forkRouting is null)
-        {
-            return Refuse($"untrusted build ({why}) for key {key.Value}: isolated forks need pool mode (--pool); untrusted builds never run on a shared builder");
-        }
-
-        if (unit.IsolationBase is null)
-        {
-            if (decision.Backend is not { } baseBackend)
-            {
-                if (_starter is not null && !unit.Held && decision.Outcome == PlacementOutcome.AwaitingVolume)
-                {
-                    // A Dedicated key without its volume yet: the fork needs the volume first.
-                    Hold(unit, key, decision);
-                    return null;
-                }
-
-                return Refuse($"untrusted build ({why}) for key {key.Value}: no cache volume to fork ({unit.HoldFailure ?? "none serves the key"})");
-            }
-
-            unit.IsolationBase = baseBackend.ForkOf ?? baseBackend.Id;
-            unit.IsolationId = NewBuildId();
-        }
-
-        if (_forkRouting.IsolatedFork(unit.IsolationId!) is { State: BackendState.Ready } fork)
-        {
-            unit.Isolation = "isolated";
-            return new BuildRoute(fork, key, PlacementOutcome.Isolated);
-        }
-
-        var now = _time.GetTimestamp();
-        if (unit.IsolationRequestedAt == 0)
-        {
-            unit.IsolationRequestedAt = now;
-            _forks!.RequestIsolated(unit.IsolationBase, unit.IsolationId!);
-            BuildLog.Isolating(_logger, key.Value, why, unit.IsolationBase, unit.IsolationId!);
-        }
-
-        var remaining = _forks!.StartTimeout - _time.GetElapsedTime(unit.IsolationRequestedAt, now);
-        if (remaining <= TimeSpan.Zero)
-        {
-            return Refuse($"untrusted build ({why}) for key {key.Value}: its isolated fork of volume {unit.IsolationBase} was not ready within {GoDuration.Format(_forks.StartTimeout)}; untrusted builds never fall back to a shared builder");
-        }
-
-        unit.Holding = true;
-        var routing = _forkRouting;
-        var id = unit.IsolationId!;
-        var wait = _forks.WaitAsync(() => routing.IsolatedFork(id) is { State: BackendState.Ready }, remaining);
-        unit.ColdStart = wait.ContinueWith(
-            static (_, state) =>
-            {
-                var (self, held) = ((BuildCorrelator, BuildUnit))state!;
-                self.EndForkHold(held, null);
-            },
-            (this, unit),
-            CancellationToken.None,
-            TaskContinuationOptions.None,
-            TaskScheduler.Default);
-        return null;
-
-        BuildRoute Refuse(string reason)
-        {
-            BuildLog.NoBuilder(_logger, key.Value, reason);
-            return new BuildRoute(null, key, PlacementOutcome.Unavailable, Failure: reason);
-        }
-    }
-
-    private void EndForkHold(BuildUnit held, string? baseId)
-    {
-        lock (_lock)
-        {
-            held.Holding = false;
-            if (baseId is not null)
-            {
-                Interlocked.Decrement(ref _forkWaiting);
-                if (_forkWaiters.TryGetValue(baseId, out var waiting) && waiting > 1)
-                {
-                    _forkWaiters[baseId] = waiting - 1;
-                }
-                else
-                {
-                    _forkWaiters.Remove(baseId);
-                }
-            }
-
-            var unit = Root(held);
-            if (unit != held)
-            {
-                unit.IsolationBase ??= held.IsolationBase;
-                unit.IsolationId ??= held.IsolationId;
-                if (unit.IsolationRequestedAt == 0)
-                {
-                    unit.IsolationRequestedAt = held.IsolationRequestedAt;
-                }
-
-                unit.ForkWaitStarted = Math.Max(unit.ForkWaitStarted, held.ForkWaitStarted);
-            }
-
-            if (unit.Route is null && !unit.Holding)
-            {
-                TryDecide(unit, force: true);
-            }
-        }
-    }
-
-    private static string NewBuildId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(5));
-
-    // The build's isolated fork is discarded with it: the operator drains and deletes it.
-    private void ReleaseIsolation(BuildUnit unit)
-    {
-        if (unit.IsolationRequestedAt != 0 && !unit.IsolationReleased && unit.IsolationBase is { } baseId && unit.IsolationId is { } id)
-        {
-            unit.IsolationReleased = true;
-            _forks?.ReleaseIsolated(baseId, id);
-        }
-    }
-
-    // A stopped builder, a Dedicated key without its volume yet, or a Dedicated volume that is
-    // restarting: worth waiting for, since its cache is where the build is fast.
-    private static bool WaitsForStart(PlacementDecision decision) =>
-        decision.NeedsStart
-        || decision.Outcome == PlacementOutcome.AwaitingVolume
-        || (decision.Outcome == PlacementOutcome.Unavailable && decision.Backend is not null);
-
-    // Once per build: the starter asks for the builder and completes when it is ready or the
-    // start timeout passed; then the build is placed again, spilling past a still stopped builder.
-    private void Hold(BuildUnit unit, RoutingKey key, PlacementDecision decision)
-    {
-        unit.Holding = true;
-        unit.Held = true;
-        unit.ColdStart = _starter!.WaitForBuilderAsync(_placement, key.Value, decision).ContinueWith(
+        var wait = _holds.Begin(unit, facts, decision);
+        unit.Stage = BuildStage.Holding;
+        unit.HoldEnd = wait.ContinueWith(
             static (wait, state) =>
             {
-                var (self, held) = ((BuildCorrelator, BuildUnit))state!;
-                self.EndHold(held, wait);
+                var (self, held, decision) = ((BuildCorrelator, BuildUnit, RoutingDecision))state!;
+                self.EndHold(held, decision, wait);
             },
-            (this, unit),
+            (this, unit, decision),
             CancellationToken.None,
             TaskContinuationOptions.None,
             TaskScheduler.Default);
     }
 
-    private void EndHold(BuildUnit held, Task<string?> wait)
+    private void EndHold(BuildUnit held, RoutingDecision decision, Task wait)
     {
         lock (_lock)
         {
-            held.Holding = false;
-            held.HoldFailure = wait.IsCompletedSuccessfully ? wait.Result : "waiting for the builder to start failed";
-            var unit = Root(held);
+            _holds.End(held, decision, wait);
+            held.Stage = BuildStage.Deciding;
+            var unit = held.Root;
             if (unit != held)
             {
-                unit.HoldFailure ??= held.HoldFailure;
-                unit.Held = true;
+                unit.Holds.Inherit(held.Holds);
             }
 
             // A merge may have routed the build meanwhile, or be holding it on its own account.
-            if (unit.Route is null && !unit.Holding)
+            if (unit.Stage == BuildStage.Deciding)
             {
                 TryDecide(unit, force: true);
             }
         }
-    }
-
-    // A keyless build of an untrusted client has no volume to fork, and every builder it could
-    // reach serves trusted builds: it is refused rather than placed.
-    private BuildRoute PlaceKeylessChecked(BuildUnit unit)
-    {
-        if (_isolation?.UntrustedBecause(null, unit.Origin.ClientIdentity, unit.Origin.Tenant) is { } why)
-        {
-            var reason = $"untrusted build ({why}) without a routing key: untrusted builds run only on an isolated fork of their key's volume";
-            BuildLog.NoBuilder(_logger, "-", reason);
-            return new BuildRoute(null, null, PlacementOutcome.Unavailable, Failure: reason);
-        }
-
-        return PlaceKeyless(unit);
-    }
-
-    private BuildRoute PlaceKeyless(BuildUnit unit)
-    {
-        // Probe builds carry no key; beside the connection's last keyed build they find its cache.
-        if (unit.Connection?.LastKeyedBackend is { } last)
-        {
-            foreach (var backend in _placement.Backends)
-            {
-                if (backend.Id == last && backend.State == BackendState.Ready && backend.ForkOf is null)
-                {
-                    return new BuildRoute(backend, null, PlacementOutcome.Any, FollowedConnection: true);
-                }
-            }
-        }
-
-        var decision = _placement.PlaceAny();
-        return decision.Backend is { } any
-            ? new BuildRoute(any, null, PlacementOutcome.Any)
-            : new BuildRoute(null, null, PlacementOutcome.Unavailable, Failure: "no ready builder");
     }
 
     private void SetRoute(BuildUnit unit, BuildRoute route)
     {
+        unit.Stage = BuildStage.Routed;
         unit.Route = route;
         unit.DecisionTimer?.Dispose();
         unit.DecisionTimer = null;
-        foreach (var ticket in unit.PendingSolves)
-        {
-            Issue(ticket, route);
-        }
-
+        unit.PendingSolves.ForEach(ticket => _admission.Issue(ticket, route));
         unit.PendingSolves.Clear();
         unit.Decision.TrySetResult(route);
-        foreach (var follower in unit.Followers)
-        {
-            follower.TrySetResult(route);
-        }
-
+        unit.Followers.ForEach(f => f.TrySetResult(route));
         unit.Followers.Clear();
     }
 
-    // Under the lock, in the same step as the decision: the next decision sees this load.
-    private void Issue(SolveTicket ticket, BuildRoute route)
+    // Its Solves returned and no call is left, or its connection closed: the build is reported
+    // and stays known for the grace period, so a late call still finds its builder.
+    private void MaybeEnd(BuildUnit unit)
     {
-        if (route.Backend is not { } backend)
+        if (unit.EndedAt is null && unit.ActiveCalls == 0 && (unit.Connection is { Closed: true } || (unit.Solve is not null && unit.OpenSolves == 0)))
         {
-            return;
-        }
-
-        ticket.Load = _placement.Track(backend.Id);
-        _starter?.Used(backend.Id);
-        ticket.Admission = _tenants is null
-            ? _admission.AcquireAsync(backend.Id, ticket.Aborted).AsTask()
-            : _tenants.AdmitAsync(ticket.Tenant, BuilderSlot(backend.Id), ticket.Aborted);
-        _metrics?.BuildsRouted.Add(
-            1,
-            new KeyValuePair<string, object?>("key_source", route.KeySourceLabel),
-            new KeyValuePair<string, object?>("backend", backend.Id));
-        if (route.Outcome == PlacementOutcome.Isolated)
-        {
-            _metrics?.BuildsIsolated.Add(1, new KeyValuePair<string, object?>("volume", backend.ForkOf));
-        }
-        else if (route.Outcome == PlacementOutcome.Forked)
-        {
-            _metrics?.BuildsForked.Add(1, new KeyValuePair<string, object?>("volume", backend.ForkOf));
-        }
-    }
-
-    private Func<CancellationToken, ValueTask<AdmissionLease>> BuilderSlot(string backendId) =>
-        aborted => _admission.AcquireAsync(backendId, aborted);
-
-    private void MaybeRetire(BuildUnit unit)
-    {
-        if (unit.Retired || unit.ActiveCalls > 0)
-        {
-            return;
-        }
-
-        if (unit.Connection is { Closed: true } || (unit.SolveSeen && unit.OpenSolves == 0))
-        {
-            unit.Retired = true;
-            unit.RetiredAt = _time.GetTimestamp();
-            Report(unit);
-            ReleaseIsolation(unit);
-        }
-    }
-
-    private void Report(BuildUnit unit)
-    {
-        foreach (var record in unit.Records.Values)
-        {
-            if (record.Reported || !record.SolveSeen)
-            {
-                continue;
-            }
-
-            record.Reported = true;
-            var route = unit.Route;
-            var ended = record.SolveEnded != 0 ? record.SolveEnded : _time.GetTimestamp();
-            var forwarded = record.SolveForwarded != 0 ? record.SolveForwarded : ended;
-            var cached = record.Tally.CachedSteps;
-            var total = record.Tally.TotalSteps;
-            var summary = new BuildSummary(
-                record.Ref,
-                route?.Key?.Value,
-                route?.KeySourceLabel ?? "None",
-                route?.Backend?.Id,
-                _time.GetElapsedTime(record.SolveArrived, forwarded),
-                record.QueueWait,
-                _time.GetElapsedTime(record.SolveArrived, ended),
-                cached,
-                total,
-                record.GrpcStatus,
-                unit.Origin.Tenant?.Identity)
-            {
-                Isolation = unit.Isolation ?? BuildSummary.Trusted,
-            };
-            _recent.Enqueue(summary);
-            while (_recent.Count > RecentCapacity && _recent.TryDequeue(out _))
-            {
-            }
-
-            if (total > 0)
-            {
-                _metrics?.Steps.Add(cached, new KeyValuePair<string, object?>("cached", "true"));
-                _metrics?.Steps.Add(total - cached, new KeyValuePair<string, object?>("cached", "false"));
-            }
-
-            BuildLog.BuildEnded(
-                _logger,
-                summary.Ref,
-                summary.Tenant ?? "-",
-                summary.Key ?? "-",
-                summary.KeySource,
-                summary.Backend ?? "-",
-                summary.Isolation,
-                summary.Wait.TotalMilliseconds,
-                summary.QueueWait.TotalMilliseconds,
-                summary.Duration.TotalMilliseconds,
-                cached,
-                total,
-                summary.GrpcStatus);
+            unit.EndedAt = _time.GetTimestamp();
+            _reports.Report(unit);
+            _holds.Release(unit);
         }
     }
 
@@ -879,40 +376,17 @@ public sealed class BuildCorrelator : IDisposable
         lock (_lock)
         {
             var now = _time.GetTimestamp();
-            List<BuildUnit>? expired = null;
-            foreach (var unit in _units)
+            foreach (var unit in _builds.Units.Where(u => Expired(u, now)).ToList())
             {
-                var ended = unit.Retired && _time.GetElapsedTime(unit.RetiredAt, now) >= _options.EndedGrace;
-                var idle = !unit.Retired && unit.ActiveCalls == 0 && _time.GetElapsedTime(unit.LastActivity, now) >= _options.IdleTtl;
-                if (ended || idle)
-                {
-                    (expired ??= []).Add(unit);
-                }
-            }
-
-            foreach (var unit in expired ?? [])
-            {
-                Report(unit);
-                ReleaseIsolation(unit);
-                _units.Remove(unit);
-                unit.Connection?.Units.Remove(unit);
+                _reports.Report(unit);
+                _holds.Release(unit);
+                _builds.Remove(unit);
                 unit.DecisionTimer?.Dispose();
-                foreach (var id in unit.Refs)
-                {
-                    if (_byRef.TryGetValue(id, out var owner) && Root(owner) == unit)
-                    {
-                        _byRef.Remove(id);
-                    }
-                }
-
-                foreach (var id in unit.Sessions)
-                {
-                    if (_bySession.TryGetValue(id, out var owner) && Root(owner) == unit)
-                    {
-                        _bySession.Remove(id);
-                    }
-                }
             }
         }
     }
+
+    private bool Expired(BuildUnit unit, long now) => unit.EndedAt is { } ended
+        ? _time.GetElapsedTime(ended, now) >= _options.EndedGrace
+        : unit.ActiveCalls == 0 && _time.GetElapsedTime(unit.LastActivity, now) >= _options.IdleTtl;
 }

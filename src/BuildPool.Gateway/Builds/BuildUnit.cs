@@ -10,6 +10,21 @@ internal sealed class BuildUnit(long created)
 {
     public BuildUnit? MergedInto { get; set; }
 
+    // The build this one was merged into, through every later merge (itself when it never was).
+    public BuildUnit Root
+    {
+        get
+        {
+            var unit = this;
+            while (unit.MergedInto is { } next)
+            {
+                unit = next;
+            }
+
+            return unit;
+        }
+    }
+
     public List<string> Refs { get; } = [];
 
     public List<string> Sessions { get; } = [];
@@ -20,16 +35,17 @@ internal sealed class BuildUnit(long created)
 
     public CallOrigin Origin { get; set; }
 
-    public bool SolveSeen { get; set; }
-
-    public SolveRequestFields Solve { get; set; }
-
-    public bool SessionExpected { get; set; }
+    // What its calls offered so far: the first Solve's fields (null until a Solve came), and
+    // whether its Session came, with which shared key.
+    public SolveRequestFields? Solve { get; set; }
 
     public bool SessionSeen { get; set; }
 
     public string? SharedKey { get; set; }
 
+    public BuildStage Stage { get; set; }
+
+    // Set when the build is routed (a route without a builder is a refusal).
     public BuildRoute? Route { get; set; }
 
     public TaskCompletionSource<BuildRoute> Decision { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -40,30 +56,10 @@ internal sealed class BuildUnit(long created)
 
     public ITimer? DecisionTimer { get; set; }
 
-    // Cold builders: the build waits (Holding) for a stopped builder at most once (Held); after
-    // that it spills, or fails with HoldFailure. ColdStart owns the wait.
-    public bool Holding { get; set; }
+    // While Holding: the end of its wait, which decides the build again (owned here, never dropped).
+    public Task? HoldEnd { get; set; }
 
-    public bool Held { get; set; }
-
-    public string? HoldFailure { get; set; }
-
-    public Task? ColdStart { get; set; }
-
-    // Overflow forks: when the wait for a free fork began (0: never), and whether it waits now.
-    public long ForkWaitStarted { get; set; }
-
-    // Untrusted builds: the one isolated fork they run on, asked for once and released at the end.
-    public string? IsolationId { get; set; }
-
-    public string? IsolationBase { get; set; }
-
-    public long IsolationRequestedAt { get; set; }
-
-    public bool IsolationReleased { get; set; }
-
-    // "fork" or "isolated" when the build ran on a fork (the per-build log line and metrics).
-    public string? Isolation { get; set; }
+    public HoldRecord Holds { get; } = new();
 
     public int ActiveCalls { get; set; }
 
@@ -73,9 +69,17 @@ internal sealed class BuildUnit(long created)
 
     public long LastActivity { get; set; } = created;
 
-    public bool Retired { get; set; }
+    // When its calls ended (its Solves returned, or its connection closed); null while it has calls.
+    public long? EndedAt { get; set; }
 
-    public long RetiredAt { get; set; }
+    // Whether the build has offered what a key source reads: a Solve's image and cache refs come
+    // with the Solve, the session directory with the Session (or a Solve that names no session).
+    public bool Knows(RoutingKeySource source) => source switch
+    {
+        RoutingKeySource.ImageName or RoutingKeySource.CacheRef => Solve is not null,
+        RoutingKeySource.SessionDirectory => SessionSeen || (Solve is { } solve && string.IsNullOrEmpty(solve.Session)),
+        _ => true,
+    };
 
     public RefRecord RecordFor(string reference)
     {
@@ -86,5 +90,29 @@ internal sealed class BuildUnit(long created)
         }
 
         return record;
+    }
+
+    // A merge: this build takes over what the absorbed one knew and counted. Its waiting calls
+    // and Solves the correlator moves, since they depend on whether this one is routed.
+    public void Absorb(BuildUnit absorbed)
+    {
+        Refs.AddRange(absorbed.Refs);
+        Sessions.AddRange(absorbed.Sessions);
+        foreach (var (id, record) in absorbed.Records)
+        {
+            Records.TryAdd(id, record);
+        }
+
+        Solve ??= absorbed.Solve;
+        if (absorbed.SessionSeen && !SessionSeen)
+        {
+            SessionSeen = true;
+            SharedKey = absorbed.SharedKey;
+        }
+
+        ActiveCalls += absorbed.ActiveCalls;
+        OpenSolves += absorbed.OpenSolves;
+        LastActivity = Math.Max(LastActivity, absorbed.LastActivity);
+        EndedAt = null;
     }
 }

@@ -70,10 +70,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             options.TimeProvider,
             _metrics,
             loggers.CreateLogger<BuildCorrelator>(),
-            options.BuilderStarter,
-            Tenants,
-            options.ForkRequester,
-            Isolation);
+            new PoolMode(options.BuilderStarter, options.ForkRequester, Tenants, Isolation));
         _metrics.ObserveQueued(() => Admission.TotalQueued + Tenants.TotalQueued);
         // Each builder's address says whether it speaks TLS (tls://, https://) or h2c (tcp://);
         // one pool per kind, since a pool dials all its backends alike.

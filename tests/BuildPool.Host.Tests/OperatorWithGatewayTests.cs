@@ -148,7 +148,7 @@ public sealed class OperatorWithGatewayTests : IAsyncLifetime
             // here that name is dialled at the fake builder of the same volume.
             Upstream = new Http2ClientPoolOptions { ConnectCallback = DialBuilderServiceAsync },
         });
-        _gateway = await GatewayServer.StartAsync(options);
+        _gateway = await GatewayServer.StartAsync(options, discovery.Services());
         _discovering = discovery.RunAsync(_gateway, _stop.Token);
         await discovery.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
         return _gateway;

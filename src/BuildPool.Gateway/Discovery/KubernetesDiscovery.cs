@@ -69,7 +69,7 @@ public sealed class KubernetesDiscovery
 
     public KubernetesBuilderStarter Starter { get; }
 
-    /// <summary>The pool's ClientAccess SecretBindings: who may build (<see cref="GatewayOptions.Tenants"/>).</summary>
+    /// <summary>The pool's ClientAccess SecretBindings: who may build (<see cref="GatewayServices.Tenants"/>).</summary>
     public SecretBindingWatcher Tenants { get; }
 
     /// <summary>Asks the operator for forks of the pool's volumes (overflow and untrusted builds).</summary>
@@ -101,18 +101,20 @@ public sealed class KubernetesDiscovery
         return new KubernetesDiscovery(transport, @namespace, pool, settings, options ?? new KubernetesDiscoveryOptions());
     }
 
-    /// <summary><paramref name="options"/> with the pool's routing settings, no static backends, the starter and the pool's tenants.</summary>
-    public GatewayOptions Configure(GatewayOptions options)
+    /// <summary><paramref name="options"/> with the pool's routing settings and no static backends.</summary>
+    public GatewayOptions Configure(GatewayOptions options) => Settings.ApplyTo(options) with { Backends = [] };
+
+    /// <summary><paramref name="services"/> (default: the system clock) with the starter, the forks and the pool's tenants.</summary>
+    public GatewayServices Services(GatewayServices? services = null)
     {
-        var applied = Settings.ApplyTo(options);
-        return applied with
+        services ??= new GatewayServices();
+        return services with
         {
-            Backends = [],
             BuilderStarter = Starter,
             Tenants = Tenants.Directory,
             ForkRequester = Forks,
             // ClientAccess bindings marked untrusted add to the --untrusted-identity patterns.
-            UntrustedIdentities = new TenantUntrustedIdentities(Tenants.Directory, applied.UntrustedIdentities),
+            UntrustedIdentities = new TenantUntrustedIdentities(Tenants.Directory, services.UntrustedIdentities),
         };
     }
 

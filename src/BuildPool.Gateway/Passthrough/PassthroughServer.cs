@@ -4,6 +4,7 @@ using System.Collections.Frozen;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
+using BuildPool.Gateway.Builds;
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Isolation;
 using BuildPool.Gateway.Routing;
@@ -24,10 +25,6 @@ namespace BuildPool.Gateway.Passthrough;
 /// </summary>
 public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
 {
-    // Keyless connections that find every builder stopped wake the one this pseudo-key hashes
-    // to, as keyless gRPC calls do, so a scale-to-zero pool still answers.
-    private const string BootstrapKey = "buildpool.dev/bootstrap";
-
     // TLS alerts (RFC 8446 6.2), sent in the clear before the builder ever saw the connection,
     // so the client reports a TLS error rather than an unexplained reset.
     private const byte AlertInternalError = 80;
@@ -38,6 +35,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
     private static readonly KeyValuePair<string, object?> Downstream = new("direction", "downstream");
 
     private readonly GatewayOptions _options;
+    private readonly GatewayServices _services;
     private readonly PassthroughOptions _passthrough;
     private readonly Socket _listener;
     private readonly ILogger _logger;
@@ -51,15 +49,16 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
     private long _nextId;
     private int _stopped;
 
-    private PassthroughServer(GatewayOptions options, PassthroughOptions passthrough, ILoggerFactory? loggers, IMeterFactory? meters)
+    private PassthroughServer(GatewayOptions options, GatewayServices services, PassthroughOptions passthrough, ILoggerFactory? loggers, IMeterFactory? meters)
     {
         _options = options;
+        _services = services;
         _passthrough = passthrough;
         _logger = (ILogger?)loggers?.CreateLogger<PassthroughServer>() ?? NullLogger.Instance;
         _metrics = new PassthroughMetrics(meters);
         Placement = new Placement(
             new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, MinimumLoadBound = options.MinimumLoadBound, Mode = options.Mode },
-            options.BuilderStarter is { } starter ? starter.RequestVolume : null);
+            services.BuilderStarter is { } starter ? starter.RequestVolume : null);
         Circuits = new BackendCircuits(Placement, options.CircuitFailureThreshold);
         Isolation = new IsolationPolicy(options.UntrustedKeys);
         _listener = new Socket(options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -88,16 +87,23 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
 
     /// <summary>
     /// Binds <see cref="GatewayOptions.Listen"/> and starts accepting. Of <paramref name="options"/>
-    /// it uses the listen address, builders, domain, placement settings, builder starter,
-    /// connection limit, circuit settings and shutdown timeout.
+    /// it uses the listen address, builders, domain, placement settings, untrusted keys,
+    /// connection limit, circuit settings and shutdown timeout; of <paramref name="services"/>
+    /// (default: system clock, static mode) the clock and the builder starter.
     /// </summary>
-    public static PassthroughServer Start(GatewayOptions options, PassthroughOptions? passthrough = null, ILoggerFactory? loggers = null, IMeterFactory? meters = null)
+    public static PassthroughServer Start(
+        GatewayOptions options,
+        GatewayServices? services = null,
+        PassthroughOptions? passthrough = null,
+        ILoggerFactory? loggers = null,
+        IMeterFactory? meters = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        services ??= new GatewayServices();
         passthrough ??= new PassthroughOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(passthrough.MaxHelloBytes, 64);
         ArgumentOutOfRangeException.ThrowIfLessThan(passthrough.BufferSize, 1024);
-        var server = new PassthroughServer(options, passthrough, loggers, meters);
+        var server = new PassthroughServer(options, services, passthrough, loggers, meters);
         try
         {
             server.SetBackends(options.Backends);
@@ -106,7 +112,8 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
             var bound = (IPEndPoint)server._listener.LocalEndPoint!;
             server.EndPoint = new IPEndPoint(bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any) ? IPAddress.Loopback : bound.Address, bound.Port);
             server._acceptLoop = server.AcceptLoopAsync();
-            server._prober = server.ProbeOpenCircuitsAsync(server._stopAccepting.Token);
+            server._prober = new CircuitProber(server.Circuits, server.ProbeAsync, id => PassthroughLog.BackendRecovered(server._logger, id), options.ProbeInterval, services.TimeProvider)
+                .RunAsync(server._stopAccepting.Token);
             PassthroughLog.Listening(server._logger, options.Listen.ToString(), options.Backends.Count, options.Domain ?? "(none)");
             return server;
         }
@@ -148,7 +155,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
         var open = _connections.Values.Select(c => c.Task).ToArray();
         try
         {
-            await Task.WhenAll(open).WaitAsync(_options.ShutdownTimeout, _options.TimeProvider, cancellationToken);
+            await Task.WhenAll(open).WaitAsync(_options.ShutdownTimeout, _services.TimeProvider, cancellationToken);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
@@ -254,7 +261,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
 
             // Counted from the decision on, so connections opening at once see each other's load.
             using var load = Placement.Track(backend.Id);
-            _options.BuilderStarter?.Used(backend.Id);
+            _services.BuilderStarter?.Used(backend.Id);
             if (!await ConnectAsync(connection, backend.Id, endpoint))
             {
                 await RejectAsync(connection, clientName, "connect_failed", AlertInternalError);
@@ -299,7 +306,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
     private async Task<(TlsClientHello Hello, int Read)> ReadHelloAsync(Connection connection, byte[] buffer, string clientName)
     {
         var limit = _passthrough.MaxHelloBytes;
-        using var timeout = new CancellationTokenSource(_passthrough.HelloTimeout, _options.TimeProvider);
+        using var timeout = new CancellationTokenSource(_passthrough.HelloTimeout, _services.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _cut.Token);
         var read = 0;
         try
@@ -340,24 +347,15 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
 
     private async Task<PlacementDecision> PlaceAsync(string? key)
     {
-        var starter = _options.BuilderStarter;
+        var starter = _services.BuilderStarter;
         if (key is null)
         {
-            var any = Placement.PlaceAny();
-            if (any.Backend is not null || starter is null || Placement.Place(BootstrapKey) is not { Backend: not null, NeedsStart: true } wake)
-            {
-                return any;
-            }
-
-            await starter.WaitForBuilderAsync(Placement, BootstrapKey, wake);
-            return Placement.PlaceAny();
+            return (await KeylessPlacement.PlaceAsync(Placement, starter)).Placed;
         }
 
         var decision = Placement.Place(key);
-        // A stopped builder, a Dedicated key without its volume yet, or a restarting Dedicated
-        // volume: worth waiting for, since its cache is what the connection came for.
-        if (starter is not null && (decision.NeedsStart || decision.Outcome == PlacementOutcome.AwaitingVolume
-            || (decision.Outcome == PlacementOutcome.Unavailable && decision.Backend is not null)))
+        // Worth waiting for, as for a build: its cache is what the connection came for.
+        if (starter is not null && BuildRouter.WaitsForStart(decision))
         {
             await starter.WaitForBuilderAsync(Placement, key, decision);
             decision = Placement.Place(key);
@@ -370,7 +368,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
     {
         var builder = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         connection.Builder = builder;
-        using var timeout = new CancellationTokenSource(_passthrough.ConnectTimeout, _options.TimeProvider);
+        using var timeout = new CancellationTokenSource(_passthrough.ConnectTimeout, _services.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _cut.Token);
         try
         {
@@ -436,7 +434,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
         {
             // A fatal alert record: content type 21, TLS 1.2 record version, level 2 (fatal).
             byte[] record = [21, 3, 3, 0, 2, 2, alert];
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1), _options.TimeProvider);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1), _services.TimeProvider);
             await connection.Client.SendAsync(record, SocketFlags.None, timeout.Token);
             connection.Client.Shutdown(SocketShutdown.Send);
         }
@@ -456,42 +454,17 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
     private DnsEndPoint? Endpoint(string backendId) =>
         Volatile.Read(ref _directory).TryGetValue(backendId, out var backend) ? backend.EndPoint : null;
 
-    // A builder whose circuit opened gets a plain connect now and then; the first that succeeds
-    // puts it back in placement.
-    private async Task ProbeOpenCircuitsAsync(CancellationToken stopping)
+    // A builder whose circuit opened gets a plain connect now and then (CircuitProber).
+    private async Task<bool> ProbeAsync(string backendId, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_options.ProbeInterval, _options.TimeProvider);
-        try
+        if (Endpoint(backendId) is not { } endpoint)
         {
-            while (await timer.WaitForNextTickAsync(stopping))
-            {
-                foreach (var id in Circuits.OpenBackends)
-                {
-                    if (Endpoint(id) is not { } endpoint)
-                    {
-                        continue;
-                    }
+            return false;
+        }
 
-                    try
-                    {
-                        using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(2), _options.TimeProvider);
-                        using var linked = CancellationTokenSource.CreateLinkedTokenSource(attempt.Token, stopping);
-                        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-                        await probe.ConnectAsync(endpoint, linked.Token);
-                        Circuits.RecordSuccess(id);
-                        PassthroughLog.BackendRecovered(_logger, id);
-                    }
-                    catch (Exception ex) when (ex is SocketException || (ex is OperationCanceledException && !stopping.IsCancellationRequested))
-                    {
-                        // Still down; try again next tick.
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // Stopping.
-        }
+        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await probe.ConnectAsync(endpoint, cancellationToken);
+        return true;
     }
 
     private sealed class Connection(long id, Socket client)

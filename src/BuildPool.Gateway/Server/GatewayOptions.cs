@@ -2,12 +2,15 @@ using System.Net;
 using BuildPool.Gateway.Builds;
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Routing;
-using BuildPool.Gateway.Tenants;
 using BuildPool.Http2;
 
 namespace BuildPool.Gateway.Server;
 
-/// <summary>Everything <see cref="GatewayServer"/> needs; the <c>buildpool gateway</c> flags map onto it one to one.</summary>
+/// <summary>
+/// The settings of <see cref="GatewayServer"/>: the <c>buildpool gateway</c> flags map onto them
+/// one to one. The services it works with (clock, builder starter, forks, tenants) are apart, in
+/// <see cref="GatewayServices"/>.
+/// </summary>
 public sealed record GatewayOptions
 {
     /// <summary>Where builds connect (<c>--listen</c>); port 0 picks a free port.</summary>
@@ -25,24 +28,8 @@ public sealed record GatewayOptions
     /// <summary>Hashed (consistent hashing) or Dedicated (one volume per key); from the pool's <c>spec.assignment.mode</c>.</summary>
     public AssignmentMode Mode { get; init; } = AssignmentMode.Hashed;
 
-    /// <summary>
-    /// Starts stopped builders on demand (Kubernetes discovery). Null (static backends): a build
-    /// whose builder is stopped goes to the next one on the ring at once.
-    /// </summary>
-    public IBuilderStarter? BuilderStarter { get; init; }
-
-    /// <summary>
-    /// Asks the operator for forks of Private volumes and for isolated forks of untrusted builds
-    /// (Kubernetes discovery). Null (static backends): Private volumes queue like Shared ones and
-    /// untrusted builds are refused.
-    /// </summary>
-    public Isolation.IForkRequester? ForkRequester { get; init; }
-
     /// <summary>Routing-key patterns whose builds are untrusted (<c>--untrusted-key</c>, or the pool's spec.routing.untrustedKeys).</summary>
     public IReadOnlyList<string> UntrustedKeys { get; init; } = [];
-
-    /// <summary>Which client identities are untrusted (<c>--untrusted-identity</c>, or a tenant directory); null: none.</summary>
-    public Isolation.IUntrustedIdentities? UntrustedIdentities { get; init; }
 
     /// <summary>Bounded-load factor c (<c>--bounded-load-factor</c>).</summary>
     public double BoundedLoadFactor { get; init; } = 1.25;
@@ -83,12 +70,6 @@ public sealed record GatewayOptions
     /// </summary>
     public bool RequireClientCertificate { get; init; } = true;
 
-    /// <summary>
-    /// Who may build, by client certificate serial (pool mode: the pool's ClientAccess
-    /// SecretBindings). Null (static mode): any certificate that chains to <see cref="ClientCaPath"/> may build.
-    /// </summary>
-    public ITenantDirectory? Tenants { get; init; }
-
     /// <summary>HTTP/2 streams one client connection may have open (a build uses a handful; LLBBridge file reads add more).</summary>
     public int MaxStreamsPerConnection { get; init; } = 256;
 
@@ -110,6 +91,4 @@ public sealed record GatewayOptions
     /// <c>--upstream-cert</c> and <c>--upstream-key</c>). Builders at <c>tcp://</c> get h2c.
     /// </summary>
     public Http2ClientPoolOptions Upstream { get; init; } = new();
-
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

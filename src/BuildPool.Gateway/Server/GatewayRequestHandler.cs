@@ -35,10 +35,6 @@ internal sealed class GatewayRequestHandler(
     ITenantDirectory? tenants = null,
     Isolation.IsolationPolicy? isolation = null)
 {
-    // Keyless calls (buildx's bootstrap Info/ListWorkers) that find every builder stopped wake
-    // the one this pseudo-key hashes to, so a scale-to-zero pool still answers `buildx create`.
-    private const string BootstrapKey = "buildpool.dev/bootstrap";
-
     private const string ControlPrefix = "/moby.buildkit.v1.Control/";
     private const string SessionPath = ControlPrefix + "Session";
     private const string SolvePath = ControlPrefix + "Solve";
@@ -231,20 +227,14 @@ internal sealed class GatewayRequestHandler(
 
     private async Task ForwardAnyAsync(HttpContext context, string path)
     {
-        var backend = placement.PlaceAny().Backend;
-        if (backend is null && starter is not null
-            && placement.Place(BootstrapKey) is { Backend: not null, NeedsStart: true } wake)
+        var (placed, startFailure) = await KeylessPlacement.PlaceAsync(placement, starter);
+        if (startFailure is not null)
         {
-            var failure = await starter.WaitForBuilderAsync(placement, BootstrapKey, wake);
-            if (failure is not null)
-            {
-                Fail(context, "no_builder", GrpcStatusResponse.Unavailable, $"no ready builder: {failure}");
-                return;
-            }
+            Fail(context, "no_builder", GrpcStatusResponse.Unavailable, $"no ready builder: {startFailure}");
+            return;
         }
 
-        backend ??= placement.PlaceAny().Backend;
-        if (backend is null)
+        if (placed.Backend is not { } backend)
         {
             Fail(context, "no_builder", GrpcStatusResponse.Unavailable, "no ready builder");
             return;

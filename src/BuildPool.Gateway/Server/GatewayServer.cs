@@ -30,6 +30,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
 {
     private readonly WebApplication _app;
     private readonly GatewayOptions _options;
+    private readonly GatewayServices _services;
     private readonly Http2ClientPool _pool;
     private readonly Http2ClientPool _tlsPool;
     private readonly GatewayMetrics _metrics;
@@ -40,37 +41,38 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
     private Task _prober = Task.CompletedTask;
     private int _stopped;
 
-    private GatewayServer(WebApplication app, GatewayOptions options)
+    private GatewayServer(WebApplication app, GatewayOptions options, GatewayServices services)
     {
         _app = app;
         _options = options;
+        _services = services;
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         _logger = loggers.CreateLogger<GatewayServer>();
         _metrics = new GatewayMetrics(app.Services.GetService<IMeterFactory>());
         Placement = new Placement(
             new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, MinimumLoadBound = options.MinimumLoadBound, Mode = options.Mode },
-            options.BuilderStarter is { } starter ? starter.RequestVolume : null);
+            services.BuilderStarter is { } starter ? starter.RequestVolume : null);
         Admission = new AdmissionController(
             new AdmissionOptions { QueueTimeout = options.QueueTimeout, DefaultMaxConcurrentBuilds = options.MaxConcurrentBuilds },
-            options.TimeProvider);
+            services.TimeProvider);
         Circuits = new BackendCircuits(Placement, options.CircuitFailureThreshold);
-        Tenants = new TenantAdmission(options.QueueTimeout, options.TimeProvider);
-        if (options.Tenants is TenantDirectory directory)
+        Tenants = new TenantAdmission(options.QueueTimeout, services.TimeProvider);
+        if (services.Tenants is { } directory)
         {
             directory.Changed += Tenants.Update;
             Tenants.Update(directory.Tenants);
         }
 
-        Isolation = new Isolation.IsolationPolicy(options.UntrustedKeys, options.UntrustedIdentities);
+        Isolation = new Isolation.IsolationPolicy(options.UntrustedKeys, services.UntrustedIdentities);
         Builds = new BuildCorrelator(
             new KeyExtractor(options.KeySources, options.Domain),
             Placement,
             Admission,
             options.Correlation,
-            options.TimeProvider,
+            services.TimeProvider,
             _metrics,
             loggers.CreateLogger<BuildCorrelator>(),
-            new PoolMode(options.BuilderStarter, options.ForkRequester, Tenants, Isolation));
+            new PoolMode(services.BuilderStarter, services.ForkRequester, Tenants, Isolation));
         _metrics.ObserveQueued(() => Admission.TotalQueued + Tenants.TotalQueued);
         // Each builder's address says whether it speaks TLS (tls://, https://) or h2c (tcp://);
         // one pool per kind, since a pool dials all its backends alike.
@@ -104,10 +106,18 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
     /// <summary>True while some builder takes builds (the <c>/readyz</c> answer).</summary>
     public bool IsReady => Placement.Backends.Any(b => b.State == BackendState.Ready);
 
-    /// <summary>Starts listening; <paramref name="configureLogging"/> defaults to no logging providers.</summary>
-    public static async Task<GatewayServer> StartAsync(GatewayOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts listening; <paramref name="services"/> default to the system clock and static mode,
+    /// <paramref name="configureLogging"/> to no logging providers.
+    /// </summary>
+    public static async Task<GatewayServer> StartAsync(
+        GatewayOptions options,
+        GatewayServices? services = null,
+        Action<ILoggingBuilder>? configureLogging = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        services ??= new GatewayServices();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         configureLogging?.Invoke(builder.Logging);
@@ -127,7 +137,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             sockets.UnsafePreferInlineScheduling = true;
         });
         var app = builder.Build();
-        server = new GatewayServer(app, options);
+        server = new GatewayServer(app, options, services);
         try
         {
             server.SetBackends(options.Backends);
@@ -141,17 +151,18 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
                 server._metrics,
                 server._logger,
                 server._options.CacheInjection,
-                server._options.BuilderStarter,
+                services.BuilderStarter,
                 new GrpcForwarder(server._tlsPool, forwarderLogger),
-                server._options.Tenants,
+                services.Tenants,
                 server.Isolation);
             app.Run(server._handler.HandleAsync);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var uri = new Uri(address);
             server.EndPoint = new IPEndPoint(options.Listen.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : options.Listen.Address, uri.Port);
-            server._prober = server.ProbeOpenCircuitsAsync(server._stopping.Token);
-            GatewayLog.Listening(server._logger, options.Listen.ToString(), ModeOf(options), options.Backends.Count);
+            server._prober = new CircuitProber(server.Circuits, server.ProbeAsync, id => GatewayLog.BackendRecovered(server._logger, id), options.ProbeInterval, services.TimeProvider)
+                .RunAsync(server._stopping.Token);
+            GatewayLog.Listening(server._logger, options.Listen.ToString(), ModeOf(options, services), options.Backends.Count);
             return server;
         }
         catch
@@ -197,6 +208,11 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         await _app.DisposeAsync();
         await _pool.DisposeAsync();
         await _tlsPool.DisposeAsync();
+        if (_services.Tenants is { } directory)
+        {
+            directory.Changed -= Tenants.Update;
+        }
+
         Builds.Dispose();
         _metrics.Dispose();
         _stopping.Dispose();
@@ -205,7 +221,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
     private StaticBackend? BackendOf(string backendId) =>
         Volatile.Read(ref _directory).TryGetValue(backendId, out var backend) ? backend : null;
 
-    private static string ModeOf(GatewayOptions options) => (options.TlsCertificatePath, options.ClientCaPath, options.RequireClientCertificate, options.Tenants) switch
+    private static string ModeOf(GatewayOptions options, GatewayServices services) => (options.TlsCertificatePath, options.ClientCaPath, options.RequireClientCertificate, services.Tenants) switch
     {
         (null, _, _, _) => "h2c",
         (_, null, _, _) => "tls",
@@ -301,40 +317,15 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         return https;
     }
 
-    // A builder whose circuit opened gets a plain connect now and then; the first that succeeds
-    // puts it back in placement.
-    private async Task ProbeOpenCircuitsAsync(CancellationToken stopping)
+    // A builder whose circuit opened gets a plain connect now and then (CircuitProber).
+    private async Task<bool> ProbeAsync(string backendId, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_options.ProbeInterval, _options.TimeProvider);
-        try
+        if (BackendOf(backendId) is not { } backend)
         {
-            while (await timer.WaitForNextTickAsync(stopping))
-            {
-                foreach (var id in Circuits.OpenBackends)
-                {
-                    if (BackendOf(id) is not { } backend)
-                    {
-                        continue;
-                    }
+            return false;
+        }
 
-                    try
-                    {
-                        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                        attempt.CancelAfter(TimeSpan.FromSeconds(2));
-                        await using var transport = await Http2Connector.ConnectAsync(backend.EndPoint, backend.Tls ? _options.Upstream.Tls ?? new Http2TlsOptions() : null, attempt.Token);
-                        Circuits.RecordSuccess(id);
-                        GatewayLog.BackendRecovered(_logger, id);
-                    }
-                    catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or System.Security.Authentication.AuthenticationException or Http2ConnectionException)
-                    {
-                        // Still down; try again next tick.
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // Stopping.
-        }
+        await using var transport = await Http2Connector.ConnectAsync(backend.EndPoint, backend.Tls ? _options.Upstream.Tls ?? new Http2TlsOptions() : null, cancellationToken);
+        return true;
     }
 }

@@ -15,6 +15,12 @@ public interface ITenantDirectory
     /// <summary>What a refusal names as the place bindings are looked up (e.g. <c>BuilderPool ci/pool</c>).</summary>
     string Scope { get; }
 
+    /// <summary>The tenants now, in no particular order; a renewed binding is here once per accepted serial.</summary>
+    IReadOnlyCollection<TenantInfo> Tenants { get; }
+
+    /// <summary>Raised after each change, with the new tenants (admission picks up changed limits).</summary>
+    event Action<IReadOnlyCollection<TenantInfo>>? Changed;
+
     /// <summary>
     /// The tenant whose live binding carries <paramref name="serialNumber"/>, as its current
     /// certificate or as the previous one of a renewal until that one's notAfter; null when none does.

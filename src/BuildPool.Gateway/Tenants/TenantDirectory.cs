@@ -29,10 +29,10 @@ public sealed class TenantDirectory : ITenantDirectory
     /// <inheritdoc/>
     public bool IsSynced => Volatile.Read(ref _current) is not null;
 
-    /// <summary>The tenants now, in no particular order; a renewed binding is here once per accepted serial.</summary>
+    /// <inheritdoc/>
     public IReadOnlyCollection<TenantInfo> Tenants => Volatile.Read(ref _current)?.BySerial.Values ?? [];
 
-    /// <summary>Raised after each swap, with the new tenants (admission picks up changed limits).</summary>
+    /// <inheritdoc/>
     public event Action<IReadOnlyCollection<TenantInfo>>? Changed;
 
     /// <inheritdoc/>

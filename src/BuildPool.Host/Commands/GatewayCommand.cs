@@ -70,6 +70,7 @@ public static class GatewayCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             GatewayOptions options;
+            GatewayServices services;
             System.Net.IPEndPoint metricsEndPoint;
             var poolName = parse.GetValue(pool);
             try
@@ -89,6 +90,9 @@ public static class GatewayCommand
                     ShutdownTimeout = GoDuration.ParsePositive("--shutdown-timeout", parse.GetValue(shutdownTimeout)!),
                     CacheInjection = ParseInjection(parse.GetValue(injectRef), parse.GetValue(injectAttrs) ?? []),
                     UntrustedKeys = parse.GetValue(untrustedKeys) ?? [],
+                };
+                services = new GatewayServices
+                {
                     UntrustedIdentities = parse.GetValue(untrustedIdentities) is { Length: > 0 } identities
                         ? new BuildPool.Gateway.Isolation.StaticUntrustedIdentities(identities)
                         : null,
@@ -125,15 +129,16 @@ public static class GatewayCommand
                 }
 
                 options = discovery.Configure(options);
+                services = discovery.Services(services);
             }
 
             if (parse.GetValue(mode) == "passthrough")
             {
-                await RunPassthroughAsync(options, metricsEndPoint, discovery, cancellationToken);
+                await RunPassthroughAsync(options, services, metricsEndPoint, discovery, cancellationToken);
                 return 0;
             }
 
-            await RunAsync(options, metricsEndPoint, discovery, cancellationToken);
+            await RunAsync(options, services, metricsEndPoint, discovery, cancellationToken);
             return 0;
         });
         return command;
@@ -287,11 +292,11 @@ public static class GatewayCommand
         logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
     }
 
-    private static async Task RunAsync(GatewayOptions options, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
+    private static async Task RunAsync(GatewayOptions options, GatewayServices services, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
     {
         GatewayServer? gateway = null;
         await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => gateway is not null && (discovery?.IsReady(gateway) ?? gateway.IsReady), cancellationToken);
-        await using (gateway = await GatewayServer.StartAsync(options, Logging, cancellationToken))
+        await using (gateway = await GatewayServer.StartAsync(options, services, Logging, cancellationToken))
         {
             // SIGTERM arrives either as the command's cancellation or through the host's console
             // lifetime; both mean: stop taking builds, let the running ones finish.
@@ -301,12 +306,12 @@ public static class GatewayCommand
         await metricsApp.StopAsync(CancellationToken.None);
     }
 
-    private static async Task RunPassthroughAsync(GatewayOptions options, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
+    private static async Task RunPassthroughAsync(GatewayOptions options, GatewayServices services, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
     {
         PassthroughServer? server = null;
         await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => server is not null && (discovery?.IsReady(server) ?? server.IsReady), cancellationToken);
         using var loggers = LoggerFactory.Create(Logging);
-        await using (server = PassthroughServer.Start(options, new PassthroughOptions(), loggers, metricsApp.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>()))
+        await using (server = PassthroughServer.Start(options, services, new PassthroughOptions(), loggers, metricsApp.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>()))
         {
             // SIGTERM: stop accepting, let open connections finish up to --shutdown-timeout.
             await ServeAsync(server, discovery, server.StopAsync, cancellationToken, metricsApp.Lifetime.ApplicationStopping);

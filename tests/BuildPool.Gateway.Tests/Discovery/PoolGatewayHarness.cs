@@ -183,11 +183,10 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
             new KubernetesDiscoveryOptions { BusyCheckInterval = TimeSpan.FromMilliseconds(200), TimeProvider = time });
         var options = Discovery.Configure(new GatewayOptions
         {
-            TimeProvider = time,
             Listen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
             ShutdownTimeout = TimeSpan.FromSeconds(5),
         });
-        Gateway = await GatewayServer.StartAsync(gateway?.Invoke(options) ?? options);
+        Gateway = await GatewayServer.StartAsync(gateway?.Invoke(options) ?? options, Discovery.Services(new GatewayServices { TimeProvider = time }));
         _discovering = Discovery.RunAsync(Gateway, _stop.Token);
         await Discovery.WaitForSyncAsync(CancellationToken.None).Within(10);
         await Eventually.TrueAsync(() => Gateway.Placement.Backends.Count == volumes, $"the gateway has {volumes} backends");

@@ -275,7 +275,7 @@ public sealed class PassthroughServerTests : IAsyncLifetime
             Domain = TlsTestCertificate.Domain,
             ShutdownTimeout = TimeSpan.FromSeconds(5),
         };
-        return PassthroughServer.Start(options?.Invoke(gatewayOptions) ?? gatewayOptions, passthrough);
+        return PassthroughServer.Start(options?.Invoke(gatewayOptions) ?? gatewayOptions, passthrough: passthrough);
     }
 
     private static PassthroughServer Start(StaticBackend[] backends) => Start((IReadOnlyList<StaticBackend>)backends);

@@ -32,23 +32,7 @@ public static class Http2Connector
         var ssl = new SslStream(network, leaveInnerStreamOpen: false);
         try
         {
-            var options = new SslClientAuthenticationOptions
-            {
-                TargetHost = tls.ServerName ?? endPoint.Host,
-                ApplicationProtocols = [SslApplicationProtocol.Http2],
-                ClientCertificates = tls.ClientCertificates,
-                EnabledSslProtocols = SslProtocols.None,
-            };
-            if (tls.TrustedRoots is { Count: > 0 } roots)
-            {
-                options.CertificateChainPolicy = new X509ChainPolicy
-                {
-                    TrustMode = X509ChainTrustMode.CustomRootTrust,
-                    RevocationMode = X509RevocationMode.NoCheck,
-                };
-                options.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
-            }
-
+            var options = ClientAuthentication(endPoint, tls);
             await ssl.AuthenticateAsClientAsync(options, cancellationToken);
             if (ssl.NegotiatedApplicationProtocol != SslApplicationProtocol.Http2)
             {
@@ -62,5 +46,30 @@ public static class Http2Connector
             await ssl.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>The TLS client settings for <paramref name="tls"/>: server name, client certificates, private roots, ALPN h2.</summary>
+    public static SslClientAuthenticationOptions ClientAuthentication(DnsEndPoint endPoint, Http2TlsOptions tls)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        ArgumentNullException.ThrowIfNull(tls);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = tls.ServerName ?? endPoint.Host,
+            ApplicationProtocols = [SslApplicationProtocol.Http2],
+            ClientCertificates = tls.ClientCertificates,
+            EnabledSslProtocols = SslProtocols.None,
+        };
+        if (tls.TrustedRoots is { Count: > 0 } roots)
+        {
+            options.CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                RevocationMode = X509RevocationMode.NoCheck,
+            };
+            options.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
+        }
+
+        return options;
     }
 }

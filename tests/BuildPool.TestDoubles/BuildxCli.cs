@@ -24,10 +24,16 @@ public sealed class BuildxCli : IDisposable
     /// <summary>Deadline for one buildx command; the process tree is killed when it passes.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(90);
 
-    /// <summary><c>buildx create --driver remote</c>: a builder named <paramref name="name"/> for <paramref name="address"/> (<c>tcp://host:port</c>).</summary>
-    public async Task<string> CreateRemoteAsync(string name, string address, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// <c>buildx create --driver remote</c>: a builder named <paramref name="name"/> for <paramref name="address"/>
+    /// (<c>tcp://host:port</c>), with <paramref name="driverOpts"/> as <c>--driver-opt</c> when given
+    /// (<c>cacert=…,cert=…,key=…,servername=…</c> for TLS).
+    /// </summary>
+    public async Task<string> CreateRemoteAsync(string name, string address, string? driverOpts = null, CancellationToken cancellationToken = default)
     {
-        var created = await RunAsync(["create", "--name", name, "--driver", "remote", address], cancellationToken);
+        var created = await RunAsync(
+            ["create", "--name", name, "--driver", "remote", .. driverOpts is null ? Array.Empty<string>() : ["--driver-opt", driverOpts], address],
+            cancellationToken);
         if (!created.Succeeded)
         {
             throw new InvalidOperationException($"buildx create {name} {address}: {created}");

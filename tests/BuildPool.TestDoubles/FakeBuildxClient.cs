@@ -14,6 +14,8 @@ namespace BuildPool.TestDoubles;
 /// LLBBridge/Ping of the build. It speaks through the gateway's <see cref="Http2ClientConnection"/>
 /// because that client keeps repeated header fields apart, as grpc-go does; with HttpClient the
 /// session's grpc-method fields would be joined and the test could not tell a good proxy from a bad one.
+/// With TLS it opens the connection as buildx does (<see cref="ClientTlsStyle.Buildx"/>: no ALPN)
+/// unless told to negotiate ALPN h2.
 /// </summary>
 public sealed class FakeBuildxClient
 {
@@ -21,21 +23,24 @@ public sealed class FakeBuildxClient
     private const string PingPath = "/moby.buildkit.v1.frontend.LLBBridge/Ping";
 
     private readonly Http2TlsOptions? _tls;
+    private readonly ClientTlsStyle _tlsStyle;
 
-    public FakeBuildxClient(DnsEndPoint endPoint, Http2TlsOptions? tls = null)
+    /// <param name="tls">Null: h2c. Otherwise TLS, opened as <paramref name="tlsStyle"/> says (by default as real buildx does).</param>
+    public FakeBuildxClient(DnsEndPoint endPoint, Http2TlsOptions? tls = null, ClientTlsStyle tlsStyle = ClientTlsStyle.Buildx)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         EndPoint = endPoint;
         _tls = tls;
+        _tlsStyle = tlsStyle;
     }
 
     public DnsEndPoint EndPoint { get; }
 
     /// <summary>A client for a buildx-style address, <c>tcp://host:port</c>.</summary>
-    public static FakeBuildxClient For(string address, Http2TlsOptions? tls = null)
+    public static FakeBuildxClient For(string address, Http2TlsOptions? tls = null, ClientTlsStyle tlsStyle = ClientTlsStyle.Buildx)
     {
         var uri = new Uri(address);
-        return new FakeBuildxClient(new DnsEndPoint(uri.Host, uri.Port), tls);
+        return new FakeBuildxClient(new DnsEndPoint(uri.Host, uri.Port), tls, tlsStyle);
     }
 
     /// <summary>One <c>Control/Info</c> on its own connection (a bootstrap or health probe).</summary>
@@ -353,7 +358,9 @@ public sealed class FakeBuildxClient
 
     private async Task<Http2ClientConnection> ConnectAsync(CancellationToken token)
     {
-        var transport = await Http2Connector.ConnectAsync(EndPoint, _tls, token);
+        var transport = _tls is not null && _tlsStyle == ClientTlsStyle.Buildx
+            ? await BuildxTlsDialer.ConnectAsync(EndPoint, _tls, [], token)
+            : await Http2Connector.ConnectAsync(EndPoint, _tls, token);
         return await Http2ClientConnection.ConnectAsync(transport, peerName: $"{EndPoint.Host}:{EndPoint.Port}", cancellationToken: token);
     }
 
@@ -362,7 +369,7 @@ public sealed class FakeBuildxClient
         var headers = new List<KeyValuePair<string, string>>
         {
             new(":method", "POST"),
-            new(":scheme", _tls is null ? "http" : "https"),
+            new(":scheme", _tls is null || _tlsStyle == ClientTlsStyle.Buildx ? "http" : "https"),
             new(":authority", authority),
             new(":path", path),
             new("content-type", "application/grpc"),

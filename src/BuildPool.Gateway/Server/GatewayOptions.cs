@@ -51,7 +51,11 @@ public sealed record GatewayOptions
     /// <summary>How long a stopping gateway lets running builds finish before it cuts them (<c>--shutdown-timeout</c>).</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>PEM server certificate (<c>--tls-cert</c>); with <see cref="TlsKeyPath"/> the gateway serves TLS with ALPN h2 instead of h2c.</summary>
+    /// <summary>
+    /// PEM server certificate (<c>--tls-cert</c>); with <see cref="TlsKeyPath"/> the gateway serves
+    /// HTTP/2 over TLS instead of h2c. It offers ALPN h2 and also takes clients that negotiate no
+    /// protocol and speak HTTP/2 with prior knowledge, as buildx's remote driver does.
+    /// </summary>
     public string? TlsCertificatePath { get; init; }
 
     /// <summary>PEM private key of <see cref="TlsCertificatePath"/> (<c>--tls-key</c>).</summary>
@@ -69,6 +73,9 @@ public sealed record GatewayOptions
     /// (the pool's <c>requireClientCertificate: false</c>); a certificate they do present is still checked.
     /// </summary>
     public bool RequireClientCertificate { get; init; } = true;
+
+    /// <summary>How long a client may take over its TLS handshake before the gateway closes the connection.</summary>
+    public TimeSpan TlsHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>HTTP/2 streams one client connection may have open (a build uses a handful; LLBBridge file reads add more).</summary>
     public int MaxStreamsPerConnection { get; init; } = 256;

@@ -15,7 +15,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -23,8 +22,8 @@ using Microsoft.Extensions.Logging;
 namespace BuildPool.Gateway.Server;
 
 /// <summary>
-/// The gateway: Kestrel serving HTTP/2 (h2c, or TLS with ALPN h2 and optional client
-/// certificates) in front of a set of builders, routing each build to one of them.
+/// The gateway: Kestrel serving HTTP/2 (h2c, or TLS with optional client certificates, ALPN h2
+/// offered but not required) in front of a set of builders, routing each build to one of them.
 /// </summary>
 public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
 {
@@ -125,7 +124,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         // at once, so clients open new builds elsewhere meanwhile.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
         GatewayServer? server = null;
-        builder.WebHost.ConfigureKestrel(kestrel => Configure(kestrel, options, () => server!));
+        builder.WebHost.ConfigureKestrel(kestrel => Configure(kestrel, options, services.TimeProvider, () => server!));
         // A proxy's connections are few and busy: read each client's bytes without the zero-byte
         // "data ready?" read before every receive, and run the forwarding code on the socket's
         // own I/O thread instead of hopping to the thread pool per read. Both cut the gateway's
@@ -239,7 +238,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         ConnectTimeout = upstream.ConnectTimeout,
     };
 
-    private static void Configure(KestrelServerOptions kestrel, GatewayOptions options, Func<GatewayServer> server)
+    private static void Configure(KestrelServerOptions kestrel, GatewayOptions options, TimeProvider time, Func<GatewayServer> server)
     {
         kestrel.AddServerHeader = false;
         var limits = kestrel.Limits;
@@ -277,44 +276,23 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             });
             if (options.TlsCertificatePath is { } certificatePath)
             {
-                listen.UseHttps(Https(options, certificatePath, server));
+                // buildx's remote driver says :scheme http over its own TLS (grpc-go with insecure
+                // credentials on a TLS dialer); the scheme means nothing to a gRPC proxy.
+                kestrel.AllowAlternateSchemes = true;
+                var tls = new TlsTermination(
+                    options,
+                    certificatePath,
+                    time,
+                    kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<TlsTermination>(),
+                    certificate =>
+                    {
+                        var gateway = server();
+                        gateway._metrics.RefusedCalls.Add(1, new KeyValuePair<string, object?>("reason", "untrusted_certificate"));
+                        TenantLog.UntrustedCertificate(gateway._logger, certificate.Subject, certificate.SerialNumber);
+                    });
+                listen.Use(next => connection => tls.OnConnectionAsync(connection, next));
             }
         });
-    }
-
-    private static HttpsConnectionAdapterOptions Https(GatewayOptions options, string certificatePath, Func<GatewayServer> server)
-    {
-        var https = new HttpsConnectionAdapterOptions
-        {
-            ServerCertificate = X509Certificate2.CreateFromPemFile(certificatePath, options.TlsKeyPath),
-            ClientCertificateMode = ClientCertificateMode.NoCertificate,
-        };
-        if (options.ClientCaPath is { } caPath)
-        {
-            var authorities = new X509Certificate2Collection();
-            authorities.ImportFromPemFile(caPath);
-            // Optional certificates are still checked when presented: a certificate from another
-            // CA fails the handshake either way. Whether its binding still exists is asked per call.
-            https.ClientCertificateMode = options.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.AllowCertificate;
-            https.ClientCertificateValidation = (certificate, _, _) =>
-            {
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
-                if (chain.Build(certificate))
-                {
-                    return true;
-                }
-
-                var gateway = server();
-                gateway._metrics.RefusedCalls.Add(1, new KeyValuePair<string, object?>("reason", "untrusted_certificate"));
-                TenantLog.UntrustedCertificate(gateway._logger, certificate.Subject, certificate.SerialNumber);
-                return false;
-            };
-        }
-
-        return https;
     }
 
     // A builder whose circuit opened gets a plain connect now and then (CircuitProber).

@@ -45,7 +45,7 @@ public static class GatewayCommand
         var queueTimeout = new Option<string>("--queue-timeout") { Description = "How long a build waits for a slot before RESOURCE_EXHAUSTED (Go duration).", DefaultValueFactory = _ => "5m" };
         var shutdownTimeout = new Option<string>("--shutdown-timeout") { Description = "How long running builds may finish after SIGTERM (Go duration).", DefaultValueFactory = _ => "5m" };
         var metrics = new Option<string>("--metrics-address") { Description = "host:port for /metrics, /healthz and /readyz.", DefaultValueFactory = _ => "0.0.0.0:8080" };
-        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM server certificate; with --tls-key the gateway serves TLS (ALPN h2) instead of h2c." };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM server certificate; with --tls-key the gateway serves HTTP/2 over TLS instead of h2c (ALPN h2 offered, not required: buildx negotiates none)." };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
         var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA bundle (the pool CA); client certificates must chain to it (their CN can be the routing key). With --pool, a certificate must also belong to a live ClientAccess SecretBinding of the pool." };
         var requireClientCert = new Option<bool>("--require-client-certificate") { Description = "With --client-ca: clients without a certificate fail the TLS handshake. --require-client-certificate=false lets them build anonymously.", DefaultValueFactory = _ => true };

@@ -1,6 +1,7 @@
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Server;
 using BuildPool.TestDoubles;
+using Microsoft.Extensions.Logging;
 
 namespace BuildPool.Gateway.Tests.Server;
 
@@ -27,7 +28,8 @@ internal sealed class GatewayHarness : IAsyncDisposable
     public static async Task<GatewayHarness> StartAsync(
         int builders = 4,
         Func<GatewayOptions, GatewayOptions>? configure = null,
-        Func<StaticBackend, StaticBackend>? backend = null)
+        Func<StaticBackend, StaticBackend>? backend = null,
+        Support.CapturedLogs? logging = null)
     {
         var fleet = await FakeBuilderFleet.StartAsync(builders);
         try
@@ -39,7 +41,9 @@ internal sealed class GatewayHarness : IAsyncDisposable
                 Backends = backends,
                 ShutdownTimeout = TimeSpan.FromSeconds(5),
             };
-            var gateway = await GatewayServer.StartAsync(configure?.Invoke(options) ?? options);
+            var gateway = await GatewayServer.StartAsync(
+                configure?.Invoke(options) ?? options,
+                configureLogging: logging is null ? null : builder => builder.AddProvider(logging));
             return new GatewayHarness(fleet, gateway, backends);
         }
         catch

@@ -52,13 +52,16 @@ public sealed class TenantAccessTests : IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    [Fact]
-    public async Task A_bound_tenant_builds_and_the_build_log_names_the_tenant()
+    public static TheoryData<ClientTlsStyle> Styles => [ClientTlsStyle.Buildx, ClientTlsStyle.AlpnH2];
+
+    [Theory]
+    [MemberData(nameof(Styles))]
+    public async Task A_bound_tenant_builds_and_the_build_log_names_the_tenant(ClientTlsStyle style)
     {
         await using var h = await StartAsync();
         using var client = Client("alpha");
         await BindAsync(h, "alpha", client);
-        var buildx = FakeBuildxClient.For(h.Gateway.Address, new Http2TlsOptions { TrustedRoots = [_pki.Ca], ClientCertificates = [client] });
+        var buildx = Buildx(h, client, style);
 
         var result = await buildx.BuildAsync(new FakeBuildxOptions { Bootstrap = true });
 
@@ -67,6 +70,44 @@ public sealed class TenantAccessTests : IDisposable
         Gateway.Builds.BuildSummary? summary = null;
         await Eventually.TrueAsync(() => (summary = h.Gateway.Builds.RecentBuilds.FirstOrDefault(b => b.Ref == result.Ref)) is not null, "the build's summary");
         Assert.Equal($"{TenantNamespace}/alpha", summary!.Tenant);
+    }
+
+    [Theory]
+    [MemberData(nameof(Styles))]
+    public async Task Deleting_the_binding_refuses_the_tenants_next_build_with_permission_denied(ClientTlsStyle style)
+    {
+        await using var h = await StartAsync();
+        using var client = Client("alpha");
+        await BindAsync(h, "alpha", client);
+        var buildx = Buildx(h, client, style);
+        var before = await buildx.BuildAsync(new FakeBuildxOptions { Bootstrap = false });
+        Assert.True(before.Succeeded, before.ToString());
+
+        await new ResourceClient<SecretBinding>(h.Transport).DeleteAsync(PoolGatewayHarness.Ns, "alpha");
+        await Eventually.TrueAsync(() => h.Discovery.Tenants.Directory.Find(client.SerialNumber) is null, "the gateway forgets the deleted binding");
+        var after = await buildx.BuildAsync(new FakeBuildxOptions { Bootstrap = false });
+
+        Assert.Equal(StatusCode.PermissionDenied, after.Status);
+        Assert.Contains("was deleted or never existed", after.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(h.Fleet[Volume].Builds.Solves, s => s.Ref == after.Ref);
+    }
+
+    [Theory]
+    [MemberData(nameof(Styles))]
+    public async Task A_buildx_client_without_a_certificate_or_with_another_pools_certificate_is_refused_before_any_builder(ClientTlsStyle style)
+    {
+        await using var h = await StartAsync();
+        using var foreign = Client("alpha", _otherPool);
+        await BindAsync(h, "alpha", foreign);
+
+        var anonymous = await Buildx(h, certificate: null, style).BuildAsync(new FakeBuildxOptions { Bootstrap = false, Timeout = TimeSpan.FromSeconds(10) });
+        var stranger = await Buildx(h, foreign, style).BuildAsync(new FakeBuildxOptions { Bootstrap = false, Timeout = TimeSpan.FromSeconds(10) });
+
+        // Refused at the handshake: a transport failure (or, with TLS 1.3, a broken first
+        // response), not a wait for the deadline.
+        Assert.Contains(anonymous.Status, new[] { StatusCode.Unavailable, StatusCode.Internal });
+        Assert.Contains(stranger.Status, new[] { StatusCode.Unavailable, StatusCode.Internal });
+        Assert.Empty(h.Fleet[Volume].Builds.Calls);
     }
 
     [Fact]
@@ -295,6 +336,9 @@ public sealed class TenantAccessTests : IDisposable
                 var tls = o with { TlsCertificatePath = _serverCert, TlsKeyPath = _serverKey, ClientCaPath = _pki.CaPath };
                 return configure?.Invoke(tls) ?? tls;
             });
+
+    private FakeBuildxClient Buildx(PoolGatewayHarness h, X509Certificate2? certificate, ClientTlsStyle style) =>
+        FakeBuildxClient.For(h.Gateway.Address, new Http2TlsOptions { TrustedRoots = [_pki.Ca], ClientCertificates = certificate is null ? null : [certificate] }, style);
 
     private X509Certificate2 Client(string binding, TestPki? ca = null) =>
         (ca ?? _pki).IssueClient($"client-{binding}-{Guid.NewGuid():N}", $"{TenantNamespace}/{binding}").Certificate;

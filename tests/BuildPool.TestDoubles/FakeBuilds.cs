@@ -54,6 +54,12 @@ public sealed class FakeBuilds
     /// <summary>How long an LLBBridge call waits for its build's Solve to appear here (buildkitd: 3 s).</summary>
     public TimeSpan BuildIdWaitTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// How long a Status call waits for its build's Solve to appear here (buildkitd's
+    /// <c>solver.Get</c>: 6 s), then fails with <c>NotFound: no such job</c>.
+    /// </summary>
+    public TimeSpan StatusWaitTimeout { get; set; } = TimeSpan.FromSeconds(6);
+
     /// <summary>When true, each Solve runs until <see cref="Release"/> or <see cref="ReleaseAll"/> (a long build).</summary>
     public bool HoldSolves { get; set; }
 
@@ -257,10 +263,16 @@ public sealed class FakeBuilds
         _daemon.Enter("Status");
         var run = Run(request.Ref);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, Stopping);
+        // Like buildkitd, a Status for a ref no Solve has claimed here waits a bounded time for the
+        // job, then fails: buildx then prints "failed to receive status: ... no such job".
+        if (!await _changed.WaitUntilAsync(() => run.SolveArrived, StatusWaitTimeout, stop.Token))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"no such job {request.Ref}"));
+        }
+
         var sent = 0;
         while (true)
         {
-            // Like buildkitd, a Status for a ref no Solve has claimed here waits (until the client gives up).
             var next = run.Changed.Next;
             var (updates, finished) = run.Read(sent);
             foreach (var update in updates)
@@ -293,7 +305,7 @@ public sealed class FakeBuilds
             () => _runs.TryGetValue(reference, out var run) && run.SolveArrived, BuildIdWaitTimeout, context.CancellationToken);
         if (!found)
         {
-            throw new RpcException(new Status(StatusCode.Unknown, $"no such job {reference}"));
+            throw new RpcException(new Status(StatusCode.NotFound, $"forwarding Ping: no such job {reference}"));
         }
 
         return new PongResponse

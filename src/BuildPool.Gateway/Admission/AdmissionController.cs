@@ -59,6 +59,10 @@ public sealed class AdmissionController
     public AdmissionCounts GetCounts(string backendId) =>
         _builders.TryGetValue(backendId, out var slots) ? slots.Counts : new AdmissionCounts(0, 0, Options.DefaultMaxConcurrentBuilds);
 
+    /// <summary>Builds waiting on <paramref name="backendId"/> that joined its queue before <paramref name="timestamp"/> (of <see cref="TimeProvider"/>).</summary>
+    public int QueuedBefore(string backendId, long timestamp) =>
+        _builders.TryGetValue(backendId, out var slots) ? slots.QueuedBefore(timestamp) : 0;
+
     internal void Counted(int runningDelta, int queuedDelta)
     {
         if (runningDelta != 0)

@@ -23,6 +23,20 @@ internal sealed class BuilderSlots(AdmissionController owner, string backendId, 
         }
     }
 
+    public int QueuedBefore(long timestamp)
+    {
+        lock (_lock)
+        {
+            var count = 0;
+            for (var node = _queue.First; node is not null && node.Value.Enqueued < timestamp; node = node.Next)
+            {
+                count++;
+            }
+
+            return count;
+        }
+    }
+
     public void SetCapacity(int capacity)
     {
         List<Waiter>? granted = null;

@@ -55,8 +55,37 @@ public sealed class BuildCall : IDisposable
         return lease;
     }
 
-    /// <summary>The Solve is about to be forwarded (its wait ends here).</summary>
-    public void Forwarding() => _owner.Forwarding(this);
+    /// <summary>The Solve is about to be forwarded (its wait ends here); the build's held calls follow it.</summary>
+    public void Forwarding()
+    {
+        _owner.Forwarding(this);
+        Record?.Gate.Open();
+    }
+
+    /// <summary>
+    /// The Solve failed at the gateway (queue timeout, refusal): its held calls end with the same
+    /// status instead of reaching a builder that never sees the build.
+    /// </summary>
+    public void Refused(int grpcStatus, string message) =>
+        Record?.EndWithoutForwarding(_owner.Time.GetElapsedTime(Record.SolveArrived), grpcStatus, message);
+
+    /// <summary>
+    /// For a Status or LLBBridge call: waits until the build's Solve is forwarded (buildkitd gives
+    /// up on such calls after 3 to 6 s if the Solve has not reached it), or ended at the gateway
+    /// (then the result carries its status). Other calls go on at once.
+    /// </summary>
+    public Task<SolveGateResult> WaitForSolveAsync(CancellationToken cancellationToken) =>
+        Kind is BuildCallKind.Status or BuildCallKind.Bridge && Record is { } record
+            ? record.Gate.WaitAsync(() => record.SolveSeen, _owner.Options.SolveArrivalWait, _owner.Time, cancellationToken)
+            : Task.FromResult(SolveGateResult.Forward);
+
+    /// <summary>What the build waits for now, for a person (null: nothing worth showing).</summary>
+    public string? DescribeWait() => _owner.DescribeWait(this);
+
+    internal TimeProvider Time => _owner.Time;
+
+    /// <summary>The build ref this call names (null for a Session).</summary>
+    public string? Ref => Record?.Ref;
 
     /// <summary>The Solve's response ended with <paramref name="grpcStatus"/>; frees its slot and load.</summary>
     public void Completed(int grpcStatus) => _owner.SolveCompleted(this, grpcStatus);

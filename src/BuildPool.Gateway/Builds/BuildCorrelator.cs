@@ -66,6 +66,11 @@ public sealed class BuildCorrelator : IDisposable
         _sweeper = _time.CreateTimer(static s => ((BuildCorrelator)s!).Sweep(), this, sweep, sweep);
     }
 
+    /// <summary>The correlator's clock (the gateway's), also for the progress of held builds.</summary>
+    internal TimeProvider Time => _time;
+
+    internal BuildCorrelatorOptions Options => _options;
+
     /// <summary>Builds the gateway currently remembers (running, waiting, or ended within the grace period).</summary>
     public int TrackedBuilds
     {
@@ -130,13 +135,7 @@ public sealed class BuildCorrelator : IDisposable
                 _ => byRef == bySession ? byRef : Merge(byRef, bySession),
             };
             _builds.Register(unit, fields.Ref, fields.Session);
-            // A second Solve on one session (a shared session) follows the first one's route.
-            unit.Solve ??= fields;
-            var record = string.IsNullOrEmpty(fields.Ref) ? new RefRecord(string.Empty) : unit.RecordFor(fields.Ref);
-            record.SolveSeen = true;
-            record.SolveArrived = _time.GetTimestamp();
-            var ticket = new SolveTicket(aborted) { Tenant = origin.Tenant };
-            unit.OpenSolves++;
+            var (record, ticket) = unit.AddSolve(fields, origin.Tenant, aborted, _time.GetTimestamp());
             if (unit.Route is { } route)
             {
                 _admission.Issue(ticket, route);
@@ -165,6 +164,14 @@ public sealed class BuildCorrelator : IDisposable
 
     internal void Forwarding(BuildCall call) => _reports.Forwarding(call.Record);
 
+    internal string? DescribeWait(BuildCall call)
+    {
+        lock (_lock)
+        {
+            return HeldBuildDescription.Of(call.Unit.Root, call.Record, _admission);
+        }
+    }
+
     internal void SolveCompleted(BuildCall call, int grpcStatus)
     {
         _reports.SolveEnded(call.Record, call.Ticket, grpcStatus);
@@ -181,6 +188,8 @@ public sealed class BuildCorrelator : IDisposable
             unit.LastActivity = _time.GetTimestamp();
             if (call.Ticket is { } ticket)
             {
+                // It may have left (its client went away) before it was forwarded.
+                call.Record?.EndWithoutForwarding(_time.GetElapsedTime(call.Record.SolveArrived), 1, "the build's Solve ended before it reached a builder");
                 unit.OpenSolves--;
                 unit.PendingSolves.Remove(ticket);
                 ticket.Release();
@@ -314,6 +323,8 @@ public sealed class BuildCorrelator : IDisposable
     {
         var wait = _holds.Begin(unit, facts, decision);
         unit.Stage = BuildStage.Holding;
+        unit.HeldFor = decision.Hold;
+        unit.HeldOn = decision.Backend?.Id;
         unit.HoldEnd = wait.ContinueWith(
             static (wait, state) =>
             {
@@ -332,6 +343,8 @@ public sealed class BuildCorrelator : IDisposable
         {
             _holds.End(held, decision, wait);
             held.Stage = BuildStage.Deciding;
+            held.HeldFor = null;
+            held.HeldOn = null;
             var unit = held.Root;
             if (unit != held)
             {
@@ -346,18 +359,7 @@ public sealed class BuildCorrelator : IDisposable
         }
     }
 
-    private void SetRoute(BuildUnit unit, BuildRoute route)
-    {
-        unit.Stage = BuildStage.Routed;
-        unit.Route = route;
-        unit.DecisionTimer?.Dispose();
-        unit.DecisionTimer = null;
-        unit.PendingSolves.ForEach(ticket => _admission.Issue(ticket, route));
-        unit.PendingSolves.Clear();
-        unit.Decision.TrySetResult(route);
-        unit.Followers.ForEach(f => f.TrySetResult(route));
-        unit.Followers.Clear();
-    }
+    private void SetRoute(BuildUnit unit, BuildRoute route) => unit.Routed(route, ticket => _admission.Issue(ticket, route));
 
     // Its Solves returned and no call is left, or its connection closed: the build is reported
     // and stays known for the grace period, so a late call still finds its builder.

@@ -10,6 +10,13 @@ public sealed record BuildCorrelatorOptions
     /// </summary>
     public TimeSpan DecisionWait { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a build's Status or LLBBridge call waits for its Solve to arrive before it is
+    /// forwarded anyway (a Status of a build this gateway never saw). Once the Solve arrived, its
+    /// other calls wait for as long as it waits: until it is forwarded, or fails in the queue.
+    /// </summary>
+    public TimeSpan SolveArrivalWait { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long an ended build stays known, so a late call of it (a Status reader) still reaches its builder.</summary>
     public TimeSpan EndedGrace { get; init; } = TimeSpan.FromMinutes(1);
 

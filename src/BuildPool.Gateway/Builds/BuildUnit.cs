@@ -61,6 +61,11 @@ internal sealed class BuildUnit(long created)
 
     public HoldRecord Holds { get; } = new();
 
+    // While Holding: what for and on which builder, for the progress a held Status shows.
+    public BuildHoldKind? HeldFor { get; set; }
+
+    public string? HeldOn { get; set; }
+
     public int ActiveCalls { get; set; }
 
     public int OpenSolves { get; set; }
@@ -80,6 +85,34 @@ internal sealed class BuildUnit(long created)
         RoutingKeySource.SessionDirectory => SessionSeen || (Solve is { } solve && string.IsNullOrEmpty(solve.Session)),
         _ => true,
     };
+
+    // A Solve of this build arrived: its ref's record and its share of a builder. A second Solve
+    // on one session (a shared session) follows the first one's route.
+    public (RefRecord Record, SolveTicket Ticket) AddSolve(SolveRequestFields fields, Tenants.TenantInfo? tenant, CancellationToken aborted, long now)
+    {
+        Solve ??= fields;
+        var record = string.IsNullOrEmpty(fields.Ref) ? new RefRecord(string.Empty) : RecordFor(fields.Ref);
+        record.SolveSeen = true;
+        record.SolveArrived = now;
+        var ticket = new SolveTicket(aborted) { Tenant = tenant };
+        record.Ticket = ticket;
+        OpenSolves++;
+        return (record, ticket);
+    }
+
+    // Decided: every waiting call and Solve goes on (a route without a builder is a refusal).
+    public void Routed(BuildRoute route, Action<SolveTicket> issue)
+    {
+        Stage = BuildStage.Routed;
+        Route = route;
+        DecisionTimer?.Dispose();
+        DecisionTimer = null;
+        PendingSolves.ForEach(issue);
+        PendingSolves.Clear();
+        Decision.TrySetResult(route);
+        Followers.ForEach(f => f.TrySetResult(route));
+        Followers.Clear();
+    }
 
     public RefRecord RecordFor(string reference)
     {

@@ -17,6 +17,7 @@ internal sealed class SolveAdmission(Placement placement, AdmissionController ad
         }
 
         ticket.Load = placement.Track(backend.Id);
+        ticket.IssuedAt = admission.TimeProvider.GetTimestamp();
         pool.Starter?.Used(backend.Id);
         ticket.Admission = pool.Tenants is { } tenants
             ? tenants.AdmitAsync(ticket.Tenant, BuilderSlot(backend.Id), ticket.Aborted)
@@ -34,6 +35,9 @@ internal sealed class SolveAdmission(Placement placement, AdmissionController ad
             metrics?.BuildsForked.Add(1, new KeyValuePair<string, object?>("volume", backend.ForkOf));
         }
     }
+
+    // Builds queued on the ticket's builder that joined its queue before it did.
+    public int QueuedAhead(string backendId, SolveTicket ticket) => admission.QueuedBefore(backendId, ticket.IssuedAt);
 
     private Func<CancellationToken, ValueTask<AdmissionLease>> BuilderSlot(string backendId) =>
         aborted => admission.AcquireAsync(backendId, aborted);

@@ -18,6 +18,9 @@ internal sealed class SolveTicket(CancellationToken aborted)
 
     public Task<AdmissionLease>? Admission { get; set; }
 
+    // When it joined its builder's queue (the admission clock's timestamp), to count who is ahead.
+    public long IssuedAt { get; set; }
+
     public void Release()
     {
         Load?.Dispose();

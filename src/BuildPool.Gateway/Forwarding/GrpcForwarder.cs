@@ -268,21 +268,35 @@ public sealed class GrpcForwarder
     {
         var response = context.Response;
         var headers = await upstream.ReadResponseHeadersAsync(cancellationToken);
-        response.StatusCode = upstream.StatusCode;
-        foreach (var (name, value) in headers)
+        if (response.HasStarted)
         {
-            if (name.StartsWith(':') || HopByHop.Contains(name))
+            // The gateway already answered with messages of its own (a held build's progress):
+            // the builder's headers cannot be sent any more, and a trailers-only answer (an error
+            // before any message) becomes the trailers of the response already under way.
+            if (upstream.IsTrailersOnly)
             {
-                continue;
+                AppendTrailers(response, headers.Where(h => h.Key.StartsWith("grpc-", StringComparison.OrdinalIgnoreCase)).ToList());
+                return;
+            }
+        }
+        else
+        {
+            response.StatusCode = upstream.StatusCode;
+            foreach (var (name, value) in headers)
+            {
+                if (name.StartsWith(':') || HopByHop.Contains(name))
+                {
+                    continue;
+                }
+
+                response.Headers.Append(name, value);
             }
 
-            response.Headers.Append(name, value);
-        }
-
-        if (upstream.IsTrailersOnly)
-        {
-            // Completing without a body makes Kestrel send HEADERS with END_STREAM: still trailers-only.
-            return;
+            if (upstream.IsTrailersOnly)
+            {
+                // Completing without a body makes Kestrel send HEADERS with END_STREAM: still trailers-only.
+                return;
+            }
         }
 
         var writer = response.BodyWriter;
@@ -313,7 +327,11 @@ public sealed class GrpcForwarder
             }
         }
 
-        var trailers = await upstream.ReadTrailersAsync(cancellationToken);
+        AppendTrailers(response, await upstream.ReadTrailersAsync(cancellationToken));
+    }
+
+    private static void AppendTrailers(HttpResponse response, IReadOnlyList<KeyValuePair<string, string>> trailers)
+    {
         if (trailers.Count > 0 && response.SupportsTrailers())
         {
             foreach (var (name, value) in trailers)
@@ -356,6 +374,8 @@ public sealed class GrpcForwarder
     {
         if (response.HasStarted)
         {
+            // Messages of the gateway's own went first: the status goes in the trailers.
+            AppendTrailers(response, [new("grpc-status", status.ToString(CultureInfo.InvariantCulture)), new("grpc-message", Uri.EscapeDataString(message))]);
             return;
         }
 

@@ -44,6 +44,8 @@ internal sealed class GatewayRequestHandler(
     private const string SessionSharedKeyHeader = "X-Docker-Expose-Session-Sharedkey";
     private const string BuildIdHeader = "buildkit-controlapi-buildid";
 
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+
     private static readonly KeyValuePair<string, object?> Upstream = new("direction", "upstream");
     private static readonly KeyValuePair<string, object?> Downstream = new("direction", "downstream");
 
@@ -99,15 +101,29 @@ internal sealed class GatewayRequestHandler(
                 return;
             }
 
-            var route = await call.WaitForRouteAsync(aborted);
+            // A held Status stream shows what its build waits for (a slot, a builder's start, a fork).
+            var progress = call is { Kind: BuildCallKind.Status, Ref: { } reference } ? new HeldBuildProgress(context.Response, reference, builds.Time) : null;
+            var route = await WhileHeldAsync(call.WaitForRouteAsync(aborted), call, progress, aborted);
             if (route.Backend is not { } backend)
             {
-                Fail(context, "no_builder", GrpcStatusResponse.Unavailable, route.Failure ?? "no ready builder");
+                var failure = route.Failure ?? "no ready builder";
+                await (progress?.CompleteAsync(failure, aborted) ?? Task.CompletedTask);
+                Fail(context, "no_builder", GrpcStatusResponse.Unavailable, failure);
                 return;
             }
 
             if (call.Kind != BuildCallKind.Solve)
             {
+                // Held until its Solve is on its way: the builder gives up on a build it has not
+                // seen within seconds, and a Solve may queue for minutes.
+                var solve = await WhileHeldAsync(call.WaitForSolveAsync(aborted), call, progress, aborted);
+                await (progress?.CompleteAsync(solve.Message, aborted) ?? Task.CompletedTask);
+                if (!solve.Forwards)
+                {
+                    Fail(context, "solve_not_forwarded", solve.GrpcStatus, solve.Message!);
+                    return;
+                }
+
                 if (call.Tally is { } tally)
                 {
                     Observe(context, tally.Observe);
@@ -129,6 +145,29 @@ internal sealed class GatewayRequestHandler(
         }
     }
 
+    // Waits for <paramref name="wait"/>; meanwhile a Status call's stream says what the build
+    // waits for, checked once a second (the queue ahead of it shrinks as builds finish).
+    private static async Task<T> WhileHeldAsync<T>(Task<T> wait, BuildCall call, HeldBuildProgress? progress, CancellationToken aborted)
+    {
+        if (progress is null)
+        {
+            return await wait;
+        }
+
+        while (!wait.IsCompleted)
+        {
+            if (call.DescribeWait() is { } text)
+            {
+                await progress.ShowAsync(text, aborted);
+            }
+
+            await Task.WhenAny(wait, Task.Delay(ProgressInterval, call.Time, aborted));
+            aborted.ThrowIfCancellationRequested();
+        }
+
+        return await wait;
+    }
+
     private async Task ForwardSolveAsync(HttpContext context, string path, BuildCall call, BuildRoute route, Backend backend)
     {
         using var activity = GatewayMetrics.ActivitySource.StartActivity("route build", ActivityKind.Server);
@@ -144,6 +183,7 @@ internal sealed class GatewayRequestHandler(
         {
             GatewayLog.QueueTimedOut(logger, call.Unit.Refs.FirstOrDefault() ?? "-", backend.Id, ex.Message);
             Fail(context, "queue_timeout", GrpcStatusResponse.ResourceExhausted, ex.Message);
+            call.Refused(GrpcStatusResponse.ResourceExhausted, ex.Message);
             call.Completed(GrpcStatusResponse.ResourceExhausted);
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             return;
@@ -153,6 +193,7 @@ internal sealed class GatewayRequestHandler(
             TenantLog.QueueTimedOut(logger, call.Unit.Refs.FirstOrDefault() ?? "-", ex.Tenant, ex.Message);
             metrics.RefusedCalls.Add(1, new KeyValuePair<string, object?>("reason", "tenant_queue_timeout"));
             Fail(context, "tenant_queue_timeout", GrpcStatusResponse.ResourceExhausted, ex.Message);
+            call.Refused(GrpcStatusResponse.ResourceExhausted, ex.Message);
             call.Completed(GrpcStatusResponse.ResourceExhausted);
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             return;

@@ -16,12 +16,20 @@ public static class GrpcStatusResponse
     /// <summary>
     /// A trailers-only response (one HEADERS frame with END_STREAM carrying grpc-status and the
     /// percent-encoded grpc-message), as gRPC servers answer a call they reject before any message.
+    /// When the response has started (the gateway wrote progress messages of its own), the status
+    /// goes in its trailers instead.
     /// </summary>
     public static void Write(HttpResponse response, int status, string message)
     {
         ArgumentNullException.ThrowIfNull(response);
         if (response.HasStarted)
         {
+            if (response.SupportsTrailers())
+            {
+                response.AppendTrailer("grpc-status", status.ToString(CultureInfo.InvariantCulture));
+                response.AppendTrailer("grpc-message", Uri.EscapeDataString(message));
+            }
+
             return;
         }
 

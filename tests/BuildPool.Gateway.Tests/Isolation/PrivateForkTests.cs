@@ -46,8 +46,10 @@ public sealed class PrivateForkTests
         Assert.True(int.Parse((await h.AnnotationAsync("pool-0", LifecycleAnnotations.ForksWanted))!, System.Globalization.CultureInfo.InvariantCulture) >= 2);
         Assert.NotNull(await h.AnnotationAsync("pool-0", LifecycleAnnotations.ForksWantedAt));
 
-        h.Fleet.ReleaseAll();
+        // Stop holding before releasing: a queued build admitted by a release would otherwise
+        // reach its builder while it still holds new Solves, and wait forever.
         h.Fleet.Configure(b => b.HoldSolves = false);
+        h.Fleet.ReleaseAll();
         var results = await Task.WhenAll(builds).Within(60);
 
         Assert.All(results, r => Assert.True(r.Succeeded, r.ToString()));
@@ -93,8 +95,10 @@ public sealed class PrivateForkTests
             .Select(_ => h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "busy-project", Bootstrap = false, Timeout = TimeSpan.FromSeconds(60) }))
             .ToList();
         await Eventually.TrueAsync(() => h.Fleet.RunningSolves["pool-0-f0"] == 1, "the overflow build on the fork", TimeSpan.FromSeconds(30));
-        h.Fleet.ReleaseAll();
+        // Stop holding before releasing: a queued build admitted by a release would otherwise
+        // reach its builder while it still holds new Solves, and wait forever.
         h.Fleet.Configure(b => b.HoldSolves = false);
+        h.Fleet.ReleaseAll();
         await Task.WhenAll(burst).Within(60);
 
         await operatorDouble.RetireOverflowForksAsync();
@@ -121,8 +125,10 @@ public sealed class PrivateForkTests
 
         var builds = Enumerable.Range(0, 3).Select(_ => h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "busy-project", Bootstrap = false })).ToList();
         await Eventually.TrueAsync(() => h.Gateway.Admission.GetCounts("pool-0") is { Running: 2, Queued: 1 }, "two running and one queued on pool-0");
-        h.Fleet.ReleaseAll();
+        // Stop holding before releasing: a queued build admitted by a release would otherwise
+        // reach its builder while it still holds new Solves, and wait forever.
         h.Fleet.Configure(b => b.HoldSolves = false);
+        h.Fleet.ReleaseAll();
         var results = await Task.WhenAll(builds).Within(30);
 
         Assert.All(results, r => Assert.Equal("pool-0", r.Builder));

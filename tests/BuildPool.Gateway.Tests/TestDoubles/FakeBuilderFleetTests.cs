@@ -205,9 +205,21 @@ public sealed class FakeBuilderFleetTests : IAsyncLifetime
 
         var result = await ClientOfFirst.BuildAsync(new FakeBuildxOptions { SendSolve = false, SendStatus = false, Bootstrap = false });
 
-        Assert.Equal(StatusCode.Unknown, result.Status);
-        Assert.Equal($"no such job {result.Ref}", result.Message);
+        Assert.Equal(StatusCode.NotFound, result.Status);
+        Assert.Equal($"forwarding Ping: no such job {result.Ref}", result.Message);
         Assert.Equal("Ping", Assert.Single(First.Builds.CallsOf(result.Ref)).Method);
+    }
+
+    [Fact]
+    public async Task A_status_call_for_a_build_whose_solve_never_reached_this_builder_fails_with_no_such_job()
+    {
+        First.Builds.StatusWaitTimeout = TimeSpan.FromMilliseconds(200);
+
+        var result = await ClientOfFirst.BuildAsync(new FakeBuildxOptions { SendSolve = false, SendPing = false, SendSession = false, Bootstrap = false });
+
+        Assert.Equal(StatusCode.NotFound, result.Status);
+        Assert.Equal($"no such job {result.Ref}", result.Message);
+        Assert.Equal("Status", Assert.Single(First.Builds.CallsOf(result.Ref)).Method);
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
             return ReconcileResult.Done;
         }
 
-        var missing = (await SecretChecks.MissingAsync(pool, caches.SecretClient, cancellationToken)).ToList();
+        var missing = SecretChecks.Missing(pool, name => caches.SecretReader.Cached(pool.Metadata.NamespaceProperty, name)).ToList();
         for (var i = 0; i < (pool.Spec.CacheTargets?.Count ?? 0); i++)
         {
             var target = pool.Spec.CacheTargets![i].Name;
@@ -58,7 +58,7 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         {
             foreach (var (field, secret) in new[] { ("serverCertificateSecretRef", bound.ServerCertificateSecretRef.Name), ("clientCASecretRef", bound.ClientCaSecretRef?.Name) })
             {
-                if (secret is not null && await ReadSecretAsync(pool.Metadata.NamespaceProperty, secret, cancellationToken) is null)
+                if (secret is not null && caches.SecretReader.Cached(pool.Metadata.NamespaceProperty, secret) is null)
                 {
                     missing.Add($"SecretBinding {endpointBinding.Metadata.Name}: spec.endpointTLS.{field}: Secret \"{secret}\" not found in namespace {pool.Metadata.NamespaceProperty}");
                 }
@@ -68,7 +68,7 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         if (missing.Count > 0)
         {
             await WriteStatusAsync(cached, pool, Outcome.Stalled("MissingReference", string.Join("; ", missing)), plan: null, now, cancellationToken);
-            // Secrets are watched, but only in the operator's namespaces: look again anyway.
+            // A named Secret or cache target arriving enqueues the pool; this recheck is only a backstop.
             return ReconcileResult.After(TimeSpan.FromSeconds(30));
         }
 
@@ -89,8 +89,8 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
 
             renewAt = pki.RenewAt;
             var shape = GatewayTls.For(pool, endpointBinding?.Spec.EndpointTls, digest: null)!;
-            var server = shape.ServerSecret == pki.Gateway.Metadata.Name ? pki.Gateway : await ReadSecretAsync(pool.Metadata.NamespaceProperty, shape.ServerSecret, cancellationToken);
-            var clientCa = shape.ClientCa is { } ca ? await ReadSecretAsync(pool.Metadata.NamespaceProperty, ca.Name, cancellationToken) : null;
+            var server = shape.ServerSecret == pki.Gateway.Metadata.Name ? pki.Gateway : caches.SecretReader.Cached(pool.Metadata.NamespaceProperty, shape.ServerSecret);
+            var clientCa = shape.ClientCa is { } ca ? caches.SecretReader.Cached(pool.Metadata.NamespaceProperty, ca.Name) : null;
             tls = shape with { Digest = SecretDigest.Of([server, pki.Ca, pki.Gateway, clientCa]) };
         }
 
@@ -180,9 +180,6 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
 
         return next is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
     }
-
-    private async Task<V1Secret?> ReadSecretAsync(string? @namespace, string name, CancellationToken cancellationToken) =>
-        caches.Secrets.Cache.Get(@namespace, name) ?? await caches.SecretClient.GetAsync(@namespace, name, cancellationToken);
 
     private async Task<Outcome> WriteStatusAsync(BuilderPool cached, BuilderPool pool, Outcome? outcome, BuilderPoolPlan? plan, DateTime now, CancellationToken cancellationToken)
     {

@@ -7,6 +7,7 @@ using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Status;
+using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Controllers;
 using BuildPool.Runtime.Informers;
 using k8s.Models;
@@ -58,12 +59,7 @@ public sealed partial class CacheVolumeReconciler(
             return await FinalizeAsync(volume, now, cancellationToken);
         }
 
-        if (volume.Metadata.Finalizers?.Contains(WellKnown.VolumeFinalizer) != true)
-        {
-            var finalizers = (volume.Metadata.Finalizers ?? []).Append(WellKnown.VolumeFinalizer).ToList();
-            volume = await caches.VolumeWriter.Client.PatchAsync(volume.Metadata.NamespaceProperty, volume.Metadata.Name,
-                new { metadata = new { finalizers, resourceVersion = volume.Metadata.ResourceVersion } }, cancellationToken);
-        }
+        volume = await caches.VolumeWriter.Client.AddFinalizerAsync(volume, WellKnown.VolumeFinalizer, cancellationToken);
 
         var pool = caches.Pools.Cache.Get(volume.Metadata.NamespaceProperty, volume.Spec.Pool);
         if (pool is null)
@@ -75,7 +71,7 @@ public sealed partial class CacheVolumeReconciler(
         }
 
         var ns = volume.Metadata.NamespaceProperty;
-        var credentials = BuilderCredentialsPlanner.Plan(pool, caches.BindingsOf(ns, pool.Metadata.Name), secret => caches.Secrets.Cache.Get(ns, secret));
+        var credentials = BuilderCredentialsPlanner.Plan(pool, caches.BindingsOf(ns, pool.Metadata.Name), secret => caches.SecretReader.Cached(ns, secret));
         if (credentials is null)
         {
             // TLS is on and the pool reconciler has not issued the builder certificate yet.
@@ -93,7 +89,7 @@ public sealed partial class CacheVolumeReconciler(
             return ReconcileResult.Done;
         }
 
-        var missing = await Pools.SecretChecks.MissingAsync(pool, caches.SecretClient, cancellationToken);
+        var missing = Pools.SecretChecks.Missing(pool, secret => caches.SecretReader.Cached(ns, secret));
         if (missing.Count > 0 && caches.Deployments.Cache.Get(volume.Metadata.NamespaceProperty, ResourceNames.Builder(volume.Metadata.Name)) is null)
         {
             await WriteStatusAsync(cached, volume, CacheVolumePhase.Pending,
@@ -269,7 +265,7 @@ public sealed partial class CacheVolumeReconciler(
 
     private async Task<ReconcileResult> FinalizeAsync(CacheVolume volume, DateTime now, CancellationToken cancellationToken)
     {
-        if (volume.Metadata.Finalizers?.Contains(WellKnown.VolumeFinalizer) != true)
+        if (!Finalizers.Has(volume, WellKnown.VolumeFinalizer))
         {
             return ReconcileResult.Done;
         }
@@ -310,9 +306,7 @@ public sealed partial class CacheVolumeReconciler(
         }
 
         _gcRuns.TryRemove(GcKey(volume), out _);
-        var finalizers = volume.Metadata.Finalizers.Where(f => f != WellKnown.VolumeFinalizer).ToList();
-        await caches.VolumeWriter.Client.PatchAsync(ns, volume.Metadata.Name,
-            new { metadata = new { finalizers, resourceVersion = volume.Metadata.ResourceVersion } }, cancellationToken);
+        await caches.VolumeWriter.Client.RemoveFinalizerAsync(volume, WellKnown.VolumeFinalizer, cancellationToken);
         return ReconcileResult.Done;
     }
 

@@ -62,7 +62,7 @@ public static class BuildPoolOperator
         var volumes = new Controller<CacheVolume>(
                 new ControllerOptions { Name = "cachevolume", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
                 caches.Volumes,
-                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(new BuilderClientCredentials(caches).For), new RolloutGate(),
+                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(new BuilderClientCredentials(caches).For),
                     events, caches.Metrics, time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
                 time,
                 loggerFactory,

@@ -26,7 +26,7 @@ public sealed class LifecycleTests
         await using var h = await OperatorHarness.StartAsync();
         var pool = await h.CreateReadyPoolAsync(Pool("ci", volumes: 2, warm: 2));
         var oldHashes = (await h.Deployments.ListAsync(Ns)).Where(d => d.Metadata.Name.EndsWith("-builder", StringComparison.Ordinal))
-            .ToDictionary(d => d.Metadata.Name, d => d.Spec.Template.Metadata.Annotations[CacheVolumePlanner.PodTemplateHashAnnotation]);
+            .ToDictionary(d => d.Metadata.Name, d => d.Spec.Template.Metadata.Annotations[BuilderChildrenPlanner.PodTemplateHashAnnotation]);
 
         // Every builder shares the one test-double daemon, so both report the running build.
         h.Daemon.Daemon.ActiveBuilds["build-1"] = DateTimeOffset.UtcNow;
@@ -45,7 +45,7 @@ public sealed class LifecycleTests
             Assert.True(volumes.Count(v => v.Status.Phase == CacheVolumePhase.Draining) <= 1);
             var deployments = await h.Deployments.ListAsync(Ns);
             Assert.All(deployments.Where(d => oldHashes.ContainsKey(d.Metadata.Name)),
-                d => Assert.Equal(oldHashes[d.Metadata.Name], d.Spec.Template.Metadata.Annotations[CacheVolumePlanner.PodTemplateHashAnnotation]));
+                d => Assert.Equal(oldHashes[d.Metadata.Name], d.Spec.Template.Metadata.Annotations[BuilderChildrenPlanner.PodTemplateHashAnnotation]));
         }
 
         h.Daemon.Daemon.ActiveBuilds.Clear();

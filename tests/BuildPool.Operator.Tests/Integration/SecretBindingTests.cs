@@ -407,6 +407,6 @@ public sealed class SecretBindingTests
         var builder = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-0-builder"), d => d is not null, "the builder");
         Assert.Null(builder!.Spec.Template.Spec.Containers[0].EnvFrom);
         Assert.False(builder.Spec.Template.Metadata.Annotations.ContainsKey(BuilderCredentials.DigestAnnotation));
-        Assert.Equal(CacheVolumePlanner.PodTemplateHashAnnotation, Assert.Single(builder.Spec.Template.Metadata.Annotations).Key);
+        Assert.Equal(BuilderChildrenPlanner.PodTemplateHashAnnotation, Assert.Single(builder.Spec.Template.Metadata.Annotations).Key);
     }
 }

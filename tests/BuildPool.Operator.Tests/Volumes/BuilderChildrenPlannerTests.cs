@@ -4,9 +4,9 @@ using k8s.Models;
 
 namespace BuildPool.Operator.Tests.Volumes;
 
-public sealed class CacheVolumePlannerTests
+public sealed class BuilderChildrenPlannerTests
 {
-    private static CacheVolumePlan Plan(SecurityProfile profile, bool running = true, string? cloneFrom = null)
+    private static BuilderChildren Plan(SecurityProfile profile, bool running = true, string? cloneFrom = null)
     {
         var pool = new BuilderPool
         {
@@ -18,7 +18,7 @@ public sealed class CacheVolumePlannerTests
             Metadata = new V1ObjectMeta { Name = "ci-0", NamespaceProperty = "builds", Uid = "volume-uid" },
             Spec = new CacheVolumeSpec { Pool = "ci", CloneFrom = cloneFrom },
         };
-        return CacheVolumePlanner.Plan(volume, pool, "# toml", running);
+        return BuilderChildrenPlanner.Plan(volume, pool, "# toml", running);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class CacheVolumePlannerTests
     {
         var claim = Plan(SecurityProfile.Rootless).Claim;
         Assert.Null(claim.Metadata.OwnerReferences);
-        Assert.Equal("Retain", claim.Metadata.Labels[CacheVolumePlanner.ReclaimPolicyLabel]);
+        Assert.Equal("Retain", claim.Metadata.Labels[BuilderChildrenPlanner.ReclaimPolicyLabel]);
     }
 
     [Fact]
@@ -84,10 +84,10 @@ public sealed class CacheVolumePlannerTests
         var pool = new BuilderPool { Metadata = new V1ObjectMeta { Name = "ci", NamespaceProperty = "b" } };
         var volume = new CacheVolume { Metadata = new V1ObjectMeta { Name = "ci-0", NamespaceProperty = "b" }, Spec = new CacheVolumeSpec { Pool = "ci" } };
         Assert.NotEqual(
-            CacheVolumePlanner.Plan(volume, pool, "a", true).PodTemplateHash,
-            CacheVolumePlanner.Plan(volume, pool, "b", true).PodTemplateHash);
+            BuilderChildrenPlanner.Plan(volume, pool, "a", true).PodTemplateHash,
+            BuilderChildrenPlanner.Plan(volume, pool, "b", true).PodTemplateHash);
         Assert.Equal(
-            CacheVolumePlanner.Plan(volume, pool, "a", true).PodTemplateHash,
-            CacheVolumePlanner.Plan(volume, pool, "a", false).PodTemplateHash);
+            BuilderChildrenPlanner.Plan(volume, pool, "a", true).PodTemplateHash,
+            BuilderChildrenPlanner.Plan(volume, pool, "a", false).PodTemplateHash);
     }
 }

@@ -46,14 +46,15 @@ internal static class GoldenFiles
             $"If the change is intended, run UPDATE_GOLDEN=1 dotnet test tests/BuildPool.Operator.Tests and review the diff of Golden/{folder}.");
     }
 
-    /// <summary>Files in Golden/<paramref name="folder"/> with <paramref name="extension"/> that no case named in <paramref name="cases"/> writes.</summary>
-    public static IReadOnlyList<string> Stale(string folder, string extension, IEnumerable<string> cases)
+    /// <summary>Asserts that every file in Golden/<paramref name="folder"/> with <paramref name="extension"/> is written by one of <paramref name="cases"/>.</summary>
+    public static void AssertEveryFileHasACase(string folder, string extension, IEnumerable<string> cases)
     {
         var known = cases.ToHashSet(StringComparer.Ordinal);
         var dir = Directory(folder);
-        return System.IO.Directory.Exists(dir)
-            ? System.IO.Directory.GetFiles(dir, "*" + extension).Select(Path.GetFileNameWithoutExtension).Where(n => !known.Contains(n!)).Select(n => n!).ToList()
+        var stale = System.IO.Directory.Exists(dir)
+            ? System.IO.Directory.GetFiles(dir, "*" + extension).Select(Path.GetFileNameWithoutExtension).Where(n => !known.Contains(n!)).ToList()
             : [];
+        Assert.True(stale.Count == 0, $"Golden/{folder} has files no case writes (delete them): " + string.Join(", ", stale));
     }
 
     /// <summary>Line number and both lines at the first difference, for a failure message.</summary>

@@ -32,10 +32,7 @@ internal static class GoldenYaml
         {
             case null:
                 return;
-            case JsonObject map when map.Count == 0:
-                text.Append(CultureInfo.InvariantCulture, $"{pad}{key}: {{}}\n");
-                return;
-            case JsonObject map:
+            case JsonObject { Count: > 0 } map:
                 text.Append(CultureInfo.InvariantCulture, $"{pad}{key}:\n");
                 foreach (var (k, v) in map)
                 {
@@ -43,10 +40,7 @@ internal static class GoldenYaml
                 }
 
                 return;
-            case JsonArray list when list.Count == 0:
-                text.Append(CultureInfo.InvariantCulture, $"{pad}{key}: []\n");
-                return;
-            case JsonArray list:
+            case JsonArray { Count: > 0 } list:
                 text.Append(CultureInfo.InvariantCulture, $"{pad}{key}:\n");
                 foreach (var item in list)
                 {
@@ -62,9 +56,9 @@ internal static class GoldenYaml
 
     private static void WriteItem(StringBuilder text, JsonNode? item, int indent)
     {
-        if (item is not JsonObject map || map.Count == 0)
+        if (item is not JsonObject { Count: > 0 } map)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{new string(' ', indent)}- {(item is null ? "null" : item is JsonObject ? "{}" : Scalar(item))}\n");
+            text.Append(CultureInfo.InvariantCulture, $"{new string(' ', indent)}- {(item is null ? "null" : Scalar(item))}\n");
             return;
         }
 
@@ -84,7 +78,7 @@ internal static class GoldenYaml
         text.Remove(start + indent, 2).Insert(start + indent, "- ");
     }
 
-    // A JSON string is a YAML double-quoted scalar; numbers and booleans read the same in both.
+    // A JSON string is a YAML double-quoted scalar; numbers, booleans, {} and [] read the same in both.
     private static string Scalar(JsonNode node) => node.ToJsonString(Readable);
 
     private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -24,8 +24,8 @@ public static class CacheVolumePlanner
     /// <summary>Per-cache-mount rules are applied at most this often; usage above the budget is pruned at once.</summary>
     public static readonly TimeSpan RuleInterval = TimeSpan.FromMinutes(10);
 
-    /// <summary>How long a volume whose pool names a missing Secret waits before looking again.</summary>
-    public static readonly TimeSpan MissingSecretRecheck = TimeSpan.FromSeconds(30);
+    // A named Secret arriving enqueues the volume; this recheck is only a backstop.
+    private static readonly TimeSpan MissingSecretRecheck = TimeSpan.FromSeconds(30);
 
     public static CacheVolumePlan Plan(CacheVolumeObservation observed, DateTime now)
     {

@@ -14,8 +14,7 @@ namespace BuildPool.Operator.Volumes;
 /// <param name="Policy">spec.cache.autoGrow of the pool, or null.</param>
 public sealed record VolumeGrowth(string? CapacityText, long Capacity, AutoGrowPolicy? Policy)
 {
-    /// <summary>Nothing to do.</summary>
-    public static readonly Verdict Fits = new(null, null);
+    private static readonly Verdict Fits = new(null, null);
 
     public static VolumeGrowth For(V1PersistentVolumeClaim? claim, AutoGrowPolicy? policy)
     {

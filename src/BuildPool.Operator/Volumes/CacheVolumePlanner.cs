@@ -192,8 +192,8 @@ public static class CacheVolumePlanner
 
     /// <summary>
     /// The targeted prunes the ready builder needs: per-cache-mount rules at most every
-    /// <see cref="RuleInterval"/> since the last GC pass (as status records it), and usage above
-    /// the budget at once.
+    /// <see cref="RuleInterval"/> since the last GC pass (as the volume records it), and usage
+    /// above the budget at once.
     /// </summary>
     private static List<GcPlanner.Prune> Prunes(CacheVolumeObservation observed, BuilderPool pool, CacheVolumeSettings settings, DateTime now)
     {
@@ -203,7 +203,7 @@ public static class CacheVolumePlanner
         }
 
         var daemon = BuildkitVersion.TryParse(probe.Version, out var v) ? v : (BuildkitVersion?)null;
-        var rulesDue = observed.Cached.Status.LastGC is not { } last || now - last >= RuleInterval;
+        var rulesDue = LastGc(observed) is not { } last || now - last >= RuleInterval;
         return GcPlanner.Plan(probe.Usage, pool.Spec.Cache.CacheMounts?.ToList() ?? [], settings.Budget, daemon, now)
             .Where(p => rulesDue || p.Request.MaxUsedSpace > 0 || p.Request.Filter.Count == 0)
             .ToList();
@@ -236,6 +236,14 @@ public static class CacheVolumePlanner
 
         var lastUsed = BuilderScaling.Latest(volume.Status.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation)) ?? volume.Metadata.CreationTimestamp;
         return lastUsed is { } used ? keep - (now - used) : null;
+    }
+
+    /// <summary>The last GC pass: the one status shows, or a later one recorded on the volume whose status write has not happened yet.</summary>
+    public static DateTime? LastGc(CacheVolumeObservation observed)
+    {
+        ArgumentNullException.ThrowIfNull(observed);
+        var recorded = BuilderScaling.Annotation(observed.Volume, WellKnown.LastGcAnnotation) is { } at ? StatusClock.Truncate(at) : (DateTime?)null;
+        return BuilderScaling.Latest(observed.Cached.Status.LastGC, recorded);
     }
 
     /// <summary>What happens to a deleted volume's claim: its reclaim-policy label decides; anything unknown is kept.</summary>

@@ -191,9 +191,9 @@ public sealed partial class CacheVolumeReconciler(
     }
 
     /// <summary>
-    /// Runs the prunes, then records the pass in status at once (a merge patch, which no stale
-    /// read can refuse): the retry after a failed status write finds nothing left to prune, and
-    /// must still show the pass, on this operator or the next leader. Returns usage after them.
+    /// Runs the prunes, then records the pass on the volume at once (an annotation merge patch,
+    /// which no stale read can refuse): the retry after a failed status write finds nothing left to
+    /// prune, and must still show the pass, on this operator or the next leader. Returns usage after them.
     /// </summary>
     private async Task<long?> CollectGarbageAsync(CacheVolume volume, BuilderPool pool, IReadOnlyList<GcPlanner.Prune> prunes, DateTime now, CancellationToken cancellationToken)
     {
@@ -214,7 +214,8 @@ public sealed partial class CacheVolumeReconciler(
             }
         }
 
-        var recorded = await caches.VolumeWriter.Client.PatchStatusAsync(volume.Metadata.NamespaceProperty, volume.Metadata.Name, new { status = new { lastGC = now } }, cancellationToken);
+        var recorded = await caches.VolumeWriter.Client.PatchAsync(volume.Metadata.NamespaceProperty, volume.Metadata.Name,
+            new { metadata = new { annotations = new Dictionary<string, string> { [WellKnown.LastGcAnnotation] = now.ToString("O") } } }, cancellationToken);
         volume.Metadata.ResourceVersion = recorded.Metadata.ResourceVersion;
         var poolTag = new KeyValuePair<string, object?>("pool", pool.Metadata.Name);
         metrics.Prunes.Add(prunes.Count, poolTag);

@@ -27,7 +27,7 @@ public static class CacheVolumeStatusCalculator
             ActiveBuilds = outcome.ActiveBuilds,
             // The gateway's heartbeat annotation, shown in status for people and dashboards.
             LastUsed = BuilderScaling.Latest(previous.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation) is { } used ? StatusClock.Truncate(used) : null),
-            LastGC = outcome.GcRan ? now : previous.LastGC,
+            LastGC = outcome.GcRan ? now : CacheVolumePlanner.LastGc(observed),
             CacheHitRatio = previous.CacheHitRatio,
             LastSnapshot = outcome.LastSnapshot,
             LastSnapshotTime = outcome.LastSnapshotTime,

@@ -95,6 +95,17 @@ public sealed class CacheVolumePlannerTests
             Probe = Answering(0, 0, CacheMount("old", "npm", Gi, TimeSpan.FromDays(3))),
             Volume = Volume(change: v => v.Status.LastGC = Now - TimeSpan.FromMinutes(4)),
         },
+        ["Cache_mount_rules_wait_for_a_gc_pass_recorded_on_the_volume_that_status_does_not_show_yet"] = new()
+        {
+            Pool = Pool(p => p.Spec.Cache.CacheMounts = [new CacheMountRule { Id = "npm", KeepDuration = "24h" }]),
+            Deployment = Ready,
+            Probe = Answering(0, 0, CacheMount("old", "npm", Gi, TimeSpan.FromDays(3))),
+            Volume = Volume(change: v =>
+            {
+                v.Status.LastGC = Now - TimeSpan.FromHours(5);
+                Annotate(v, WellKnown.LastGcAnnotation, (Now - TimeSpan.FromMinutes(4)).ToString("O"));
+            }),
+        },
         ["Cache_mount_rules_run_once_the_last_gc_pass_is_older_than_the_rule_interval"] = new()
         {
             Pool = Pool(p => p.Spec.Cache.CacheMounts = [new CacheMountRule { Id = "npm", KeepDuration = "24h" }]),

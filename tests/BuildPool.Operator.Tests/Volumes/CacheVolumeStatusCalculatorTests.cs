@@ -61,6 +61,13 @@ public sealed class CacheVolumeStatusCalculatorTests
         ["A_gc_pass_in_this_reconcile_shows_as_lastGC_now"] = new(
             new VolumeWorld { Volume = WasReady(), Deployment = new Builder(1, 1, 1) },
             Ready(used: 2 * Gi) with { GcRan = true }),
+        ["A_gc_pass_recorded_on_the_volume_shows_as_lastGC_after_the_status_write_that_missed_it"] = new(
+            new VolumeWorld
+            {
+                Volume = WasReady(v => v.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.LastGcAnnotation] = "2030-01-02T02:59:30.2500000Z" }),
+                Deployment = new Builder(1, 1, 1),
+            },
+            Ready()),
         ["A_volume_that_cannot_grow_says_why_it_is_full"] = new(
             new VolumeWorld { Volume = WasReady(), Deployment = new Builder(1, 1, 1) },
             Ready(used: 10 * Gi) with

@@ -23,7 +23,7 @@ internal sealed class PortForwardBuilderConnector(IKubernetes client) : IBuilder
         {
             if (!_forwards.TryGetValue((ns, name), out var forward))
             {
-                forward = new PodPortForward(client, ns, $"app.kubernetes.io/component=builder,buildpool.dev/volume={name}", CacheVolumePlanner.BuildKitPort);
+                forward = new PodPortForward(client, ns, $"app.kubernetes.io/component=builder,buildpool.dev/volume={name}", BuilderChildrenPlanner.BuildKitPort);
                 _forwards.Add((ns, name), forward);
             }
 

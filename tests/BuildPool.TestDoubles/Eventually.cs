@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace BuildPool.TestDoubles;
 
 /// <summary>Waits for a condition with a deadline instead of sleeping for a fixed time.</summary>
@@ -47,5 +49,39 @@ public static class Eventually
     {
         ArgumentNullException.ThrowIfNull(condition);
         await WaitAsync(condition, ok => ok, because, timeout ?? DefaultTimeout);
+    }
+
+    /// <summary>Moves fake time forward in <paramref name="step"/>s, letting other tasks run in between, until the condition holds.</summary>
+    public static async Task AdvanceUntilAsync(FakeTimeProvider time, TimeSpan step, Func<bool> condition, string because, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(condition);
+        var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting for {because}");
+            }
+
+            time.Advance(step);
+            await Task.Delay(2);
+        }
+    }
+
+    /// <summary>Fails if the condition becomes true within a short window (for "must not happen yet" checks).</summary>
+    public static async Task NeverAsync(Func<bool> condition, string what, TimeSpan? window = null)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var until = DateTime.UtcNow + (window ?? TimeSpan.FromMilliseconds(150));
+        while (DateTime.UtcNow < until)
+        {
+            if (condition())
+            {
+                throw new InvalidOperationException($"It happened, and must not have: {what}");
+            }
+
+            await Task.Delay(2);
+        }
     }
 }

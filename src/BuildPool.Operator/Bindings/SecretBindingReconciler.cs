@@ -46,11 +46,9 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
             return ReconcileResult.Done;
         }
 
-        if (binding.Spec.Kind == SecretBindingKind.ClientAccess && binding.Metadata.Finalizers?.Contains(BindingLabels.Finalizer) != true)
+        if (binding.Spec.Kind == SecretBindingKind.ClientAccess)
         {
-            var finalizers = (binding.Metadata.Finalizers ?? []).Append(BindingLabels.Finalizer).ToList();
-            binding = await caches.SecretBindingClient.PatchAsync(ns, binding.Metadata.Name,
-                new { metadata = new { finalizers, resourceVersion = binding.Metadata.ResourceVersion } }, cancellationToken);
+            binding = await caches.SecretBindingClient.AddFinalizerAsync(binding, BindingLabels.Finalizer, cancellationToken);
         }
 
         var pool = caches.Pools.Cache.Get(ns, binding.Spec.Pool);
@@ -69,7 +67,7 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
         var missing = new List<string>();
         foreach (var (field, secret) in BuilderCredentialsPlanner.ReferencedSecrets(binding.Spec))
         {
-            if (caches.Secrets.Cache.Get(ns, secret) is null && await caches.SecretClient.GetAsync(ns, secret, cancellationToken) is null)
+            if (caches.SecretReader.Cached(ns, secret) is null)
             {
                 missing.Add($"{field}: Secret \"{secret}\" not found in namespace {ns}");
             }
@@ -135,7 +133,7 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
         }
 
         var commonName = PoolCertificateNames.Client(access.TargetNamespace, binding.Metadata.Name);
-        var serverCa = await ServerCaAsync(pool, ca, cancellationToken);
+        var serverCa = ServerCa(pool, ca);
         var current = PoolCertificates.Current(existing, TlsSecretKeys.ClientCertificate, TlsSecretKeys.ClientKey, ca, dnsNames: null, commonName, now);
         Issued issued;
         if (current is not null && PoolCertificates.Text(existing, TlsSecretKeys.ClientCa) == serverCa)
@@ -214,7 +212,7 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
     /// The CA a client must trust for the endpoint's server certificate: the pool CA for Managed,
     /// the ca.crt that came with a FromSecret (or EndpointTLS) certificate when there is one.
     /// </summary>
-    private async Task<string> ServerCaAsync(BuilderPool pool, CertificateAuthority ca, CancellationToken cancellationToken)
+    private string ServerCa(BuilderPool pool, CertificateAuthority ca)
     {
         var endpointBinding = caches.BindingsOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name)
             .Where(b => b.Spec.Kind == SecretBindingKind.EndpointTls && b.Spec.EndpointTls is not null)
@@ -226,13 +224,13 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
             return ca.CertificatePem;
         }
 
-        var secret = await ReadAsync(pool.Metadata.NamespaceProperty, server, cancellationToken);
+        var secret = caches.SecretReader.Cached(pool.Metadata.NamespaceProperty, server);
         return PoolCertificates.Text(secret, TlsSecretKeys.CaCertificate) is { Length: > 0 } bundle ? bundle : ca.CertificatePem;
     }
 
     private async Task RevokeAsync(SecretBinding binding, CancellationToken cancellationToken)
     {
-        if (binding.Metadata.Finalizers?.Contains(BindingLabels.Finalizer) != true)
+        if (!Finalizers.Has(binding, BindingLabels.Finalizer))
         {
             return;
         }
@@ -245,9 +243,7 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
             await DeleteIssuedAsync(binding, issued, cancellationToken);
         }
 
-        var finalizers = binding.Metadata.Finalizers.Where(f => f != BindingLabels.Finalizer).ToList();
-        await caches.SecretBindingClient.PatchAsync(binding.Metadata.NamespaceProperty, binding.Metadata.Name,
-            new { metadata = new { finalizers, resourceVersion = binding.Metadata.ResourceVersion } }, cancellationToken);
+        await caches.SecretBindingClient.RemoveFinalizerAsync(binding, BindingLabels.Finalizer, cancellationToken);
     }
 
     private async Task DeleteIssuedAsync(SecretBinding binding, string namespacedName, CancellationToken cancellationToken)
@@ -272,8 +268,9 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
         && labels.TryGetValue(BindingLabels.Binding, out var name) && name == binding.Metadata.Name
         && labels.TryGetValue(BindingLabels.BindingNamespace, out var ns) && ns == binding.Metadata.NamespaceProperty;
 
-    private async Task<V1Secret?> ReadAsync(string? @namespace, string name, CancellationToken cancellationToken) =>
-        caches.Secrets.Cache.Get(@namespace, name) ?? await caches.SecretClient.GetAsync(@namespace, name, cancellationToken);
+    // The issued Secret lives in the tenant's namespace, which the operator may not watch.
+    private Task<V1Secret?> ReadAsync(string? @namespace, string name, CancellationToken cancellationToken) =>
+        caches.SecretReader.ReadThroughAsync(@namespace, name, cancellationToken);
 
     private sealed record Issued(string Secret, string SerialNumber, DateTime NotBefore, DateTime NotAfter)
     {

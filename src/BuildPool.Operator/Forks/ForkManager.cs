@@ -1,10 +1,7 @@
-using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
-using BuildPool.Operator.Naming;
 using BuildPool.Operator.Status;
-using BuildPool.Operator.Volumes;
 using BuildPool.Runtime.Client;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
@@ -13,9 +10,9 @@ namespace BuildPool.Operator.Forks;
 
 /// <summary>
 /// The fork steps of a CacheVolume's reconcile: a base volume creates the forks the gateway asks
-/// for (within spec.cache.forks), and a fork deletes itself when it is done (its base is gone,
-/// its untrusted build was released, or it was idle for the fork idle timeout). Deletion goes
-/// through the volume finalizer, so a fork's running builds finish first and its claim goes too.
+/// for (within spec.cache.forks), and a fork deletes itself when it is done (<see cref="ForkRetirement"/>).
+/// Deletion goes through the volume finalizer, so a fork's running builds finish first and its
+/// claim goes too.
 /// </summary>
 public sealed partial class ForkManager(OperatorCaches caches, ForkLedger ledger, EventRecorder events, ILogger logger)
 {
@@ -24,8 +21,8 @@ public sealed partial class ForkManager(OperatorCaches caches, ForkLedger ledger
     /// <summary>On a StorageClass: "true" or "false", whether its driver can clone volumes; wins over the provisioner-name rule.</summary>
     public const string CloningAnnotation = "buildpool.dev/volume-cloning";
 
-    /// <summary>Creates the forks <paramref name="baseVolume"/> should have; sets its <c>status.forks</c> on the copy the caller writes.</summary>
-    public async Task EnsureForksAsync(CacheVolume baseVolume, BuilderPool pool, TimeSpan idleTimeout, DateTime now, CancellationToken cancellationToken)
+    /// <summary>Creates the forks <paramref name="baseVolume"/> should have; returns how many it has now, for its <c>status.forks</c>.</summary>
+    public async Task<int?> EnsureForksAsync(CacheVolume baseVolume, BuilderPool pool, TimeSpan idleTimeout, DateTime now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(baseVolume);
         ArgumentNullException.ThrowIfNull(pool);
@@ -66,58 +63,16 @@ public sealed partial class ForkManager(OperatorCaches caches, ForkLedger ledger
             Log.Refused(logger, baseVolume.Metadata.Name, refused);
         }
 
-        baseVolume.Status.Forks = plan.Existing + plan.Create.Count > 0 ? plan.Existing + plan.Create.Count : null;
+        return plan.Existing + plan.Create.Count > 0 ? plan.Existing + plan.Create.Count : null;
     }
 
-    /// <summary>
-    /// For a fork: deletes it when it is done and returns true; otherwise sets its Seeded
-    /// condition and returns how long until it could be idle.
-    /// </summary>
-    public async Task<(bool Deleted, TimeSpan? Recheck)> RetireIfDoneAsync(CacheVolume fork, TimeSpan idleTimeout, DateTime now, CancellationToken cancellationToken)
+    /// <summary>Deletes a fork that is done (<see cref="ForkRetirement"/>); its finalizer lets its running builds finish.</summary>
+    public async Task RetireAsync(CacheVolume fork, string why, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fork);
-        var baseName = ForkPlanner.BaseOf(fork)!;
-        var baseVolume = caches.Volumes.Cache.Get(fork.Metadata.NamespaceProperty, baseName);
-        string? why = null;
-        TimeSpan? recheck = null;
-        if (baseVolume is null || baseVolume.Metadata.DeletionTimestamp is not null)
-        {
-            why = $"its base volume {baseName} is gone";
-        }
-        else if (ForkPlanner.IsolatedFor(fork) is { } id && baseVolume.Metadata.Annotations?.ContainsKey(LifecycleAnnotations.Isolate(id)) != true)
-        {
-            why = $"its untrusted build {id} ended";
-        }
-        else
-        {
-            var lastUsed = BuilderScaling.Latest(
-                BuilderScaling.Latest(fork.Status.LastUsed, BuilderScaling.Annotation(fork, WellKnown.LastUsedAnnotation)),
-                BuilderScaling.Latest(BuilderScaling.Annotation(fork, WellKnown.DemandAnnotation), fork.Metadata.CreationTimestamp));
-            var idleFor = lastUsed is { } t ? now - t : TimeSpan.Zero;
-            if (fork.Status.ActiveBuilds == 0 && idleFor >= idleTimeout)
-            {
-                why = $"idle for {GoDuration.Format(idleFor)}";
-            }
-            else
-            {
-                recheck = idleTimeout - idleFor > TimeSpan.Zero ? idleTimeout - idleFor : idleTimeout;
-            }
-        }
-
-        if (why is not null)
-        {
-            Log.Retired(logger, fork.Metadata.Name, why);
-            await events.RecordAsync(fork, "Normal", "ForkRetired", $"deleting the fork ({why}); forks never write back", cancellationToken);
-            await caches.VolumeWriter.DeleteAsync(fork, cancellationToken);
-            return (true, null);
-        }
-
-        var cloned = fork.Spec.CloneFrom is not null;
-        var note = fork.Metadata.Annotations?.TryGetValue(ForkPlanner.EmptySeedAnnotation, out var n) == true ? n : "the StorageClass cannot clone";
-        Conditions.Set(fork.Status.Conditions, SeededCondition, cloned, cloned ? "ClonedFromBase" : "CloneUnsupported",
-            cloned ? $"the claim is a CSI clone of CacheVolume {baseName}'s claim" : $"{note}: the fork starts with an empty cache",
-            fork.Metadata.Generation, now);
-        return (false, recheck);
+        Log.Retired(logger, fork.Metadata.Name, why);
+        await events.RecordAsync(fork, "Normal", "ForkRetired", $"deleting the fork ({why}); forks never write back", cancellationToken);
+        await caches.VolumeWriter.DeleteAsync(fork, cancellationToken);
     }
 
     private async Task<ForkSeed> SeedAsync(CacheVolume baseVolume, BuilderPool pool, CancellationToken cancellationToken)

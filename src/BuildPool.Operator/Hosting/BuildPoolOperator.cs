@@ -62,7 +62,7 @@ public static class BuildPoolOperator
         var volumes = new Controller<CacheVolume>(
                 new ControllerOptions { Name = "cachevolume", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
                 caches.Volumes,
-                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(new BuilderClientCredentials(caches).For), new RolloutGate(),
+                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(new BuilderClientCredentials(caches).For),
                     events, caches.Metrics, time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
                 time,
                 loggerFactory,
@@ -110,20 +110,26 @@ public static class BuildPoolOperator
         return (manager, caches);
     }
 
-    /// <summary>Pools whose gateway mounts <paramref name="secret"/> (FromSecret, EndpointTLS); their own PKI Secrets come by owner.</summary>
+    /// <summary>
+    /// Pools whose gateway mounts <paramref name="secret"/> (FromSecret, EndpointTLS) or whose
+    /// builder settings name it; their own PKI Secrets come by owner.
+    /// </summary>
     private static IEnumerable<ReconcileRequest> PoolsUsing(OperatorCaches caches, V1Secret secret)
     {
         var ns = secret.Metadata.NamespaceProperty ?? string.Empty;
-        var fromSecret = caches.Pools.Cache.ListInNamespace(ns)
-            .Where(p => p.Spec.Endpoint.Tls.Mode == TlsMode.FromSecret && p.Spec.Endpoint.Tls.SecretName == secret.Metadata.Name)
-            .Select(p => p.Metadata.Name);
         var bound = caches.Bindings.Cache.ListInNamespace(ns)
             .Where(b => b.Spec.Kind == SecretBindingKind.EndpointTls && BuilderCredentialsPlanner.ReferencedSecrets(b.Spec).Any(r => r.Secret == secret.Metadata.Name))
             .Select(b => b.Spec.Pool);
-        return fromSecret.Concat(bound).Distinct(StringComparer.Ordinal).Select(p => new ReconcileRequest(ns, p));
+        return PoolsNaming(caches, secret).Concat(bound).Distinct(StringComparer.Ordinal).Select(p => new ReconcileRequest(ns, p));
     }
 
-    /// <summary>Pools whose builders mount <paramref name="secret"/>: their builder certificate, or a binding's Secret.</summary>
+    /// <summary>Pools whose spec names <paramref name="secret"/> (registry files, FromSecret): it must exist before a builder starts.</summary>
+    private static IEnumerable<string> PoolsNaming(OperatorCaches caches, V1Secret secret) =>
+        caches.Pools.Cache.ListInNamespace(secret.Metadata.NamespaceProperty ?? string.Empty)
+            .Where(p => SecretChecks.Referenced(p).Any(r => r.Secret == secret.Metadata.Name))
+            .Select(p => p.Metadata.Name);
+
+    /// <summary>Pools whose builders mount or wait for <paramref name="secret"/>: their builder certificate, a binding's Secret, or one their spec names.</summary>
     private static IEnumerable<string> BuilderPoolsUsing(OperatorCaches caches, V1Secret secret)
     {
         var ns = secret.Metadata.NamespaceProperty ?? string.Empty;
@@ -131,6 +137,7 @@ public static class BuildPoolOperator
             .Where(b => b.Spec.Kind is SecretBindingKind.CacheBackendCredentials or SecretBindingKind.RegistryTls
                 && BuilderCredentialsPlanner.ReferencedSecrets(b.Spec).Any(r => r.Secret == secret.Metadata.Name))
             .Select(b => b.Spec.Pool)
+            .Concat(PoolsNaming(caches, secret))
             .ToList();
         if (secret.Metadata.Labels?.TryGetValue(WellKnown.PoolLabel, out var pool) == true && secret.Metadata.Name == ResourceNames.BuilderTlsSecret(pool))
         {

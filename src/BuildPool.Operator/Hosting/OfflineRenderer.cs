@@ -56,7 +56,7 @@ public static class OfflineRenderer
                     continue;
                 }
 
-                var volumePlan = CacheVolumePlanner.Plan(volume, pool, settings.BuildkitdToml, warm.Contains(volume.Metadata.Name), credentials);
+                var volumePlan = BuilderChildrenPlanner.Plan(volume, pool, settings.BuildkitdToml, warm.Contains(volume.Metadata.Name), credentials);
                 output.Add(volumePlan.Claim);
                 output.Add(volumePlan.Config);
                 output.Add(volumePlan.Service);

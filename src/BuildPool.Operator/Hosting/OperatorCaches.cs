@@ -57,6 +57,7 @@ public sealed class OperatorCaches
 
         PoolClient = new ResourceClient<BuilderPool>(transport);
         SecretClient = new ResourceClient<V1Secret>(transport);
+        SecretReader = new SecretReader(Secrets.Cache, SecretClient);
         CacheTargetClient = new ResourceClient<RegistryCacheTarget>(transport);
         SecretBindingClient = new ResourceClient<SecretBinding>(transport);
         StorageClasses = new ResourceClient<V1StorageClass>(transport);
@@ -109,7 +110,11 @@ public sealed class OperatorCaches
 
     public ResourceClient<BuilderPool> PoolClient { get; }
 
+    /// <summary>Writes Secrets; reads go through <see cref="SecretReader"/>.</summary>
     public ResourceClient<V1Secret> SecretClient { get; }
+
+    /// <summary>The one way the operator reads a Secret.</summary>
+    public SecretReader SecretReader { get; }
 
     public ResourceClient<RegistryCacheTarget> CacheTargetClient { get; }
 

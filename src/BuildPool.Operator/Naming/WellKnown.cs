@@ -26,6 +26,13 @@ public static class WellKnown
     /// <summary>Finalizer that lets the operator drain a builder and honour reclaimPolicy before a volume goes.</summary>
     public const string VolumeFinalizer = "buildpool.dev/cache-volume";
 
+    /// <summary>
+    /// On a CacheVolume: when the operator last ran a GC pass on it (RFC 3339 time), written right
+    /// after the prunes. <c>status.lastGC</c> shows it; it outlives a status write that failed after
+    /// the pass, and an operator that became leader meanwhile.
+    /// </summary>
+    public const string LastGcAnnotation = "buildpool.dev/last-gc";
+
     /// <summary>Kept on a retained PVC so a pool of the same name finds and reuses it.</summary>
     public const string RetainedAnnotation = "buildpool.dev/retained";
 }

@@ -19,67 +19,82 @@ public static class BuilderPoolPlanner
         ArgumentNullException.ThrowIfNull(options);
         var name = pool.Metadata.Name;
         var ns = pool.Metadata.NamespaceProperty;
-        var spec = pool.Spec;
-        var gatewayLabels = Owners.PoolLabels(name, WellKnown.GatewayComponent);
-        var builderLabels = Owners.PoolLabels(name, WellKnown.BuilderComponent);
-        var port = spec.Endpoint.Port;
+        var port = pool.Spec.Endpoint.Port;
+        var (volumes, consumed, unmet) = AssignVolumes(pool, ownedVolumes ?? []);
+        var (serviceAccount, role, roleBinding) = GatewayAccess(pool);
+        var gateway = Gateway(pool, options, injectedCache, tls);
+        var endpoint = $"tcp://{ResourceNames.GatewayService(name)}.{ns}.svc:{port}";
+        return new BuilderPoolPlan(volumes, serviceAccount, role, roleBinding, gateway, GatewayService(pool), BuildersDisruptionBudget(pool), BuildersNetworkPolicy(pool, options))
+        {
+            Endpoint = endpoint,
+            BuildxCommand = BuildxCommand(name, endpoint, pool.Spec.Endpoint.Tls),
+            ConsumedDemand = consumed,
+            UnmetDemand = unmet,
+        };
+    }
 
-        var volumes = new List<CacheVolume>();
+    /// <summary>
+    /// The pool's volumes: <c>volumes</c> of them (Hashed), or one per routing key (Dedicated):
+    /// keys that already have a volume keep it, and new keys get one while there is room.
+    /// </summary>
+    private static (List<CacheVolume> Volumes, List<string> ConsumedDemand, int UnmetDemand) AssignVolumes(BuilderPool pool, IReadOnlyList<CacheVolume> ownedVolumes)
+    {
+        var name = pool.Metadata.Name;
+        var assignment = pool.Spec.Assignment;
+        if (assignment.Mode == AssignmentMode.Hashed)
+        {
+            return (Enumerable.Range(0, assignment.Volumes).Select(i => Volume(pool, ResourceNames.HashedVolume(name, i), key: null)).ToList(), [], 0);
+        }
+
+        var keys = ownedVolumes
+            .Where(v => v.Spec.Keys is { Count: > 0 })
+            .OrderBy(v => v.Metadata.Name, StringComparer.Ordinal)
+            .Select(v => v.Spec.Keys![0])
+            .ToList();
+        var known = keys.ToHashSet(StringComparer.Ordinal);
         var consumed = new List<string>();
         var unmet = 0;
-        if (spec.Assignment.Mode == AssignmentMode.Hashed)
+        foreach (var (annotation, key) in (pool.Metadata.Annotations ?? new Dictionary<string, string>())
+            .Where(a => a.Key.StartsWith(DedicatedKeys.DemandPrefix, StringComparison.Ordinal))
+            .OrderBy(a => a.Key, StringComparer.Ordinal))
         {
-            for (var i = 0; i < spec.Assignment.Volumes; i++)
+            if (known.Contains(key))
             {
-                volumes.Add(Volume(pool, ResourceNames.HashedVolume(name, i), key: null));
+                consumed.Add(annotation);
+            }
+            else if (keys.Count < assignment.MaxVolumes)
+            {
+                keys.Add(key);
+                known.Add(key);
+                consumed.Add(annotation);
+            }
+            else
+            {
+                unmet++;
             }
         }
-        else
-        {
-            // Keys that already have a volume keep it; new keys get one while there is room.
-            var keys = (ownedVolumes ?? [])
-                .Where(v => v.Spec.Keys is { Count: > 0 })
-                .OrderBy(v => v.Metadata.Name, StringComparer.Ordinal)
-                .Select(v => v.Spec.Keys![0])
-                .ToList();
-            var known = keys.ToHashSet(StringComparer.Ordinal);
-            foreach (var (annotation, key) in (pool.Metadata.Annotations ?? new Dictionary<string, string>())
-                .Where(a => a.Key.StartsWith(DedicatedKeys.DemandPrefix, StringComparison.Ordinal))
-                .OrderBy(a => a.Key, StringComparer.Ordinal))
-            {
-                if (known.Contains(key))
-                {
-                    consumed.Add(annotation);
-                }
-                else if (keys.Count < spec.Assignment.MaxVolumes)
-                {
-                    keys.Add(key);
-                    known.Add(key);
-                    consumed.Add(annotation);
-                }
-                else
-                {
-                    unmet++;
-                }
-            }
 
-            volumes.AddRange(keys.Select(k => Volume(pool, DedicatedKeys.VolumeName(name, k), k)));
-        }
+        return (keys.Select(k => Volume(pool, DedicatedKeys.VolumeName(name, k), k)).ToList(), consumed, unmet);
+    }
 
+    /// <summary>The gateway's ServiceAccount, and what it may do: watch its pool's volumes and write demand / last-used annotations on them.</summary>
+    private static (V1ServiceAccount ServiceAccount, V1Role Role, V1RoleBinding RoleBinding) GatewayAccess(BuilderPool pool)
+    {
+        var name = pool.Metadata.Name;
+        var labels = Owners.PoolLabels(name, WellKnown.GatewayComponent);
         var serviceAccount = new V1ServiceAccount
         {
             ApiVersion = "v1",
             Kind = "ServiceAccount",
-            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), gatewayLabels),
+            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), labels),
             AutomountServiceAccountToken = true,
         };
 
-        // The gateway watches its pool's volumes and writes demand / last-used annotations on them.
         var role = new V1Role
         {
             ApiVersion = "rbac.authorization.k8s.io/v1",
             Kind = "Role",
-            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), gatewayLabels),
+            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), labels),
             Rules =
             [
                 new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["cachevolumes"], Verbs = ["get", "list", "watch", "patch"] },
@@ -95,20 +110,26 @@ public static class BuilderPoolPlanner
         {
             ApiVersion = "rbac.authorization.k8s.io/v1",
             Kind = "RoleBinding",
-            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), gatewayLabels),
+            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), labels),
             RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = ResourceNames.Gateway(name) },
-            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = ResourceNames.Gateway(name), NamespaceProperty = ns }],
+            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = ResourceNames.Gateway(name), NamespaceProperty = pool.Metadata.NamespaceProperty }],
         };
+        return (serviceAccount, role, roleBinding);
+    }
 
+    private static V1Deployment Gateway(BuilderPool pool, OperatorOptions options, BuildxCacheFlags? injectedCache, GatewayTls? tls)
+    {
+        var name = pool.Metadata.Name;
+        var labels = Owners.PoolLabels(name, WellKnown.GatewayComponent);
         var gateway = new V1Deployment
         {
             ApiVersion = "apps/v1",
             Kind = "Deployment",
-            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), gatewayLabels),
+            Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), labels),
             Spec = new V1DeploymentSpec
             {
                 Replicas = options.GatewayReplicas,
-                Selector = new V1LabelSelector { MatchLabels = Selector(gatewayLabels) },
+                Selector = new V1LabelSelector { MatchLabels = Selector(labels) },
                 Strategy = new V1DeploymentStrategy
                 {
                     Type = "RollingUpdate",
@@ -116,7 +137,7 @@ public static class BuilderPoolPlanner
                 },
                 Template = new V1PodTemplateSpec
                 {
-                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(gatewayLabels) },
+                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels) },
                     Spec = new V1PodSpec
                     {
                         ServiceAccountName = ResourceNames.Gateway(name),
@@ -127,45 +148,7 @@ public static class BuilderPoolPlanner
                             RunAsNonRoot = true,
                             SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
                         },
-                        Containers =
-                        [
-                            new V1Container
-                            {
-                                Name = "gateway",
-                                Image = options.GatewayImage,
-                                Args =
-                                [
-                                    "gateway",
-                                    "--pool", name,
-                                    "--namespace", ns,
-                                    "--listen", $"0.0.0.0:{port}",
-                                    "--metrics-address", $"0.0.0.0:{GatewayMetricsPort}",
-                                    .. InjectionArgs(injectedCache),
-                                    .. tls?.Args() ?? [],
-                                ],
-                                Ports =
-                                [
-                                    new V1ContainerPort { Name = "buildkit", ContainerPort = port },
-                                    new V1ContainerPort { Name = "metrics", ContainerPort = GatewayMetricsPort },
-                                ],
-                                ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/readyz", Port = "metrics" } },
-                                LivenessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = "metrics" } },
-                                Resources = new V1ResourceRequirements
-                                {
-                                    Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("128Mi") },
-                                    Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("1Gi") },
-                                },
-                                SecurityContext = new V1SecurityContext
-                                {
-                                    AllowPrivilegeEscalation = false,
-                                    ReadOnlyRootFilesystem = true,
-                                    Capabilities = new V1Capabilities { Drop = ["ALL"] },
-                                },
-                                // The root file system is read-only; the .NET runtime still wants a
-                                // writable /tmp (its diagnostics socket, crash dumps).
-                                VolumeMounts = [new V1VolumeMount { Name = "tmp", MountPath = "/tmp" }],
-                            },
-                        ],
+                        Containers = [GatewayContainer(pool, options, injectedCache, tls)],
                         Volumes = [new V1Volume { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = new ResourceQuantity("64Mi") } }],
                     },
                 },
@@ -177,38 +160,94 @@ public static class BuilderPoolPlanner
             MountTls(gateway.Spec.Template, tls, name);
         }
 
-        var service = new V1Service
+        return gateway;
+    }
+
+    private static V1Container GatewayContainer(BuilderPool pool, OperatorOptions options, BuildxCacheFlags? injectedCache, GatewayTls? tls)
+    {
+        var port = pool.Spec.Endpoint.Port;
+        return new V1Container
+        {
+            Name = "gateway",
+            Image = options.GatewayImage,
+            Args =
+            [
+                "gateway",
+                "--pool", pool.Metadata.Name,
+                "--namespace", pool.Metadata.NamespaceProperty,
+                "--listen", $"0.0.0.0:{port}",
+                "--metrics-address", $"0.0.0.0:{GatewayMetricsPort}",
+                .. InjectionArgs(injectedCache),
+                .. tls?.Args() ?? [],
+            ],
+            Ports =
+            [
+                new V1ContainerPort { Name = "buildkit", ContainerPort = port },
+                new V1ContainerPort { Name = "metrics", ContainerPort = GatewayMetricsPort },
+            ],
+            ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/readyz", Port = "metrics" } },
+            LivenessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = "metrics" } },
+            Resources = new V1ResourceRequirements
+            {
+                Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("128Mi") },
+                Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("1Gi") },
+            },
+            SecurityContext = new V1SecurityContext
+            {
+                AllowPrivilegeEscalation = false,
+                ReadOnlyRootFilesystem = true,
+                Capabilities = new V1Capabilities { Drop = ["ALL"] },
+            },
+            // The root file system is read-only; the .NET runtime still wants a
+            // writable /tmp (its diagnostics socket, crash dumps).
+            VolumeMounts = [new V1VolumeMount { Name = "tmp", MountPath = "/tmp" }],
+        };
+    }
+
+    private static V1Service GatewayService(BuilderPool pool)
+    {
+        var labels = Owners.PoolLabels(pool.Metadata.Name, WellKnown.GatewayComponent);
+        return new V1Service
         {
             ApiVersion = "v1",
             Kind = "Service",
-            Metadata = Owners.ChildMeta(pool, ResourceNames.GatewayService(name), gatewayLabels),
+            Metadata = Owners.ChildMeta(pool, ResourceNames.GatewayService(pool.Metadata.Name), labels),
             Spec = new V1ServiceSpec
             {
-                Type = spec.Endpoint.ServiceType.ToString(),
-                Selector = Selector(gatewayLabels),
-                Ports = [new V1ServicePort { Name = "buildkit", Port = port, TargetPort = "buildkit", Protocol = "TCP" }],
+                Type = pool.Spec.Endpoint.ServiceType.ToString(),
+                Selector = Selector(labels),
+                Ports = [new V1ServicePort { Name = "buildkit", Port = pool.Spec.Endpoint.Port, TargetPort = "buildkit", Protocol = "TCP" }],
             },
         };
+    }
 
-        // One builder at a time may be evicted voluntarily; its volume waits for it on its node.
-        var pdb = new V1PodDisruptionBudget
+    // One builder at a time may be evicted voluntarily; its volume waits for it on its node.
+    private static V1PodDisruptionBudget BuildersDisruptionBudget(BuilderPool pool)
+    {
+        var labels = Owners.PoolLabels(pool.Metadata.Name, WellKnown.BuilderComponent);
+        return new V1PodDisruptionBudget
         {
             ApiVersion = "policy/v1",
             Kind = "PodDisruptionBudget",
-            Metadata = Owners.ChildMeta(pool, ResourceNames.BuildersPolicy(name), builderLabels),
+            Metadata = Owners.ChildMeta(pool, ResourceNames.BuildersPolicy(pool.Metadata.Name), labels),
             Spec = new V1PodDisruptionBudgetSpec
             {
                 MaxUnavailable = 1,
-                Selector = new V1LabelSelector { MatchLabels = Selector(builderLabels) },
+                Selector = new V1LabelSelector { MatchLabels = Selector(labels) },
             },
         };
+    }
 
-        // A builder runs whatever a build asks: only this pool's gateway and the operator may reach it.
-        var networkPolicy = new V1NetworkPolicy
+    // A builder runs whatever a build asks: only this pool's gateway and the operator may reach it.
+    private static V1NetworkPolicy BuildersNetworkPolicy(BuilderPool pool, OperatorOptions options)
+    {
+        var builderLabels = Owners.PoolLabels(pool.Metadata.Name, WellKnown.BuilderComponent);
+        var gatewayLabels = Owners.PoolLabels(pool.Metadata.Name, WellKnown.GatewayComponent);
+        return new V1NetworkPolicy
         {
             ApiVersion = "networking.k8s.io/v1",
             Kind = "NetworkPolicy",
-            Metadata = Owners.ChildMeta(pool, ResourceNames.BuildersPolicy(name), builderLabels),
+            Metadata = Owners.ChildMeta(pool, ResourceNames.BuildersPolicy(pool.Metadata.Name), builderLabels),
             Spec = new V1NetworkPolicySpec
             {
                 PodSelector = new V1LabelSelector { MatchLabels = Selector(builderLabels) },
@@ -230,15 +269,6 @@ public static class BuilderPoolPlanner
                     },
                 ],
             },
-        };
-
-        var endpoint = $"tcp://{ResourceNames.GatewayService(name)}.{ns}.svc:{port}";
-        return new BuilderPoolPlan(volumes, serviceAccount, role, roleBinding, gateway, service, pdb, networkPolicy)
-        {
-            Endpoint = endpoint,
-            BuildxCommand = BuildxCommand(name, endpoint, spec.Endpoint.Tls),
-            ConsumedDemand = consumed,
-            UnmetDemand = unmet,
         };
     }
 

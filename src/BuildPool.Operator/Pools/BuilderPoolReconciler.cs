@@ -31,67 +31,23 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
 
         var pool = ObjectCopy.DeepCopy(cached);
         var now = StatusClock.Now(time);
-        var errors = BuilderPoolValidator.Validate(pool);
-        if (errors.Count > 0)
+        var endpointBinding = EndpointBinding(pool);
+        if ((Invalid(pool) ?? MissingReferences(pool, endpointBinding)) is { } stop)
         {
-            var message = string.Join("; ", errors);
-            Log.Invalid(logger, message);
-            await WriteStatusAsync(cached, pool, Outcome.Stalled("InvalidSpec", message), plan: null, now, cancellationToken);
+            await WriteStatusAsync(cached, pool, stop.Outcome, plan: null, now, cancellationToken);
+            return stop.Next;
+        }
+
+        GatewayTls? tls;
+        DateTime? renewAt;
+        try
+        {
+            (tls, renewAt) = await GatewayTlsAsync(pool, endpointBinding, now, cancellationToken);
+        }
+        catch (ChildConflictException ex)
+        {
+            await WriteStatusAsync(cached, pool, Outcome.Stalled("ChildConflict", ex.Message), plan: null, now, cancellationToken);
             return ReconcileResult.Done;
-        }
-
-        var missing = (await SecretChecks.MissingAsync(pool, caches.SecretClient, cancellationToken)).ToList();
-        for (var i = 0; i < (pool.Spec.CacheTargets?.Count ?? 0); i++)
-        {
-            var target = pool.Spec.CacheTargets![i].Name;
-            if (caches.CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, target) is null)
-            {
-                missing.Add($"spec.cacheTargets[{i}].name: RegistryCacheTarget \"{target}\" not found in namespace {pool.Metadata.NamespaceProperty}");
-            }
-        }
-
-        var endpointBinding = caches.BindingsOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name)
-            .Where(b => b.Spec.Kind == SecretBindingKind.EndpointTls && b.Spec.EndpointTls is not null)
-            .OrderBy(b => b.Metadata.Name, StringComparer.Ordinal)
-            .FirstOrDefault();
-        if (pool.Spec.Endpoint.Tls.Mode != TlsMode.Disabled && endpointBinding?.Spec.EndpointTls is { } bound)
-        {
-            foreach (var (field, secret) in new[] { ("serverCertificateSecretRef", bound.ServerCertificateSecretRef.Name), ("clientCASecretRef", bound.ClientCaSecretRef?.Name) })
-            {
-                if (secret is not null && await ReadSecretAsync(pool.Metadata.NamespaceProperty, secret, cancellationToken) is null)
-                {
-                    missing.Add($"SecretBinding {endpointBinding.Metadata.Name}: spec.endpointTLS.{field}: Secret \"{secret}\" not found in namespace {pool.Metadata.NamespaceProperty}");
-                }
-            }
-        }
-
-        if (missing.Count > 0)
-        {
-            await WriteStatusAsync(cached, pool, Outcome.Stalled("MissingReference", string.Join("; ", missing)), plan: null, now, cancellationToken);
-            // Secrets are watched, but only in the operator's namespaces: look again anyway.
-            return ReconcileResult.After(TimeSpan.FromSeconds(30));
-        }
-
-        GatewayTls? tls = null;
-        DateTime? renewAt = null;
-        if (pool.Spec.Endpoint.Tls.Mode != TlsMode.Disabled)
-        {
-            PoolTls pki;
-            try
-            {
-                pki = await _certificates.EnsureAsync(pool, now, cancellationToken);
-            }
-            catch (ChildConflictException ex)
-            {
-                await WriteStatusAsync(cached, pool, Outcome.Stalled("ChildConflict", ex.Message), plan: null, now, cancellationToken);
-                return ReconcileResult.Done;
-            }
-
-            renewAt = pki.RenewAt;
-            var shape = GatewayTls.For(pool, endpointBinding?.Spec.EndpointTls, digest: null)!;
-            var server = shape.ServerSecret == pki.Gateway.Metadata.Name ? pki.Gateway : await ReadSecretAsync(pool.Metadata.NamespaceProperty, shape.ServerSecret, cancellationToken);
-            var clientCa = shape.ClientCa is { } ca ? await ReadSecretAsync(pool.Metadata.NamespaceProperty, ca.Name, cancellationToken) : null;
-            tls = shape with { Digest = SecretDigest.Of([server, pki.Ca, pki.Gateway, clientCa]) };
         }
 
         var injected = pool.Spec.CacheTargets?.FirstOrDefault(t => t.Inject) is { } inject
@@ -100,18 +56,7 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         var plan = BuilderPoolPlanner.Plan(pool, options, await OwnedVolumesAsync(pool, cancellationToken), injected, tls);
         try
         {
-            foreach (var volume in plan.Volumes)
-            {
-                await caches.VolumeWriter.ApplyAsync(volume, cancellationToken);
-            }
-
-            await caches.ServiceAccountWriter.ApplyAsync(plan.GatewayServiceAccount, cancellationToken);
-            await caches.RoleWriter.ApplyAsync(plan.GatewayRole, cancellationToken);
-            await caches.RoleBindingWriter.ApplyAsync(plan.GatewayRoleBinding, cancellationToken);
-            await caches.ServiceWriter.ApplyAsync(plan.Service, cancellationToken);
-            await caches.DeploymentWriter.ApplyAsync(plan.Gateway, cancellationToken);
-            await caches.DisruptionBudgetWriter.ApplyAsync(plan.BuilderDisruptionBudget, cancellationToken);
-            await caches.NetworkPolicyWriter.ApplyAsync(plan.BuilderNetworkPolicy, cancellationToken);
+            await ApplyChildrenAsync(plan, cancellationToken);
         }
         catch (ChildConflictException ex)
         {
@@ -119,49 +64,129 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
             return ReconcileResult.Done;
         }
 
-        // Hashed scale-in: volumes this pool created that the plan no longer lists. Their
-        // finalizer drains the builder first, and reclaimPolicy decides the PVC's fate.
-        // Dedicated volumes are never removed here: the plan is built from a cache that may not
-        // show a volume created a moment ago, and a missing key must not look like a removed one.
-        var wanted = plan.Volumes.Select(v => v.Metadata.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var owned in caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid))
-        {
-            if (pool.Spec.Assignment.Mode == AssignmentMode.Hashed && !wanted.Contains(owned.Metadata.Name) && owned.Metadata.DeletionTimestamp is null)
-            {
-                Log.ScaleIn(logger, owned.Metadata.Name);
-                await caches.VolumeWriter.DeleteAsync(owned, cancellationToken);
-            }
-        }
-
-        if (plan.UnmetDemand > 0)
-        {
-            // Dedicated at maxVolumes: make room by evicting the least recently used idle volume.
-            // Its finalizer drains it, and the reclaim policy decides whether its cache is kept.
-            // One eviction at a time: a volume still draining counts against maxVolumes until it
-            // is gone, and evicting another meanwhile would throw away a second warm cache.
-            var owned = caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid);
-            var victim = owned.Any(v => v.Metadata.DeletionTimestamp is not null) ? null : owned
-                .Where(v => v.Metadata.DeletionTimestamp is null && v.Status.Phase == CacheVolumePhase.Idle && v.Status.ActiveBuilds == 0)
-                .OrderBy(v => v.Status.LastUsed ?? v.Metadata.CreationTimestamp ?? DateTime.MinValue)
-                .ThenBy(v => v.Metadata.Name, StringComparer.Ordinal)
-                .FirstOrDefault();
-            if (victim is not null)
-            {
-                Log.Evicted(logger, victim.Metadata.Name, plan.UnmetDemand);
-                await caches.VolumeWriter.DeleteAsync(victim, cancellationToken);
-            }
-        }
-
-        if (plan.ConsumedDemand.Count > 0)
-        {
-            // Served: the keys have their volumes. Removing only these keys leaves requests that
-            // other gateway replicas added meanwhile in place.
-            var patch = new { metadata = new { annotations = plan.ConsumedDemand.ToDictionary(a => a, _ => (string?)null) } };
-            cached = await caches.PoolClient.PatchAsync(pool.Metadata.NamespaceProperty, pool.Metadata.Name, patch, cancellationToken);
-            pool.Metadata.ResourceVersion = cached.Metadata.ResourceVersion;
-        }
-
+        await RemoveVolumesAsync(VolumeRemovalPlanner.Plan(pool, plan, caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid)), plan, cancellationToken);
+        cached = await ConsumeDemandAsync(cached, pool, plan, cancellationToken);
         var outcome = await WriteStatusAsync(cached, pool, outcome: null, plan, now, cancellationToken);
+        return Next(outcome, plan, renewAt, now);
+    }
+
+    /// <summary>Why the reconcile stops before planning, and when to look again.</summary>
+    private sealed record Stop(Outcome Outcome, ReconcileResult Next);
+
+    private Stop? Invalid(BuilderPool pool)
+    {
+        var errors = BuilderPoolValidator.Validate(pool);
+        if (errors.Count == 0)
+        {
+            return null;
+        }
+
+        var message = string.Join("; ", errors);
+        Log.Invalid(logger, message);
+        return new Stop(Outcome.Stalled("InvalidSpec", message), ReconcileResult.Done);
+    }
+
+    private SecretBinding? EndpointBinding(BuilderPool pool) =>
+        caches.BindingsOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name)
+            .Where(b => b.Spec.Kind == SecretBindingKind.EndpointTls && b.Spec.EndpointTls is not null)
+            .OrderBy(b => b.Metadata.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+
+    /// <summary>Secrets and cache targets the spec or its endpoint binding names that do not exist.</summary>
+    private Stop? MissingReferences(BuilderPool pool, SecretBinding? endpointBinding)
+    {
+        var ns = pool.Metadata.NamespaceProperty;
+        var missing = SecretChecks.Missing(pool, name => caches.SecretReader.Cached(ns, name)).ToList();
+        for (var i = 0; i < (pool.Spec.CacheTargets?.Count ?? 0); i++)
+        {
+            var target = pool.Spec.CacheTargets![i].Name;
+            if (caches.CacheTargets.Cache.Get(ns, target) is null)
+            {
+                missing.Add($"spec.cacheTargets[{i}].name: RegistryCacheTarget \"{target}\" not found in namespace {ns}");
+            }
+        }
+
+        if (pool.Spec.Endpoint.Tls.Mode != TlsMode.Disabled && endpointBinding?.Spec.EndpointTls is { } bound)
+        {
+            foreach (var (field, secret) in new[] { ("serverCertificateSecretRef", bound.ServerCertificateSecretRef.Name), ("clientCASecretRef", bound.ClientCaSecretRef?.Name) })
+            {
+                if (secret is not null && caches.SecretReader.Cached(ns, secret) is null)
+                {
+                    missing.Add($"SecretBinding {endpointBinding.Metadata.Name}: spec.endpointTLS.{field}: Secret \"{secret}\" not found in namespace {ns}");
+                }
+            }
+        }
+
+        // A named Secret or cache target arriving enqueues the pool; this recheck is only a backstop.
+        return missing.Count > 0 ? new Stop(Outcome.Stalled("MissingReference", string.Join("; ", missing)), ReconcileResult.After(TimeSpan.FromSeconds(30))) : null;
+    }
+
+    /// <summary>The gateway's TLS files and when the pool's certificates are due for renewal; nulls when TLS is off.</summary>
+    private async Task<(GatewayTls? Tls, DateTime? RenewAt)> GatewayTlsAsync(BuilderPool pool, SecretBinding? endpointBinding, DateTime now, CancellationToken cancellationToken)
+    {
+        if (pool.Spec.Endpoint.Tls.Mode == TlsMode.Disabled)
+        {
+            return (null, null);
+        }
+
+        var ns = pool.Metadata.NamespaceProperty;
+        var pki = await _certificates.EnsureAsync(pool, now, cancellationToken);
+        var shape = GatewayTls.For(pool, endpointBinding?.Spec.EndpointTls, digest: null)!;
+        var server = shape.ServerSecret == pki.Gateway.Metadata.Name ? pki.Gateway : caches.SecretReader.Cached(ns, shape.ServerSecret);
+        var clientCa = shape.ClientCa is { } ca ? caches.SecretReader.Cached(ns, ca.Name) : null;
+        return (shape with { Digest = SecretDigest.Of([server, pki.Ca, pki.Gateway, clientCa]) }, pki.RenewAt);
+    }
+
+    private async Task ApplyChildrenAsync(BuilderPoolPlan plan, CancellationToken cancellationToken)
+    {
+        foreach (var volume in plan.Volumes)
+        {
+            await caches.VolumeWriter.ApplyAsync(volume, cancellationToken);
+        }
+
+        await caches.ServiceAccountWriter.ApplyAsync(plan.GatewayServiceAccount, cancellationToken);
+        await caches.RoleWriter.ApplyAsync(plan.GatewayRole, cancellationToken);
+        await caches.RoleBindingWriter.ApplyAsync(plan.GatewayRoleBinding, cancellationToken);
+        await caches.ServiceWriter.ApplyAsync(plan.Service, cancellationToken);
+        await caches.DeploymentWriter.ApplyAsync(plan.Gateway, cancellationToken);
+        await caches.DisruptionBudgetWriter.ApplyAsync(plan.BuilderDisruptionBudget, cancellationToken);
+        await caches.NetworkPolicyWriter.ApplyAsync(plan.BuilderNetworkPolicy, cancellationToken);
+    }
+
+    private async Task RemoveVolumesAsync(VolumeRemovals removals, BuilderPoolPlan plan, CancellationToken cancellationToken)
+    {
+        foreach (var volume in removals.ScaleIn)
+        {
+            Log.ScaleIn(logger, volume.Metadata.Name);
+            await caches.VolumeWriter.DeleteAsync(volume, cancellationToken);
+        }
+
+        if (removals.Evict is { } victim)
+        {
+            Log.Evicted(logger, victim.Metadata.Name, plan.UnmetDemand);
+            await caches.VolumeWriter.DeleteAsync(victim, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Removes the demand annotations of keys that now have their volumes; only these keys, so
+    /// requests other gateway replicas added meanwhile stay. Returns the pool as last written.
+    /// </summary>
+    private async Task<BuilderPool> ConsumeDemandAsync(BuilderPool cached, BuilderPool pool, BuilderPoolPlan plan, CancellationToken cancellationToken)
+    {
+        if (plan.ConsumedDemand.Count == 0)
+        {
+            return cached;
+        }
+
+        var patch = new { metadata = new { annotations = plan.ConsumedDemand.ToDictionary(a => a, _ => (string?)null) } };
+        var patched = await caches.PoolClient.PatchAsync(pool.Metadata.NamespaceProperty, pool.Metadata.Name, patch, cancellationToken);
+        pool.Metadata.ResourceVersion = patched.Metadata.ResourceVersion;
+        return patched;
+    }
+
+    private static ReconcileResult Next(Outcome outcome, BuilderPoolPlan plan, DateTime? renewAt, DateTime now)
+    {
         // While builders start, look again soon even if no event arrives (readiness is probed, not watched).
         var next = outcome.State == OutcomeState.Progressing ? TimeSpan.FromSeconds(15) : (TimeSpan?)null;
         if (plan.UnmetDemand > 0)
@@ -180,9 +205,6 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
 
         return next is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
     }
-
-    private async Task<V1Secret?> ReadSecretAsync(string? @namespace, string name, CancellationToken cancellationToken) =>
-        caches.Secrets.Cache.Get(@namespace, name) ?? await caches.SecretClient.GetAsync(@namespace, name, cancellationToken);
 
     private async Task<Outcome> WriteStatusAsync(BuilderPool cached, BuilderPool pool, Outcome? outcome, BuilderPoolPlan? plan, DateTime now, CancellationToken cancellationToken)
     {

@@ -1,36 +1,39 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Volumes;
-using BuildPool.Runtime.Client;
 using k8s.Models;
 
 namespace BuildPool.Operator.Pools;
 
 /// <summary>
-/// Secrets a pool's builders mount must exist before a builder is created: a pod stuck in
+/// Pure: Secrets a pool's builders mount must exist before a builder is created: a pod stuck in
 /// ContainerCreating says far less than a Stalled condition naming the field and the Secret.
-/// Read live (not cached): the operator does not watch every Secret in the cluster.
 /// </summary>
 public static class SecretChecks
 {
-    public static async Task<IReadOnlyList<string>> MissingAsync(BuilderPool pool, ResourceClient<V1Secret> secrets, CancellationToken cancellationToken)
+    /// <summary>What is missing, each naming its field.</summary>
+    /// <param name="pool">The pool whose builder settings name the Secrets.</param>
+    /// <param name="secret">A Secret of the pool's namespace by name, from the operator's Secret cache.</param>
+    public static IReadOnlyList<string> Missing(BuilderPool pool, Func<string, V1Secret?> secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        return Referenced(pool)
+            .Where(r => secret(r.Secret) is null)
+            .Select(r => $"{r.Field}: Secret \"{r.Secret}\" not found in namespace {pool.Metadata.NamespaceProperty}")
+            .ToList();
+    }
+
+    /// <summary>The Secrets checked, each with the field naming it: a Secret among them arriving enqueues the pool.</summary>
+    public static IEnumerable<(string Field, string Secret)> Referenced(BuilderPool pool)
     {
         ArgumentNullException.ThrowIfNull(pool);
-        ArgumentNullException.ThrowIfNull(secrets);
-        var missing = new List<string>();
-        foreach (var (field, name) in RegistryFiles.ReferencedSecrets(pool.Spec.Builder).DistinctBy(r => r.Field))
+        foreach (var reference in RegistryFiles.ReferencedSecrets(pool.Spec.Builder).DistinctBy(r => r.Field))
         {
-            if (await secrets.GetAsync(pool.Metadata.NamespaceProperty, name, cancellationToken) is null)
-            {
-                missing.Add($"{field}: Secret \"{name}\" not found in namespace {pool.Metadata.NamespaceProperty}");
-            }
+            yield return reference;
         }
 
-        if (pool.Spec.Endpoint.Tls is { Mode: TlsMode.FromSecret, SecretName: { Length: > 0 } tlsSecret }
-            && await secrets.GetAsync(pool.Metadata.NamespaceProperty, tlsSecret, cancellationToken) is null)
+        if (pool.Spec.Endpoint.Tls is { Mode: TlsMode.FromSecret, SecretName: { Length: > 0 } tlsSecret })
         {
-            missing.Add($"spec.endpoint.tls.secretName: Secret \"{tlsSecret}\" not found in namespace {pool.Metadata.NamespaceProperty}");
+            yield return ("spec.endpoint.tls.secretName", tlsSecret);
         }
-
-        return missing;
     }
 }

@@ -37,7 +37,7 @@ public sealed partial class RegistryCacheTargetReconciler(
     private static readonly TimeSpan RegistryStartingPoll = TimeSpan.FromSeconds(10);
 
     private readonly RegistryGcSchedule _schedule = new();
-    private readonly RegistryCredentialResolver _credentials = new(caches.SecretBindingClient, caches.SecretClient);
+    private readonly RegistryCredentialResolver _credentials = new(caches.Bindings.Cache, caches.SecretBindingClient, caches.SecretReader);
     private readonly Func<Uri, RegistryCredentials?, RegistryClient> _clients = clientFactory ?? ((endpoint, credentials) => new RegistryClient(endpoint, credentials, time: time));
 
     public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest request, CancellationToken cancellationToken)

@@ -1,6 +1,5 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Status;
-using k8s.Models;
 
 namespace BuildPool.Operator.Registry;
 
@@ -16,7 +15,7 @@ public static class RegistryCacheTargetStatusCalculator
         var status = new RegistryCacheTargetStatus
         {
             ObservedGeneration = generation,
-            Conditions = previous.Conditions.Select(Copy).ToList(),
+            Conditions = Conditions.Copy(previous.Conditions),
         };
         Conditions.SetOutcome(status.Conditions, check.Outcome, generation, now);
 
@@ -36,14 +35,4 @@ public static class RegistryCacheTargetStatusCalculator
             : BuildxFlagsRenderer.Render(target.Spec);
         return status;
     }
-
-    private static V1Condition Copy(V1Condition c) => new()
-    {
-        Type = c.Type,
-        Status = c.Status,
-        Reason = c.Reason,
-        Message = c.Message,
-        LastTransitionTime = c.LastTransitionTime,
-        ObservedGeneration = c.ObservedGeneration,
-    };
 }

@@ -1,7 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Hosting;
 using BuildPool.Runtime.Client;
+using BuildPool.Runtime.Informers;
 using k8s.Models;
 
 namespace BuildPool.Operator.Registry;
@@ -12,8 +14,12 @@ namespace BuildPool.Operator.Registry;
 /// <c>username</c> and <c>password</c> (a <c>kubernetes.io/basic-auth</c> Secret; a token goes in
 /// <c>password</c>) or <c>.dockerconfigjson</c> with an entry for the registry host.
 /// </summary>
-/// <remarks>Read live, not cached: the operator watches neither every Secret nor the bindings, and a rotated password must count at the next run.</remarks>
-public sealed class RegistryCredentialResolver(ResourceClient<SecretBinding> bindings, ResourceClient<V1Secret> secrets)
+/// <remarks>
+/// Both come from the operator's caches, which follow every change, so a rotated password counts
+/// at the next run. A miss is confirmed live: nothing enqueues a target when its binding or Secret
+/// appears, and a target found wanting waits for its next scheduled run.
+/// </remarks>
+public sealed class RegistryCredentialResolver(ObjectCache<SecretBinding> bindingCache, ResourceClient<SecretBinding> bindingClient, SecretReader secrets)
 {
     public const string UsernameKey = "username";
     public const string PasswordKey = "password";
@@ -21,14 +27,12 @@ public sealed class RegistryCredentialResolver(ResourceClient<SecretBinding> bin
 
     public async Task<CredentialLookup> ResolveAsync(string? @namespace, string? bindingName, string registryHost, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(bindings);
-        ArgumentNullException.ThrowIfNull(secrets);
         if (string.IsNullOrEmpty(bindingName))
         {
             return CredentialLookup.Anonymous;
         }
 
-        var binding = await bindings.GetAsync(@namespace, bindingName, cancellationToken).ConfigureAwait(false);
+        var binding = bindingCache.Get(@namespace, bindingName) ?? await bindingClient.GetAsync(@namespace, bindingName, cancellationToken);
         if (binding is null)
         {
             return new CredentialLookup(null, "MissingSecret", $"spec.credentials: SecretBinding \"{bindingName}\" not found in namespace {@namespace}");
@@ -39,7 +43,7 @@ public sealed class RegistryCredentialResolver(ResourceClient<SecretBinding> bin
             return new CredentialLookup(null, "InvalidSpec", $"spec.credentials: SecretBinding \"{bindingName}\" is of kind {binding.Spec.Kind}; registry credentials need kind CacheBackendCredentials naming a Secret with {UsernameKey}/{PasswordKey} or {DockerConfigKey}");
         }
 
-        var secret = await secrets.GetAsync(@namespace, bound.SecretName, cancellationToken).ConfigureAwait(false);
+        var secret = await secrets.ReadThroughAsync(@namespace, bound.SecretName, cancellationToken);
         if (secret is null)
         {
             return new CredentialLookup(null, "MissingSecret", $"spec.credentials: Secret \"{bound.SecretName}\" of SecretBinding \"{bindingName}\" not found in namespace {@namespace}");

@@ -30,7 +30,7 @@ public sealed class BuilderClientCredentials(OperatorCaches caches)
             return null;
         }
 
-        var secret = caches.Secrets.Cache.Get(ns, ResourceNames.GatewayTlsSecret(volume.Spec.Pool));
+        var secret = caches.SecretReader.Cached(ns, ResourceNames.GatewayTlsSecret(volume.Spec.Pool));
         var certificatePem = PoolCertificates.Text(secret, TlsSecretKeys.Certificate);
         var keyPem = PoolCertificates.Text(secret, TlsSecretKeys.PrivateKey);
         var caPem = PoolCertificates.Text(secret, TlsSecretKeys.CaCertificate);

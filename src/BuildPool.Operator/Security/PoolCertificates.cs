@@ -130,8 +130,8 @@ public sealed partial class PoolCertificates(OperatorCaches caches, OperatorOpti
 
     // The cache may not show a Secret written a moment ago: read it live before concluding that
     // it is missing, because issuing a second CA would invalidate every certificate of the first.
-    private async Task<V1Secret?> ReadAsync(string? @namespace, string name, CancellationToken cancellationToken) =>
-        caches.Secrets.Cache.Get(@namespace, name) ?? await caches.SecretClient.GetAsync(@namespace, name, cancellationToken);
+    private Task<V1Secret?> ReadAsync(string? @namespace, string name, CancellationToken cancellationToken) =>
+        caches.SecretReader.ReadThroughAsync(@namespace, name, cancellationToken);
 
     private async Task<V1Secret> WriteAsync(V1Secret desired, V1Secret? existing, CancellationToken cancellationToken)
     {

@@ -9,7 +9,7 @@ namespace BuildPool.Operator.Snapshots;
 
 /// <summary>
 /// The snapshot step of a CacheVolume's reconcile: takes the due VolumeSnapshot of its claim,
-/// prunes beyond the retention count, and records the outcome in the volume's status (condition
+/// prunes beyond the retention count, and says what the volume's status should show (condition
 /// <see cref="Condition"/>, <c>lastSnapshot</c>). Forks are never snapshotted: they are discarded.
 /// </summary>
 public sealed partial class SnapshotScheduler(SnapshotApi api, EventRecorder events, ILogger logger)
@@ -17,46 +17,38 @@ public sealed partial class SnapshotScheduler(SnapshotApi api, EventRecorder eve
     public const string Condition = "SnapshotsAvailable";
     public const string CrdMissingReason = "VolumeSnapshotCRDMissing";
 
-    /// <summary>
-    /// Runs the schedule for <paramref name="volume"/> (a copy whose status the caller writes) and
-    /// returns how long until the next snapshot is due, or null when nothing is scheduled.
-    /// </summary>
-    public async Task<TimeSpan?> RunAsync(CacheVolume volume, BuilderPool pool, bool claimExists, DateTime now, CancellationToken cancellationToken)
+    /// <summary>Runs the schedule for <paramref name="volume"/>, whose status says when the last snapshot was taken.</summary>
+    public async Task<SnapshotStep> RunAsync(CacheVolume volume, BuilderPool pool, bool claimExists, DateTime now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(volume);
         ArgumentNullException.ThrowIfNull(pool);
         var status = volume.Status;
-        var generation = volume.Metadata.Generation;
         if (pool.Spec.Cache.Snapshots is not { } policy || volume.Metadata.Labels?.ContainsKey(LifecycleAnnotations.ForkOfLabel) == true)
         {
-            Conditions.Remove(status.Conditions, Condition);
-            return null;
+            return new SnapshotStep(null, ConditionChange.Remove(Condition), null);
         }
 
         if (!GoDuration.TryParse(policy.Schedule, out var interval, out var error) || interval < TimeSpan.FromSeconds(1))
         {
-            Conditions.Set(status.Conditions, Condition, false, "InvalidSchedule",
-                $"BuilderPool {pool.Metadata.Name}: spec.cache.snapshots.schedule: {error ?? "must be at least 1s"}", generation, now);
-            return null;
+            return new SnapshotStep(null, ConditionChange.Set(Condition, false, "InvalidSchedule",
+                $"BuilderPool {pool.Metadata.Name}: spec.cache.snapshots.schedule: {error ?? "must be at least 1s"}"), null);
         }
 
         if (!await api.AvailableAsync(cancellationToken))
         {
-            Conditions.Set(status.Conditions, Condition, false, CrdMissingReason,
-                $"BuilderPool {pool.Metadata.Name} sets spec.cache.snapshots, but the cluster does not serve {VolumeSnapshot.KubeGroup}/{VolumeSnapshot.KubeApiVersion} VolumeSnapshots: install the CSI snapshot CRDs and controller",
-                generation, now);
-            return null;
+            return new SnapshotStep(null, ConditionChange.Set(Condition, false, CrdMissingReason,
+                $"BuilderPool {pool.Metadata.Name} sets spec.cache.snapshots, but the cluster does not serve {VolumeSnapshot.KubeGroup}/{VolumeSnapshot.KubeApiVersion} VolumeSnapshots: install the CSI snapshot CRDs and controller"), null);
         }
 
         if (!claimExists)
         {
-            return null;
+            return SnapshotStep.Nothing;
         }
 
         // The status says when the last one was taken: no list call until one is due again.
         if (status.LastSnapshotTime is { } recorded && now - recorded < interval && Conditions.IsTrue(status.Conditions, Condition))
         {
-            return interval - (now - recorded);
+            return new SnapshotStep(interval - (now - recorded), null, null);
         }
 
         IReadOnlyList<VolumeSnapshot> existing;
@@ -68,7 +60,7 @@ public sealed partial class SnapshotScheduler(SnapshotApi api, EventRecorder eve
         {
             // The CRD went away since discovery answered.
             api.Forget();
-            return null;
+            return SnapshotStep.Nothing;
         }
 
         var plan = SnapshotPlanner.Plan(volume, ResourceNames.StateClaim(volume.Metadata.Name), policy, interval, existing, now);
@@ -93,15 +85,9 @@ public sealed partial class SnapshotScheduler(SnapshotApi api, EventRecorder eve
             Log.Pruned(logger, volume.Metadata.Name, old.Metadata.Name, policy.Retain);
         }
 
-        if (plan.Latest is { } latest)
-        {
-            status.LastSnapshot = latest.Metadata.Name;
-            status.LastSnapshotTime = plan.Create is not null ? now : latest.Metadata.CreationTimestamp;
-        }
-
-        Conditions.Set(status.Conditions, Condition, true, "Scheduled",
-            $"a VolumeSnapshot (class {policy.VolumeSnapshotClassName}) every {policy.Schedule}, keeping {policy.Retain}", generation, now);
-        return plan.NextDue;
+        var latest = plan.Latest is { } newest ? (newest.Metadata.Name, plan.Create is not null ? now : newest.Metadata.CreationTimestamp) : ((string, DateTime?)?)null;
+        return new SnapshotStep(plan.NextDue, ConditionChange.Set(Condition, true, "Scheduled",
+            $"a VolumeSnapshot (class {policy.VolumeSnapshotClassName}) every {policy.Schedule}, keeping {policy.Retain}"), latest);
     }
 
     private static partial class Log

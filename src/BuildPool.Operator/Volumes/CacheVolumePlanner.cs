@@ -1,250 +1,271 @@
-using System.Security.Cryptography;
-using System.Text;
+using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
-using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Children;
+using BuildPool.Operator.Forks;
 using BuildPool.Operator.Naming;
-using k8s;
+using BuildPool.Operator.Rendering;
+using BuildPool.Operator.Status;
+using BuildPool.Runtime.Client;
+using BuildPool.Runtime.Controllers;
 using k8s.Models;
 
 namespace BuildPool.Operator.Volumes;
 
 /// <summary>
-/// Pure: a cache volume and its pool in, the PVC, buildkitd.toml ConfigMap, builder Deployment
-/// (0 or 1 replicas, Recreate: never two daemons on one state directory) and Service out.
+/// Pure: what one CacheVolume reconcile does, from what it observed. In order: a volume being
+/// deleted drains and is finalized; a volume whose pool, certificate, settings or Secrets are
+/// missing stops with a status saying so; a fork that is done and a volume past its retention
+/// are deleted; a builder that must restart for a new configuration waits for the pool's rollout
+/// turn; one that restarts or stops drains first; then the children are written, and a ready
+/// builder is pruned and grown.
 /// </summary>
 public static class CacheVolumePlanner
 {
-    public const int BuildKitPort = 1234;
-    public const string PodTemplateHashAnnotation = "buildpool.dev/pod-template-hash";
-    public const string ReclaimPolicyLabel = "buildpool.dev/reclaim-policy";
-    private const string ConfigDirectory = "/etc/buildkit";
-    private const string RootlessState = "/home/user/.local/share/buildkit";
-    private const string RootfulState = "/var/lib/buildkit";
+    /// <summary>Per-cache-mount rules are applied at most this often; usage above the budget is pruned at once.</summary>
+    public static readonly TimeSpan RuleInterval = TimeSpan.FromMinutes(10);
 
-    public static CacheVolumePlan Plan(CacheVolume volume, BuilderPool pool, string buildkitdToml, bool running, BuilderCredentials? credentials = null)
+    // A named Secret arriving enqueues the volume; this recheck is only a backstop.
+    private static readonly TimeSpan MissingSecretRecheck = TimeSpan.FromSeconds(30);
+
+    public static CacheVolumePlan Plan(CacheVolumeObservation observed, DateTime now)
     {
-        ArgumentNullException.ThrowIfNull(volume);
-        ArgumentNullException.ThrowIfNull(pool);
-        var name = volume.Metadata.Name;
-        var poolName = pool.Metadata.Name;
-        var labels = Owners.VolumeLabels(poolName, name);
-        var builder = pool.Spec.Builder;
-        var size = volume.Spec.Size ?? pool.Spec.Cache.Volume.Size;
-        var storageClass = volume.Spec.StorageClassName ?? pool.Spec.Cache.Volume.StorageClassName;
-
-        // The claim has no owner reference: the volume's finalizer decides its fate from the
-        // reclaim policy, so a deleted pool never takes a Retain cache with it by cascade.
-        var claimLabels = new Dictionary<string, string>(labels, StringComparer.Ordinal)
+        ArgumentNullException.ThrowIfNull(observed);
+        var volume = observed.Volume;
+        if (volume.Metadata.DeletionTimestamp is not null)
         {
-            // Forks never write back: their claims always go with them.
-            [ReclaimPolicyLabel] = Forks.ForkPlanner.IsFork(volume) ? nameof(ReclaimPolicy.Delete) : pool.Spec.Cache.ReclaimPolicy.ToString(),
-        };
-        var claim = new V1PersistentVolumeClaim
-        {
-            ApiVersion = "v1",
-            Kind = "PersistentVolumeClaim",
-            Metadata = Owners.ChildMeta(volume, ResourceNames.StateClaim(name), claimLabels, owned: false),
-            Spec = new V1PersistentVolumeClaimSpec
-            {
-                AccessModes = ["ReadWriteOnce"],
-                StorageClassName = storageClass,
-                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(size) } },
-                DataSource = DataSourceOf(volume.Spec),
-            },
-        };
-
-        var config = new V1ConfigMap
-        {
-            ApiVersion = "v1",
-            Kind = "ConfigMap",
-            Metadata = Owners.ChildMeta(volume, ResourceNames.Config(name), labels),
-            Data = new Dictionary<string, string> { ["buildkitd.toml"] = buildkitdToml },
-        };
-
-        var podLabels = new Dictionary<string, string>(labels, StringComparer.Ordinal);
-        var template = new V1PodTemplateSpec
-        {
-            Metadata = new V1ObjectMeta { Labels = podLabels },
-            Spec = BuilderPod(builder, name),
-        };
-        if (credentials is not null)
-        {
-            AddCredentials(template, credentials);
+            return Finalizing(observed, now);
         }
 
-        if (credentials?.Digest is { } digest)
+        var poll = ReconcileResult.After(observed.Options.DrainPollInterval);
+        var status = volume.Status;
+        if (observed.Pool is not { } pool)
         {
-            // Secrets are read at start too: their digest in the template rolls the pod through drain.
-            template.Metadata.Annotations = new Dictionary<string, string> { [BuilderCredentials.DigestAnnotation] = digest };
+            return Stop(Halt(status, CacheVolumePhase.Pending, now, Outcome.Stalled("PoolNotFound", $"spec.pool: BuilderPool \"{volume.Spec.Pool}\" not found in namespace {volume.Metadata.NamespaceProperty}")), ReconcileResult.Done);
         }
 
-        var templateHash = Hash(KubernetesJson.Serialize(template) + buildkitdToml);
-        // The config file is read only at start: its hash in the template rolls the pod when it changes.
-        template.Metadata.Annotations ??= new Dictionary<string, string>();
-        template.Metadata.Annotations[PodTemplateHashAnnotation] = templateHash;
-
-        var deployment = new V1Deployment
+        if (observed.Credentials is null || observed.Settings is not { } settings)
         {
-            ApiVersion = "apps/v1",
-            Kind = "Deployment",
-            Metadata = Owners.ChildMeta(volume, ResourceNames.Builder(name), labels),
-            Spec = new V1DeploymentSpec
-            {
-                Replicas = running ? 1 : 0,
-                Strategy = new V1DeploymentStrategy { Type = "Recreate" },
-                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [WellKnown.VolumeLabel] = name, [WellKnown.PoolLabel] = poolName } },
-                Template = template,
-            },
-        };
+            // TLS is on and the pool reconciler has not issued the builder certificate yet.
+            return Stop(Keep(status, status.Phase ?? CacheVolumePhase.Pending, now, Outcome.Progressing("WaitingForCertificate", $"waiting for Secret {ResourceNames.BuilderTlsSecret(pool.Metadata.Name)}, the builders' certificate of BuilderPool {pool.Metadata.Name}")), poll);
+        }
 
-        var service = new V1Service
+        if (settings.Errors.Count > 0)
         {
-            ApiVersion = "v1",
-            Kind = "Service",
-            Metadata = Owners.ChildMeta(volume, ResourceNames.BuilderService(name), labels),
-            Spec = new V1ServiceSpec
-            {
-                Type = "ClusterIP",
-                Selector = new Dictionary<string, string> { [WellKnown.VolumeLabel] = name, [WellKnown.PoolLabel] = poolName },
-                Ports = [new V1ServicePort { Name = "buildkit", Port = BuildKitPort, TargetPort = "buildkit", Protocol = "TCP" }],
-            },
-        };
+            return Stop(Halt(status, CacheVolumePhase.Pending, now, Outcome.Stalled("InvalidSpec", string.Join("; ", settings.Errors))), ReconcileResult.Done);
+        }
 
-        return new CacheVolumePlan(claim, config, deployment, service) { PodTemplateHash = templateHash };
+        if (observed.MissingSecrets.Count > 0 && observed.Deployment is null)
+        {
+            return Stop(Halt(status, CacheVolumePhase.Pending, now, Outcome.Stalled("MissingSecret", $"BuilderPool {pool.Metadata.Name}: {string.Join("; ", observed.MissingSecrets)}")), ReconcileResult.After(MissingSecretRecheck));
+        }
+
+        var fork = ForkPlanner.IsFork(volume) ? ForkRetirement.Decide(volume, observed.ForkBase, ForkPlanner.IdleTimeout(pool, settings), now) : null;
+        if (fork?.Why is { } done)
+        {
+            return new CacheVolumePlan { Delete = new CacheVolumePlan.Deletion(CacheVolumePlan.DeletionCause.ForkRetired, done) };
+        }
+
+        if (RetentionLeft(volume, pool, now) is { } left && left <= TimeSpan.Zero)
+        {
+            var idleFor = GoDuration.Format(GoDuration.Parse(volume.Spec.Retention!.DeleteAfterIdle!) - left);
+            return new CacheVolumePlan { Delete = new CacheVolumePlan.Deletion(CacheVolumePlan.DeletionCause.RetentionExpired, idleFor) };
+        }
+
+        IReadOnlyList<ConditionChange> seeded = fork?.Seeded is { } s ? [s] : [];
+        return Serve(observed, pool, settings, now, seeded) with { ForkRecheck = fork?.Recheck };
     }
 
     /// <summary>
-    /// Where a new claim's data comes from: a CSI clone of another volume's claim, a
-    /// VolumeSnapshot (restoring a volume warm), or nothing.
+    /// A valid volume: start, stop or restart its builder (a restart waits for the pool's turn,
+    /// and both drain first), write its children, then say how the builder is doing.
     /// </summary>
-    public static V1TypedLocalObjectReference? DataSourceOf(CacheVolumeSpec spec)
+    private static CacheVolumePlan Serve(CacheVolumeObservation observed, BuilderPool pool, CacheVolumeSettings settings, DateTime now, IReadOnlyList<ConditionChange> seeded)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        if (spec.CloneFromSnapshot is { Length: > 0 } snapshot)
+        var volume = observed.Volume;
+        var status = volume.Status;
+        var poll = ReconcileResult.After(observed.Options.DrainPollInterval);
+        var decision = BuilderScaling.Decide(volume, pool, observed.PoolVolumes, settings.IdleTimeout, now);
+        var children = BuilderChildrenPlanner.Plan(volume, pool, settings.BuildkitdToml, decision.Running, observed.Credentials);
+        var deployment = observed.Deployment;
+        var podsRunning = (deployment?.Spec?.Replicas ?? 0) > 0 && (deployment?.Status?.Replicas ?? 0) > 0;
+        var runningHash = deployment?.Spec?.Template?.Metadata?.Annotations?.Lookup(BuilderChildrenPlanner.PodTemplateHashAnnotation);
+        var rollout = podsRunning && decision.Running && runningHash != children.PodTemplateHash;
+        var stop = podsRunning && !decision.Running;
+        var turn = rollout ? RolloutTurn.Decide(pool, volume.Metadata.Name, observed.PoolVolumes) : RolloutTurn.Decision.Mine;
+        if (turn == RolloutTurn.Decision.Wait)
         {
-            return new V1TypedLocalObjectReference { ApiGroup = Snapshots.VolumeSnapshot.KubeGroup, Kind = Snapshots.VolumeSnapshot.KubeKind, Name = snapshot };
+            return Stop(Keep(status, status.Phase ?? CacheVolumePhase.Ready, now, Outcome.Progressing("RolloutWaiting", "waiting for another builder of the pool to finish its restart")) with { Conditions = seeded }, poll);
         }
 
-        return spec.CloneFrom is { Length: > 0 } source
-            ? new V1TypedLocalObjectReference { Kind = "PersistentVolumeClaim", Name = ResourceNames.StateClaim(source) }
-            : null;
+        var drain = rollout || stop ? Drain(observed, now, rollout ? "a configuration change" : "idle") : null;
+        var plan = new CacheVolumePlan { Drain = drain, TakeRolloutTurn = turn == RolloutTurn.Decision.Take };
+        if (drain is { Wait: true })
+        {
+            return plan with { Status = Draining(observed, drain, now) with { Conditions = seeded }, Next = poll };
+        }
+
+        var ready = (deployment?.Status?.ReadyReplicas ?? 0) > 0;
+        var (outcome, next) = BuilderState(observed, pool, decision, ready, now);
+        var measured = outcome.Phase == CacheVolumePhase.Ready;
+        return plan with
+        {
+            Status = outcome with { Conditions = seeded },
+            Next = next,
+            Children = children,
+            EnsureForks = observed.Claim is not null && !ForkPlanner.IsFork(volume),
+            Prunes = measured ? Prunes(observed, pool, settings, now) : [],
+            Growth = measured ? VolumeGrowth.For(observed.Claim, pool.Spec.Cache.AutoGrow) : null,
+            ReleaseRolloutTurn = !rollout && !stop && RolloutTurn.Holder(pool) == volume.Metadata.Name
+                && ready == decision.Running && deployment?.Status?.ObservedGeneration >= deployment?.Metadata.Generation,
+        };
     }
 
-    private static void AddCredentials(V1PodTemplateSpec template, BuilderCredentials credentials)
+    /// <summary>The builder's state once its children are written: stopped, stopping, starting, unreachable or ready.</summary>
+    private static (CacheVolumeOutcome Outcome, ReconcileResult Next) BuilderState(CacheVolumeObservation observed, BuilderPool pool, BuilderScaling.Decision decision, bool ready, DateTime now)
     {
-        var container = template.Spec.Containers[0];
-        foreach (var volume in credentials.Volumes)
+        var status = observed.Volume.Status;
+        var poll = ReconcileResult.After(observed.Options.DrainPollInterval);
+        if (!decision.Running)
         {
-            template.Spec.Volumes.Add(volume);
-        }
-
-        foreach (var mount in credentials.Mounts)
-        {
-            container.VolumeMounts.Add(mount);
-        }
-
-        if (credentials.EnvFrom.Count > 0)
-        {
-            container.EnvFrom = [.. credentials.EnvFrom];
-        }
-    }
-
-    public static string StateDirectory(SecurityProfile profile) => profile == SecurityProfile.Rootless ? RootlessState : RootfulState;
-
-    private static V1PodSpec BuilderPod(BuilderSpec builder, string volume)
-    {
-        var profile = builder.SecurityProfile;
-        var state = StateDirectory(profile);
-        var socket = profile == SecurityProfile.Rootless ? "unix:///run/user/1000/buildkit/buildkitd.sock" : "unix:///run/buildkit/buildkitd.sock";
-        var args = new List<string>
-        {
-            "--addr", socket,
-            "--addr", $"tcp://0.0.0.0:{BuildKitPort}",
-            "--config", $"{ConfigDirectory}/buildkitd.toml",
-            "--root", state,
-        };
-        if (profile != SecurityProfile.Privileged)
-        {
-            // Without privileges the daemon cannot create a PID namespace per build step.
-            args.Add("--oci-worker-no-process-sandbox");
-        }
-
-        var probe = new V1Probe
-        {
-            Exec = new V1ExecAction { Command = ["buildctl", "--addr", socket, "debug", "workers"] },
-            PeriodSeconds = 10,
-            TimeoutSeconds = 5,
-            FailureThreshold = 3,
-        };
-
-        var container = new V1Container
-        {
-            Name = "buildkitd",
-            Image = builder.Image,
-            Args = args,
-            Ports = [new V1ContainerPort { Name = "buildkit", ContainerPort = BuildKitPort, Protocol = "TCP" }],
-            ReadinessProbe = probe,
-            LivenessProbe = new V1Probe
+            if ((observed.Deployment?.Status?.Replicas ?? 0) > 0)
             {
-                Exec = probe.Exec,
-                InitialDelaySeconds = 10,
-                PeriodSeconds = 30,
-                TimeoutSeconds = 10,
-                FailureThreshold = 5,
-            },
-            Resources = builder.Resources,
-            VolumeMounts = new List<V1VolumeMount>
-            {
-                new() { Name = "state", MountPath = state },
-                new() { Name = "config", MountPath = ConfigDirectory, ReadOnlyProperty = true },
-            },
-            SecurityContext = profile switch
-            {
-                SecurityProfile.Privileged => new V1SecurityContext { Privileged = true },
-                SecurityProfile.UserNamespace => new V1SecurityContext
-                {
-                    SeccompProfile = new V1SeccompProfile { Type = "Unconfined" },
-                    AppArmorProfile = new V1AppArmorProfile { Type = "Unconfined" },
-                },
-                // Rootless needs newuidmap, so allowPrivilegeEscalation stays unset.
-                _ => new V1SecurityContext
-                {
-                    RunAsUser = 1000,
-                    RunAsGroup = 1000,
-                    SeccompProfile = new V1SeccompProfile { Type = "Unconfined" },
-                    AppArmorProfile = new V1AppArmorProfile { Type = "Unconfined" },
-                },
-            },
-        };
-
-        var volumes = new List<V1Volume>
-        {
-            new() { Name = "state", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = ResourceNames.StateClaim(volume) } },
-            new() { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = ResourceNames.Config(volume) } },
-        };
-        for (var i = 0; i < (builder.Registries?.Count ?? 0); i++)
-        {
-            if (RegistryFiles.For(builder.Registries![i], i) is var (secretVolume, mount))
-            {
-                volumes.Add(secretVolume);
-                container.VolumeMounts.Add(mount);
+                return (Keep(status, CacheVolumePhase.Draining, now, Outcome.Progressing("Stopping", "builder is stopping")) with { ActiveBuilds = 0 }, poll);
             }
+
+            // Nothing announces that a retention period ran out: come back when it does.
+            var idle = Keep(status, CacheVolumePhase.Idle, now, Outcome.Ready("Idle", "builder stopped; the cache volume is kept")) with { ActiveBuilds = 0 };
+            return (idle, RetentionLeft(observed.Volume, pool, now) is { } left
+                ? ReconcileResult.After(left > TimeSpan.Zero ? left + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1))
+                : ReconcileResult.Done);
         }
 
-        return new V1PodSpec
+        if (!ready)
         {
-            Containers = [container],
-            HostUsers = profile == SecurityProfile.UserNamespace ? false : null,
-            SecurityContext = profile == SecurityProfile.Rootless ? new V1PodSecurityContext { FsGroup = 1000 } : null,
-            NodeSelector = builder.NodeSelector,
-            Tolerations = builder.Tolerations,
-            Affinity = builder.Affinity,
-            // The operator drains before stopping a builder; this only bounds a stuck shutdown.
-            TerminationGracePeriodSeconds = 60,
-            Volumes = volumes,
+            return (Keep(status, CacheVolumePhase.Starting, now, Outcome.Progressing("BuilderStarting", "waiting for the builder pod to become ready")) with { ActiveBuilds = 0 }, poll);
+        }
+
+        if (observed.Probe is not { Error: null } probe)
+        {
+            var error = observed.Probe?.Error ?? "no builder pod answered";
+            return (Keep(status, CacheVolumePhase.Starting, now, Outcome.Progressing("BuilderUnreachable", error)) with { ActiveBuilds = 0 }, poll);
+        }
+
+        var outcome = Halt(status, CacheVolumePhase.Ready, now, Outcome.Ready("BuilderReady", $"buildkitd {probe.Version} ready with {probe.Workers} worker(s)")) with
+        {
+            ActiveBuilds = probe.ActiveBuilds ?? 0,
+            UsedBytes = probe.Usage.Sum(r => r.Size),
         };
+        var interval = observed.Options.ProbeInterval;
+        return (outcome, ReconcileResult.After(decision.RecheckAfter is { } r && r < interval ? r : interval));
     }
 
-    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 8));
+    /// <summary>A volume being deleted: its builder drains, then goes; the finalizer decides the claim's fate.</summary>
+    private static CacheVolumePlan Finalizing(CacheVolumeObservation observed, DateTime now)
+    {
+        if (!Finalizers.Has(observed.Volume, WellKnown.VolumeFinalizer))
+        {
+            return new CacheVolumePlan();
+        }
+
+        var drain = (observed.Deployment?.Status?.Replicas ?? 0) > 0 ? Drain(observed, now, "deletion") : null;
+        return drain is { Wait: true }
+            ? new CacheVolumePlan { Drain = drain, Status = Draining(observed, drain, now), Next = ReconcileResult.After(observed.Options.DrainPollInterval) }
+            : new CacheVolumePlan { Drain = drain, Finalize = true };
+    }
+
+    /// <summary>What a drain waits for: the builds the daemon says run, until the deadline.</summary>
+    private static CacheVolumePlan.DrainState Drain(CacheVolumeObservation observed, DateTime now, string why)
+    {
+        var since = observed.Volume.Status.Conditions.FirstOrDefault(c => c.Type == CacheVolumeReconciler.DrainingCondition && c.Status == "True")?.LastTransitionTime ?? now;
+        var deadline = since + observed.Options.DrainTimeout;
+        // A daemon that cannot answer is not running builds anyone could finish.
+        var active = observed.Probe?.ActiveBuilds ?? 0;
+        var probeError = observed.Probe is { ActiveBuilds: null } failed ? failed.Error : null;
+        return new CacheVolumePlan.DrainState(why, active, deadline, active > 0 && now < deadline, probeError);
+    }
+
+    private static CacheVolumeOutcome Draining(CacheVolumeObservation observed, CacheVolumePlan.DrainState drain, DateTime now)
+    {
+        var message = $"stopping for {drain.Why}: waiting for {drain.Active} running builds (deadline {drain.Deadline:O})";
+        return Keep(observed.Volume.Status, CacheVolumePhase.Draining, now, Outcome.Progressing("Draining", message)) with { ActiveBuilds = drain.Active, Draining = true };
+    }
+
+    /// <summary>
+    /// The targeted prunes the ready builder needs: per-cache-mount rules at most every
+    /// <see cref="RuleInterval"/> since the last GC pass (as the volume records it), and usage
+    /// above the budget at once.
+    /// </summary>
+    private static List<GcPlanner.Prune> Prunes(CacheVolumeObservation observed, BuilderPool pool, CacheVolumeSettings settings, DateTime now)
+    {
+        if (settings.Budget is null || observed.Probe is not { } probe)
+        {
+            return [];
+        }
+
+        var daemon = BuildkitVersion.TryParse(probe.Version, out var v) ? v : (BuildkitVersion?)null;
+        var rulesDue = LastGc(observed) is not { } last || now - last >= RuleInterval;
+        return GcPlanner.Plan(probe.Usage, pool.Spec.Cache.CacheMounts?.ToList() ?? [], settings.Budget, daemon, now)
+            .Where(p => rulesDue || p.Request.MaxUsedSpace > 0 || p.Request.Filter.Count == 0)
+            .ToList();
+    }
+
+    /// <summary>
+    /// Volume retention: a volume of a <c>Delete</c> pool whose builder is stopped and that has
+    /// not been used for <c>spec.retention.deleteAfterIdle</c> is removed. <c>Retain</c> volumes,
+    /// volumes with a running or draining builder, and the volumes a Hashed pool's plan needs
+    /// (it would only create them again) are never removed here.
+    /// </summary>
+    public static TimeSpan? RetentionLeft(CacheVolume volume, BuilderPool pool, DateTime now)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        ArgumentNullException.ThrowIfNull(pool);
+        if (pool.Spec.Cache.ReclaimPolicy != ReclaimPolicy.Delete
+            || volume.Spec.Retention?.DeleteAfterIdle is not { } text
+            || !GoDuration.TryParse(text, out var keep, out _)
+            || volume.Status.Phase != CacheVolumePhase.Idle
+            || volume.Status.ActiveBuilds > 0)
+        {
+            return null;
+        }
+
+        var owner = volume.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
+        if (owner?.Uid == pool.Metadata.Uid && pool.Spec.Assignment.Mode == AssignmentMode.Hashed)
+        {
+            return null;
+        }
+
+        var lastUsed = BuilderScaling.Latest(volume.Status.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation)) ?? volume.Metadata.CreationTimestamp;
+        return lastUsed is { } used ? keep - (now - used) : null;
+    }
+
+    /// <summary>The last GC pass: the one status shows, or a later one recorded on the volume whose status write has not happened yet.</summary>
+    public static DateTime? LastGc(CacheVolumeObservation observed)
+    {
+        ArgumentNullException.ThrowIfNull(observed);
+        var recorded = BuilderScaling.Annotation(observed.Volume, WellKnown.LastGcAnnotation) is { } at ? StatusClock.Truncate(at) : (DateTime?)null;
+        return BuilderScaling.Latest(observed.Cached.Status.LastGC, recorded);
+    }
+
+    /// <summary>What happens to a deleted volume's claim: its reclaim-policy label decides; anything unknown is kept.</summary>
+    public static ClaimFate FateOf(V1PersistentVolumeClaim claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        if (claim.Metadata.Labels?.Lookup(BuilderChildrenPlanner.ReclaimPolicyLabel) == nameof(ReclaimPolicy.Delete))
+        {
+            return ClaimFate.Delete;
+        }
+
+        // Retain (and anything unknown: losing a cache is the one mistake we never make).
+        return claim.Metadata.Annotations?.ContainsKey(WellKnown.RetainedAnnotation) == true ? ClaimFate.Kept : ClaimFate.MarkRetained;
+    }
+
+    private static CacheVolumePlan Stop(CacheVolumeOutcome status, ReconcileResult next) => new() { Status = status, Next = next };
+
+    /// <summary>A status that knows nothing of the builder (no builds, no usage); snapshots and forks stay as they were.</summary>
+    private static CacheVolumeOutcome Halt(CacheVolumeStatus status, CacheVolumePhase phase, DateTime now, Outcome outcome) =>
+        new(phase, outcome, now) { LastSnapshot = status.LastSnapshot, LastSnapshotTime = status.LastSnapshotTime, Forks = status.Forks };
+
+    /// <summary>A status that also keeps what the last one said about builds and usage.</summary>
+    private static CacheVolumeOutcome Keep(CacheVolumeStatus status, CacheVolumePhase phase, DateTime now, Outcome outcome) =>
+        Halt(status, phase, now, outcome) with { ActiveBuilds = status.ActiveBuilds, UsedBytes = status.UsedBytes };
 }

@@ -14,6 +14,6 @@ public sealed class ServiceBuilderConnector(Func<CacheVolume, BuildKitClientOpti
     {
         ArgumentNullException.ThrowIfNull(volume);
         var options = tls?.Invoke(volume);
-        return new BuildKitClient(ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, CacheVolumePlanner.BuildKitPort, options?.UseTls == true), options);
+        return new BuildKitClient(ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, BuilderChildrenPlanner.BuildKitPort, options?.UseTls == true), options);
     }
 }

@@ -26,7 +26,7 @@ public sealed class LifecycleTests
         await using var h = await OperatorHarness.StartAsync();
         var pool = await h.CreateReadyPoolAsync(Pool("ci", volumes: 2, warm: 2));
         var oldHashes = (await h.Deployments.ListAsync(Ns)).Where(d => d.Metadata.Name.EndsWith("-builder", StringComparison.Ordinal))
-            .ToDictionary(d => d.Metadata.Name, d => d.Spec.Template.Metadata.Annotations[CacheVolumePlanner.PodTemplateHashAnnotation]);
+            .ToDictionary(d => d.Metadata.Name, d => d.Spec.Template.Metadata.Annotations[BuilderChildrenPlanner.PodTemplateHashAnnotation]);
 
         // Every builder shares the one test-double daemon, so both report the running build.
         h.Daemon.Daemon.ActiveBuilds["build-1"] = DateTimeOffset.UtcNow;
@@ -45,7 +45,7 @@ public sealed class LifecycleTests
             Assert.True(volumes.Count(v => v.Status.Phase == CacheVolumePhase.Draining) <= 1);
             var deployments = await h.Deployments.ListAsync(Ns);
             Assert.All(deployments.Where(d => oldHashes.ContainsKey(d.Metadata.Name)),
-                d => Assert.Equal(oldHashes[d.Metadata.Name], d.Spec.Template.Metadata.Annotations[CacheVolumePlanner.PodTemplateHashAnnotation]));
+                d => Assert.Equal(oldHashes[d.Metadata.Name], d.Spec.Template.Metadata.Annotations[BuilderChildrenPlanner.PodTemplateHashAnnotation]));
         }
 
         h.Daemon.Daemon.ActiveBuilds.Clear();
@@ -55,6 +55,41 @@ public sealed class LifecycleTests
             return await h.Deployments.ListAsync(Ns);
         }, d => d.Where(x => oldHashes.ContainsKey(x.Metadata.Name))
                  .All(x => x.Spec.Template.Spec.Containers[0].Image == "moby/buildkit:v0.18.0-rootless"), "both builders to run the new image");
+    }
+
+    [Fact]
+    public async Task A_rollout_goes_on_with_the_same_builder_under_a_new_operator_and_the_pool_forgets_the_turn_when_it_is_done()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        var pool = await h.CreateReadyPoolAsync(Pool("ci", volumes: 2, warm: 2));
+        h.Daemon.Daemon.ActiveBuilds["build-1"] = DateTimeOffset.UtcNow;
+        pool = (await h.Pools.GetAsync(Ns, "ci"))!;
+        pool.Spec.Builder.Image = "moby/buildkit:v0.18.0-rootless";
+        await h.Pools.ReplaceAsync(pool);
+
+        var volumes = await h.WaitAsync(() => h.Volumes.ListAsync(Ns), v => v.Count(x => x.Status.Phase == CacheVolumePhase.Draining) == 1, "one builder to drain");
+        var rolling = volumes.Single(v => v.Status.Phase == CacheVolumePhase.Draining).Metadata.Name;
+        Assert.Equal(rolling, (await h.Pools.GetAsync(Ns, "ci"))!.Metadata.Annotations?[RolloutTurn.Annotation]);
+
+        // A new leader starts with nothing in memory: the turn it finds on the pool decides.
+        await h.StopOperatorAsync();
+        h.StartOperator();
+        for (var i = 0; i < 3; i++)
+        {
+            var calls = h.Daemon.Daemon.Calls.Count;
+            await h.WaitAsync(() => Task.FromResult(h.Daemon.Daemon.Calls.Count), n => n > calls, "the new operator to ask the daemon");
+            var now = await h.Volumes.ListAsync(Ns);
+            Assert.Equal([rolling], now.Where(v => v.Status.Phase == CacheVolumePhase.Draining).Select(v => v.Metadata.Name));
+        }
+
+        h.Daemon.Daemon.ActiveBuilds.Clear();
+        await h.WaitAsync(async () =>
+        {
+            await h.SimulateReadyDeploymentsAsync(Ns);
+            var builders = (await h.Deployments.ListAsync(Ns)).Where(d => d.Metadata.Name.EndsWith("-builder", StringComparison.Ordinal));
+            var turn = (await h.Pools.GetAsync(Ns, "ci"))!.Metadata.Annotations?.ContainsKey(RolloutTurn.Annotation) == true;
+            return !turn && builders.All(d => d.Spec.Template.Spec.Containers[0].Image == "moby/buildkit:v0.18.0-rootless");
+        }, done => done, "both builders to run the new image and the turn to be handed back");
     }
 
     [Fact]

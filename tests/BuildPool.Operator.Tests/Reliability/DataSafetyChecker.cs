@@ -43,7 +43,7 @@ internal sealed class DataSafetyChecker(IKubernetes observer)
             return;
         }
 
-        var policy = claim.Metadata.Labels.Lookup(CacheVolumePlanner.ReclaimPolicyLabel);
+        var policy = claim.Metadata.Labels.Lookup(BuilderChildrenPlanner.ReclaimPolicyLabel);
         if (policy != "Delete")
         {
             _violations.Enqueue($"{instance} deleted claim {ns}/{name} whose reclaim policy is {policy ?? "unset"}");
@@ -82,7 +82,7 @@ internal sealed class DataSafetyChecker(IKubernetes observer)
         Interlocked.Increment(ref _checks);
         foreach (var claim in await ReadAsync(() => _claims.ListAsync(ns)))
         {
-            var retain = claim.Metadata.Labels.Lookup(CacheVolumePlanner.ReclaimPolicyLabel) != "Delete";
+            var retain = claim.Metadata.Labels.Lookup(BuilderChildrenPlanner.ReclaimPolicyLabel) != "Delete";
             var key = (ns, claim.Metadata.Name);
             var seen = _seenClaims.GetOrAdd(key, (claim.Metadata.Uid, retain));
             if (seen.Uid != claim.Metadata.Uid)

@@ -120,7 +120,7 @@ public sealed class InvariantCheckerTests
             {
                 [WellKnown.ManagedByLabel] = WellKnown.ManagedByValue,
                 [WellKnown.VolumeLabel] = volume,
-                [CacheVolumePlanner.ReclaimPolicyLabel] = policy,
+                [BuilderChildrenPlanner.ReclaimPolicyLabel] = policy,
             },
         },
         Spec = new V1PersistentVolumeClaimSpec

@@ -13,28 +13,13 @@ public class BuildkitdConfigGoldenTests
     public void Rendered_file_matches_the_golden_file(string name)
     {
         var actual = BuildkitdConfigRenderer.Render(BuildkitdGoldenCases.All[name]).Toml;
-        var path = Path.Combine(Dir, name + ".toml");
-        if (GoldenFiles.Update)
-        {
-            System.IO.Directory.CreateDirectory(Dir);
-            File.WriteAllText(path, actual);
-        }
-
-        Assert.True(File.Exists(path), $"{path} is missing. Run UPDATE_GOLDEN=1 dotnet test tests/BuildPool.Operator.Tests to create it, then review and commit it.");
-        var expected = File.ReadAllText(path).ReplaceLineEndings("\n");
-        Assert.True(expected == actual,
-            $"buildkitd.toml for '{name}' differs from {path} at {GoldenFiles.FirstDifference(expected, actual)}\n" +
-            "If the change is intended, run UPDATE_GOLDEN=1 dotnet test tests/BuildPool.Operator.Tests and review the diff of Golden/buildkitd.");
+        GoldenFiles.AssertMatches("buildkitd", name + ".toml", actual);
     }
 
     [Fact]
     public void Every_golden_file_belongs_to_a_case()
     {
-        var stale = System.IO.Directory.GetFiles(Dir, "*.toml")
-            .Select(Path.GetFileNameWithoutExtension)
-            .Where(n => !BuildkitdGoldenCases.All.ContainsKey(n!))
-            .ToList();
-        Assert.True(stale.Count == 0, "Golden/buildkitd has files no case renders (delete them): " + string.Join(", ", stale));
+        GoldenFiles.AssertEveryFileHasACase("buildkitd", ".toml", BuildkitdGoldenCases.All.Keys);
     }
 
     [Fact]

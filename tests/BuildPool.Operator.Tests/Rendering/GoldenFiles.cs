@@ -24,6 +24,39 @@ internal static class GoldenFiles
         throw new InvalidOperationException($"No BuildPool.Operator.Tests.csproj above {AppContext.BaseDirectory}.");
     });
 
+    /// <summary>
+    /// Asserts that <paramref name="actual"/> is what Golden/<paramref name="folder"/>/<paramref name="file"/>
+    /// holds; with UPDATE_GOLDEN=1 it first writes it there.
+    /// </summary>
+    public static void AssertMatches(string folder, string file, string actual)
+    {
+        ArgumentNullException.ThrowIfNull(actual);
+        var dir = Directory(folder);
+        var path = Path.Combine(dir, file);
+        if (Update)
+        {
+            System.IO.Directory.CreateDirectory(dir);
+            File.WriteAllText(path, actual);
+        }
+
+        Assert.True(File.Exists(path), $"{path} is missing. Run UPDATE_GOLDEN=1 dotnet test tests/BuildPool.Operator.Tests to create it, then review and commit it.");
+        var expected = File.ReadAllText(path).ReplaceLineEndings("\n");
+        Assert.True(expected == actual,
+            $"{file} differs from {path} at {FirstDifference(expected, actual)}\n" +
+            $"If the change is intended, run UPDATE_GOLDEN=1 dotnet test tests/BuildPool.Operator.Tests and review the diff of Golden/{folder}.");
+    }
+
+    /// <summary>Asserts that every file in Golden/<paramref name="folder"/> with <paramref name="extension"/> is written by one of <paramref name="cases"/>.</summary>
+    public static void AssertEveryFileHasACase(string folder, string extension, IEnumerable<string> cases)
+    {
+        var known = cases.ToHashSet(StringComparer.Ordinal);
+        var dir = Directory(folder);
+        var stale = System.IO.Directory.Exists(dir)
+            ? System.IO.Directory.GetFiles(dir, "*" + extension).Select(Path.GetFileNameWithoutExtension).Where(n => !known.Contains(n!)).ToList()
+            : [];
+        Assert.True(stale.Count == 0, $"Golden/{folder} has files no case writes (delete them): " + string.Join(", ", stale));
+    }
+
     /// <summary>Line number and both lines at the first difference, for a failure message.</summary>
     public static string FirstDifference(string expected, string actual)
     {

@@ -3,6 +3,7 @@ using BuildPool.Runtime.Controllers;
 using BuildPool.Runtime.Informers;
 using BuildPool.Runtime.Metrics;
 using BuildPool.Runtime.Tests.Support;
+using BuildPool.TestDoubles;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
@@ -54,7 +55,7 @@ public sealed class ControllerTests : IAsyncDisposable
 
         _children.ListGate.SetResult();
 
-        await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 1, "the owner is reconciled once the caches are synced");
+        await Eventually.TrueAsync(() => _reconciler.Calls.Count == 1, "the owner is reconciled once the caches are synced");
         Assert.All(childSyncedAtEachCall, Assert.True);
     }
 
@@ -63,7 +64,7 @@ public sealed class ControllerTests : IAsyncDisposable
     {
         _owners.SetList("10", Objects.ConfigMap("pool", "5"));
         Start(NewController().Owns(_childInformer));
-        await Eventually.WaitUntilAsync(() => _reconciler.CallsFor("pool") == 1, "the initial reconcile ran");
+        await Eventually.TrueAsync(() => _reconciler.CallsFor("pool") == 1, "the initial reconcile ran");
         var watch = await _children.NextWatchAsync();
 
         watch.Send(WatchEventType.Added, Objects.Secret("child", "11", owners: Objects.ControllerRef("ConfigMap", "pool")));
@@ -71,9 +72,9 @@ public sealed class ControllerTests : IAsyncDisposable
         watch.Send(WatchEventType.Added, Objects.Secret("other-kind", "13", owners: Objects.ControllerRef("Deployment", "other", "apps/v1")));
         watch.Send(WatchEventType.Added, Objects.Secret("other-group", "14", owners: Objects.ControllerRef("ConfigMap", "other", "example.com/v1")));
         watch.Send(WatchEventType.Deleted, Objects.Secret("child", "15", owners: Objects.ControllerRef("ConfigMap", "pool")));
-        await Eventually.WaitUntilAsync(() => _childInformer.LastResourceVersion == "15", "the child events are applied");
+        await Eventually.TrueAsync(() => _childInformer.LastResourceVersion == "15", "the child events are applied");
 
-        await Eventually.WaitUntilAsync(() => _reconciler.CallsFor("pool") >= 2, "the owner is reconciled again for its child");
+        await Eventually.TrueAsync(() => _reconciler.CallsFor("pool") >= 2, "the owner is reconciled again for its child");
         Assert.Equal(0, _reconciler.CallsFor("other"));
         Assert.All(_reconciler.Calls, c => Assert.Equal(new ReconcileRequest("default", "pool"), c));
     }
@@ -84,26 +85,26 @@ public sealed class ControllerTests : IAsyncDisposable
         _owners.SetList("10", Objects.ConfigMap("pool", "5"));
         _reconciler.Behavior = (_, attempt) => attempt <= 3 ? throw new InvalidOperationException("boom") : ReconcileResult.Done;
         Start(NewController());
-        await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 1, "the first attempt ran");
+        await Eventually.TrueAsync(() => _reconciler.Calls.Count == 1, "the first attempt ran");
 
         // Backoff: 5 ms, then 10 ms, then 20 ms. Each step first waits until the failure has been
         // counted, which happens after the retry was scheduled, so the clock moves only after that.
         await FailuresCountedAsync(1);
         await Eventually.NeverAsync(() => _reconciler.Calls.Count > 1, "no retry before fake time moves");
         _time.Advance(TimeSpan.FromMilliseconds(5));
-        await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 2, "the second attempt runs after 5 ms");
+        await Eventually.TrueAsync(() => _reconciler.Calls.Count == 2, "the second attempt runs after 5 ms");
         await FailuresCountedAsync(2);
         _time.Advance(TimeSpan.FromMilliseconds(9));
         await Eventually.NeverAsync(() => _reconciler.Calls.Count > 2, "the third attempt waits 10 ms");
         _time.Advance(TimeSpan.FromMilliseconds(1));
-        await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 3, "the third attempt runs after 10 ms");
+        await Eventually.TrueAsync(() => _reconciler.Calls.Count == 3, "the third attempt runs after 10 ms");
         await FailuresCountedAsync(3);
         _time.Advance(TimeSpan.FromMilliseconds(19));
         await Eventually.NeverAsync(() => _reconciler.Calls.Count > 3, "the fourth attempt waits 20 ms");
         _time.Advance(TimeSpan.FromMilliseconds(1));
-        await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 4, "the fourth attempt runs after 20 ms");
+        await Eventually.TrueAsync(() => _reconciler.Calls.Count == 4, "the fourth attempt runs after 20 ms");
 
-        await Eventually.WaitUntilAsync(() => _recorder.Sum("controller_runtime_reconcile_total", "result=success") == 1, "the success is counted");
+        await Eventually.TrueAsync(() => _recorder.Sum("controller_runtime_reconcile_total", "result=success") == 1, "the success is counted");
         Assert.Equal(3, _recorder.Sum("controller_runtime_reconcile_errors_total", "controller=pools"));
         Assert.Equal(3, _recorder.Sum("controller_runtime_reconcile_total", "controller=pools", "result=error"));
         Assert.Equal(0, _controller!.Queue.NumRequeues(new ReconcileRequest("default", "pool")));
@@ -118,7 +119,7 @@ public sealed class ControllerTests : IAsyncDisposable
 
         await Eventually.AdvanceUntilAsync(_time, TimeSpan.FromMilliseconds(5), () => _reconciler.Calls.Count == 2, "the conflict is retried");
 
-        await Eventually.WaitUntilAsync(() => _recorder.Sum("controller_runtime_reconcile_total", "result=success") == 1, "the retry succeeds");
+        await Eventually.TrueAsync(() => _recorder.Sum("controller_runtime_reconcile_total", "result=success") == 1, "the retry succeeds");
         Assert.Equal(1, _recorder.Sum("controller_runtime_reconcile_total", "controller=pools", "result=conflict"));
         Assert.Equal(0, _recorder.Sum("controller_runtime_reconcile_errors_total"));
         Assert.Equal(0, _recorder.Sum("controller_runtime_reconcile_total", "result=error"));
@@ -130,13 +131,13 @@ public sealed class ControllerTests : IAsyncDisposable
         _owners.SetList("10", Objects.ConfigMap("pool", "5"));
         _reconciler.Behavior = (_, attempt) => attempt == 1 ? ReconcileResult.After(TimeSpan.FromSeconds(30)) : ReconcileResult.Done;
         Start(NewController());
-        await Eventually.WaitUntilAsync(() => _recorder.Sum("controller_runtime_reconcile_total", "result=requeue_after") == 1, "the first reconcile asked for a requeue");
+        await Eventually.TrueAsync(() => _recorder.Sum("controller_runtime_reconcile_total", "result=requeue_after") == 1, "the first reconcile asked for a requeue");
 
         _time.Advance(TimeSpan.FromSeconds(29));
         await Eventually.NeverAsync(() => _reconciler.Calls.Count > 1, "nothing before 30 s");
         _time.Advance(TimeSpan.FromSeconds(1));
 
-        await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 2, "the requeue fires at 30 s");
+        await Eventually.TrueAsync(() => _reconciler.Calls.Count == 2, "the requeue fires at 30 s");
     }
 
     [Fact]
@@ -144,13 +145,13 @@ public sealed class ControllerTests : IAsyncDisposable
     {
         _owners.SetList("10", Objects.ConfigMap("a", "5"), Objects.ConfigMap("b", "6"));
         Start(NewController(resync: TimeSpan.FromMinutes(1)));
-        await Eventually.WaitUntilAsync(() => _reconciler.Calls.Count == 2, "the initial reconciles ran");
+        await Eventually.TrueAsync(() => _reconciler.Calls.Count == 2, "the initial reconciles ran");
 
         _time.Advance(TimeSpan.FromSeconds(59));
         await Eventually.NeverAsync(() => _reconciler.Calls.Count > 2, "no resync before the period");
         _time.Advance(TimeSpan.FromSeconds(1));
 
-        await Eventually.WaitUntilAsync(() => _reconciler.CallsFor("a") == 2 && _reconciler.CallsFor("b") == 2, "both objects are reconciled again");
+        await Eventually.TrueAsync(() => _reconciler.CallsFor("a") == 2 && _reconciler.CallsFor("b") == 2, "both objects are reconciled again");
     }
 
     [Fact]
@@ -161,21 +162,21 @@ public sealed class ControllerTests : IAsyncDisposable
         var blocking = new BlockingReconciler(release.Task);
         _controller = new Controller<V1ConfigMap>(new ControllerOptions { Name = "pools", Workers = 4, ResyncPeriod = null }, _ownerInformer, blocking, _time, metrics: _metrics);
         Start(_controller);
-        await Eventually.WaitUntilAsync(() => blocking.Started == 1, "the first reconcile is running");
+        await Eventually.TrueAsync(() => blocking.Started == 1, "the first reconcile is running");
         var watch = await _owners.NextWatchAsync();
 
         watch.Send(WatchEventType.Modified, Objects.ConfigMap("pool", "11"));
         watch.Send(WatchEventType.Modified, Objects.ConfigMap("pool", "12"));
-        await Eventually.WaitUntilAsync(() => _ownerInformer.LastResourceVersion == "12", "the events are applied");
+        await Eventually.TrueAsync(() => _ownerInformer.LastResourceVersion == "12", "the events are applied");
         await Eventually.NeverAsync(() => blocking.Started > 1, "a key is never reconciled by two workers at once");
         release.SetResult();
 
-        await Eventually.WaitUntilAsync(() => blocking.Started == 2, "the key is reconciled again after the first reconcile");
+        await Eventually.TrueAsync(() => blocking.Started == 2, "the key is reconciled again after the first reconcile");
         Assert.Equal(1, blocking.MaxConcurrent);
     }
 
     private Task FailuresCountedAsync(int count) =>
-        Eventually.WaitUntilAsync(() => _recorder.Sum("controller_runtime_reconcile_errors_total") == count, $"{count} failures are counted");
+        Eventually.TrueAsync(() => _recorder.Sum("controller_runtime_reconcile_errors_total") == count, $"{count} failures are counted");
 
     private Controller<V1ConfigMap> NewController(TimeSpan? resync = null)
     {

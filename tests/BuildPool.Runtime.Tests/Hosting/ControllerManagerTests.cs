@@ -3,6 +3,7 @@ using BuildPool.Runtime.Hosting;
 using BuildPool.Runtime.Informers;
 using BuildPool.Runtime.Leadership;
 using BuildPool.Runtime.Tests.Support;
+using BuildPool.TestDoubles;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
 
@@ -24,7 +25,7 @@ public sealed class ControllerManagerTests
         using var stop = new CancellationTokenSource();
 
         var run = manager.RunAsync(stop.Token);
-        await Eventually.WaitUntilAsync(() => reconciler.Calls.Count == 1, "the object is reconciled");
+        await Eventually.TrueAsync(() => reconciler.Calls.Count == 1, "the object is reconciled");
         await stop.CancelAsync();
 
         await run.WaitAsync(Eventually.DefaultTimeout);
@@ -67,7 +68,7 @@ public sealed class ControllerManagerTests
         using var manager = new ControllerManager(election).AddController(controller);
 
         var run = manager.RunAsync(CancellationToken.None);
-        await Eventually.WaitUntilAsync(() => controller.Started, "the controller runs once leading", TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(() => controller.Started, "the controller runs once leading", TimeSpan.FromSeconds(20));
         lease.Partition("me");
 
         await Assert.ThrowsAsync<LoopExitedException>(() => run.WaitAsync(TimeSpan.FromSeconds(20)));

@@ -2,6 +2,7 @@ using System.Net;
 using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Informers;
 using BuildPool.Runtime.Tests.Support;
+using BuildPool.TestDoubles;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
@@ -61,7 +62,7 @@ public sealed class InformerTests : IAsyncDisposable
         watch.Send(WatchEventType.Added, Objects.ConfigMap("c", "11"));
         watch.Send(WatchEventType.Modified, Objects.ConfigMap("a", "12"));
         watch.Send(WatchEventType.Deleted, Objects.ConfigMap("b", "13"));
-        await Eventually.WaitUntilAsync(() => _informer.LastResourceVersion == "13", "all events are applied");
+        await Eventually.TrueAsync(() => _informer.LastResourceVersion == "13", "all events are applied");
 
         Assert.Equal(["a", "c"], _informer.Cache.List().Select(o => o.Metadata.Name).Order());
         Assert.Equal("12", _informer.Cache.Get("default", "a")!.Metadata.ResourceVersion);
@@ -74,7 +75,7 @@ public sealed class InformerTests : IAsyncDisposable
     {
         var watch = await StartAsync(Objects.ConfigMap("a", "5"));
         watch.Send(WatchEventType.Modified, Objects.ConfigMap("a", "11"));
-        await Eventually.WaitUntilAsync(() => _informer.LastResourceVersion == "11", "the event is applied");
+        await Eventually.TrueAsync(() => _informer.LastResourceVersion == "11", "the event is applied");
 
         watch.Drop(new IOException("connection reset"));
         var next = _api.NextWatchAsync();
@@ -90,7 +91,7 @@ public sealed class InformerTests : IAsyncDisposable
     {
         var watch = await StartAsync(Objects.ConfigMap("a", "5"));
         watch.Send(WatchEventType.Bookmark, Objects.Bookmark("42"));
-        await Eventually.WaitUntilAsync(() => _informer.LastResourceVersion == "42", "the bookmark is seen");
+        await Eventually.TrueAsync(() => _informer.LastResourceVersion == "42", "the bookmark is seen");
 
         // The server ends watches after their timeout; one that delivered events is reopened at once.
         watch.Close();

@@ -1,6 +1,7 @@
 using BuildPool.Runtime.Leadership;
 using BuildPool.Runtime.Metrics;
 using BuildPool.Runtime.Tests.Support;
+using BuildPool.TestDoubles;
 
 namespace BuildPool.Runtime.Tests.Leadership;
 
@@ -30,7 +31,7 @@ public sealed class LeaderElectionRunnerTests
         var runA = a.RunAsync(token => ReconcileWhileLeadingAsync("a", token), stopA.Token);
         var runB = b.RunAsync(token => ReconcileWhileLeadingAsync("b", token), stopB.Token);
 
-        await Eventually.WaitUntilAsync(() => Leaders.Count == 1, "one candidate leads", Timeout);
+        await Eventually.TrueAsync(() => Leaders.Count == 1, "one candidate leads", Timeout);
         var first = Leaders[0];
         Assert.Equal(first, _lease.Holder);
         Assert.Equal(1, recorder.Sum("leader_election_master_status", "name=operator"));
@@ -38,7 +39,7 @@ public sealed class LeaderElectionRunnerTests
         await (first == "a" ? stopA : stopB).CancelAsync();
         await (first == "a" ? runA : runB).WaitAsync(Timeout);
 
-        await Eventually.WaitUntilAsync(() => Leaders.Count == 2, "the other candidate takes over", Timeout);
+        await Eventually.TrueAsync(() => Leaders.Count == 2, "the other candidate takes over", Timeout);
         Assert.NotEqual(first, Leaders[1]);
         Assert.Equal(1, Volatile.Read(ref _maxReconciling));
         Assert.Equal(1, recorder.Sum("leader_election_master_status", "name=operator"));
@@ -55,7 +56,7 @@ public sealed class LeaderElectionRunnerTests
         using var stopB = new CancellationTokenSource();
         var a = Candidate("a");
         var runA = a.RunAsync(token => ReconcileWhileLeadingAsync("a", token), stopA.Token);
-        await Eventually.WaitUntilAsync(() => Leaders.Count == 1, "a leads", Timeout);
+        await Eventually.TrueAsync(() => Leaders.Count == 1, "a leads", Timeout);
         var b = Candidate("b");
         var runB = b.RunAsync(token => ReconcileWhileLeadingAsync("b", token), stopB.Token);
 
@@ -64,7 +65,7 @@ public sealed class LeaderElectionRunnerTests
         // Losing the lease ends a's term: RunAsync returns (the manager then stops the process).
         await runA.WaitAsync(Timeout);
         Assert.False(a.IsLeader);
-        await Eventually.WaitUntilAsync(() => Leaders.Count == 2, "b takes over", Timeout);
+        await Eventually.TrueAsync(() => Leaders.Count == 2, "b takes over", Timeout);
         Assert.Equal(["a", "b"], Leaders);
         Assert.Equal(1, Volatile.Read(ref _maxReconciling));
 

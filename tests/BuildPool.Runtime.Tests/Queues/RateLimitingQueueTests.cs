@@ -3,6 +3,7 @@ using BuildPool.Runtime.Metrics;
 using BuildPool.Runtime.Queues;
 using BuildPool.Runtime.Rate;
 using BuildPool.Runtime.Tests.Support;
+using BuildPool.TestDoubles;
 using Microsoft.Extensions.Time.Testing;
 
 namespace BuildPool.Runtime.Tests.Queues;

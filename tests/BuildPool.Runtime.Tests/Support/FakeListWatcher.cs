@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using BuildPool.Runtime.Informers;
+using BuildPool.TestDoubles;
 using k8s;
 using k8s.Models;
 

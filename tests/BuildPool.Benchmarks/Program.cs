@@ -8,6 +8,7 @@ using BuildPool.TestDoubles;
 // `make bench`: every section prints its table as it finishes; docs/benchmarks.md gets them all
 // with the machine description. `--quick` shrinks every section for development (its numbers
 // are not meaningful); `--only routing,movement,...` runs a subset; `--out PATH` writes elsewhere.
+// A section that fails (throws) is reported in the document and makes the run exit non-zero.
 var quick = args.Contains("--quick");
 var only = Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var output = Option("--out") ?? Path.Combine(RepositoryPaths.Root, "docs", "benchmarks.md");
@@ -17,12 +18,14 @@ var loadAtStart = MachineInfo.LoadAverage();
 var total = Stopwatch.StartNew();
 var sections = new List<string>();
 var timings = new MarkdownTable("section", "runtime");
+var failed = new List<string>();
 
 await RunAsync("routing", () => Task.FromResult(RoutingDecisionSection.Run(quick, artifacts)));
 await RunAsync("movement", () => Task.FromResult(MovementScenario.Run(quick)));
 await RunAsync("locality", () => Task.FromResult(CacheLocalityScenario.Run(quick)));
 await RunAsync("gateway", () => GatewayOverheadScenario.RunAsync(quick));
 await RunAsync("gateway-process", () => GatewayProcessScenario.RunAsync(quick));
+await RunAsync("load", () => LoadScenario.RunAsync(quick));
 await RunAsync("operator", () => OperatorScaleScenario.RunAsync(quick));
 await RunAsync("e2e", () => EndToEndScenario.RunAsync(quick));
 
@@ -61,6 +64,12 @@ Directory.CreateDirectory(Path.GetDirectoryName(output)!);
 await File.WriteAllTextAsync(output, document.ToString());
 Console.WriteLine();
 Console.WriteLine($"Wrote {output} in {Format.Seconds(total.Elapsed)}.");
+if (failed.Count > 0)
+{
+    Console.Error.WriteLine($"[bench] FAILED: {string.Join(", ", failed)} (see {output}).");
+    return 1;
+}
+
 return 0;
 
 async Task RunAsync(string name, Func<Task<string>> section)
@@ -77,10 +86,17 @@ async Task RunAsync(string name, Func<Task<string>> section)
     {
         text = await section();
     }
+    catch (SectionFailedException ex)
+    {
+        text = ex.Section;
+        failed.Add(name);
+        Console.Error.WriteLine($"[bench] {name} FAILED: {ex.Message}");
+    }
     catch (Exception ex) when (ex is not OutOfMemoryException)
     {
         // One broken section must not hide the others' numbers; the document says what failed.
         text = $"## {name}\n\nFAILED: {ex.GetType().Name}: {ex.Message}\n";
+        failed.Add(name);
         Console.Error.WriteLine(ex);
     }
 

@@ -139,6 +139,26 @@ public sealed class PoolDiscoveryTests
     }
 
     [Fact]
+    public async Task A_build_waiting_for_its_builder_to_start_shows_it_in_its_status_and_then_goes_on()
+    {
+        // The hold lasts the whole start timeout: the Status stream checks what its build waits
+        // for once a second, so it sees the hold several times over.
+        await using var h = await PoolGatewayHarness.StartAsync(
+            ThreeVolumes,
+            pool: p => p.Scaling.StartTimeout = "5s",
+            phases: new Dictionary<string, CacheVolumePhase> { ["pool-1"] = CacheVolumePhase.Idle });
+        var project = h.ProjectHomedOn("pool-1");
+
+        var result = await h.Client.BuildAsync(new FakeBuildxOptions { ContextName = project, Bootstrap = false });
+
+        Assert.True(result.Succeeded, result.ToString());
+        var wait = result.Vertexes[0];
+        Assert.Equal("[buildpool] starting builder pool-1", wait.Name);
+        Assert.NotNull(wait.Completed);
+        Assert.Equal(result.Builder, Assert.Single(h.Fleet.BuildersOf(result.Ref)));
+    }
+
+    [Fact]
     public async Task Keys_pinned_by_spec_keys_go_to_their_volume_and_hashed_keys_never_do()
     {
         const string Image = "registry.example.test/team/release";

@@ -44,6 +44,9 @@ internal sealed class GatewayRequestHandler(
     private const string SessionSharedKeyHeader = "X-Docker-Expose-Session-Sharedkey";
     private const string BuildIdHeader = "buildkit-controlapi-buildid";
 
+    // A Solve or Status request larger than this is refused (BuildKit's own requests are far smaller).
+    private const int MaxPeekedMessage = 4 * 1024 * 1024;
+
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
 
     private static readonly KeyValuePair<string, object?> Upstream = new("direction", "upstream");
@@ -88,6 +91,13 @@ internal sealed class GatewayRequestHandler(
         BuildCall? call = null;
         try
         {
+            if ((path == SolvePath || path == StatusPath) && await UnreadableAsync(context, path, aborted) is { } unreadable)
+            {
+                // Fail closed: as a keyless call it would reach a builder past admission and limits.
+                Fail(context, "unreadable_request", GrpcStatusResponse.InvalidArgument, unreadable);
+                return;
+            }
+
             call = await JoinAsync(context, path, connection, verdict.Tenant, aborted);
             if (call is null)
             {
@@ -231,6 +241,23 @@ internal sealed class GatewayRequestHandler(
         GatewayLog.CacheInjected(logger, key.Value, cacheRef);
     }
 
+    // Why the gateway cannot route a Solve or Status by its request (null: it can).
+    private static async Task<string?> UnreadableAsync(HttpContext context, string path, CancellationToken aborted)
+    {
+        var method = path[ControlPrefix.Length..];
+        var peeked = await GrpcForwarder.PeekFirstMessageAsync(context, MaxPeekedMessage, aborted);
+        var why = peeked switch
+        {
+            null => "it has no request message",
+            { IsCompressed: true } => "its request message is compressed (send it uncompressed)",
+            { IsComplete: false } => $"its request message is incomplete or larger than the gateway reads ({MaxPeekedMessage / (1024 * 1024)} MiB)",
+            _ => !SolveRequestParser.TryParse(peeked.Message.Span, out var fields) ? $"it is not a valid {method} request"
+                : string.IsNullOrEmpty(fields.Ref) ? "it names no build ref"
+                : null,
+        };
+        return why is null ? null : $"{method} refused: {why}";
+    }
+
     private async Task<BuildCall?> JoinAsync(HttpContext context, string path, ClientConnection connection, TenantInfo? tenant, CancellationToken aborted)
     {
         var headers = context.Request.Headers;
@@ -244,7 +271,8 @@ internal sealed class GatewayRequestHandler(
 
         if (path == SolvePath || path == StatusPath)
         {
-            var peeked = await GrpcForwarder.PeekFirstMessageAsync(context, cancellationToken: aborted);
+            // Read and checked by UnreadableAsync: a request that gets here parses and names a ref.
+            var peeked = await GrpcForwarder.PeekFirstMessageAsync(context, MaxPeekedMessage, aborted);
             if (peeked is not { IsComplete: true, IsCompressed: false } || !SolveRequestParser.TryParse(peeked.Message.Span, out var fields) || string.IsNullOrEmpty(fields.Ref))
             {
                 return null;

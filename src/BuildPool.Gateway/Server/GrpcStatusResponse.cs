@@ -8,6 +8,7 @@ namespace BuildPool.Gateway.Server;
 public static class GrpcStatusResponse
 {
     public const int Ok = 0;
+    public const int InvalidArgument = 3;
     public const int Unimplemented = 12;
     public const int ResourceExhausted = 8;
     public const int PermissionDenied = 7;

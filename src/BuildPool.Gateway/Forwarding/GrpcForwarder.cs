@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Frozen;
-using System.Globalization;
 using System.Net;
 using BuildPool.Http2;
 using Microsoft.AspNetCore.Http;
@@ -370,21 +369,9 @@ public sealed class GrpcForwarder
         }
     }
 
-    private static void WriteTrailersOnlyStatus(HttpResponse response, int status, string message)
-    {
-        if (response.HasStarted)
-        {
-            // Messages of the gateway's own went first: the status goes in the trailers.
-            AppendTrailers(response, [new("grpc-status", status.ToString(CultureInfo.InvariantCulture)), new("grpc-message", Uri.EscapeDataString(message))]);
-            return;
-        }
-
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/grpc";
-        response.Headers["grpc-status"] = status.ToString(CultureInfo.InvariantCulture);
-        // grpc-message is percent-encoded (gRPC HTTP/2 protocol spec).
-        response.Headers["grpc-message"] = Uri.EscapeDataString(message);
-    }
+    // Trailers-only, or in the trailers when the gateway already answered with messages of its own.
+    private static void WriteTrailersOnlyStatus(HttpResponse response, int status, string message) =>
+        Server.GrpcStatusResponse.Write(response, status, message);
 
     private static void DisableLimitsForLongStreams(HttpContext context)
     {

@@ -91,14 +91,19 @@ internal sealed class GatewayRequestHandler(
         BuildCall? call = null;
         try
         {
-            if ((path == SolvePath || path == StatusPath) && await UnreadableAsync(context, path, aborted) is { } unreadable)
+            SolveRequestFields buildRequest = default;
+            if (path == SolvePath || path == StatusPath)
             {
-                // Fail closed: as a keyless call it would reach a builder past admission and limits.
-                Fail(context, "unreadable_request", GrpcStatusResponse.InvalidArgument, unreadable);
-                return;
+                (buildRequest, var unreadable) = await ReadBuildRequestAsync(context, path, aborted);
+                if (unreadable is not null)
+                {
+                    // Fail closed: as a keyless call it would reach a builder past admission and limits.
+                    Fail(context, "unreadable_request", GrpcStatusResponse.InvalidArgument, unreadable);
+                    return;
+                }
             }
 
-            call = await JoinAsync(context, path, connection, verdict.Tenant, aborted);
+            call = Join(context, path, buildRequest, connection, verdict.Tenant, aborted);
             if (call is null)
             {
                 if (UntrustedKeylessRefusal(context, path, verdict.Tenant) is { } refusal)
@@ -241,24 +246,28 @@ internal sealed class GatewayRequestHandler(
         GatewayLog.CacheInjected(logger, key.Value, cacheRef);
     }
 
-    // Why the gateway cannot route a Solve or Status by its request (null: it can).
-    private static async Task<string?> UnreadableAsync(HttpContext context, string path, CancellationToken aborted)
+    // A Solve's or Status's request, read once to route the call; or why the gateway cannot
+    // read it (then the call is refused, never forwarded past admission).
+    private static async Task<(SolveRequestFields Fields, string? Refusal)> ReadBuildRequestAsync(HttpContext context, string path, CancellationToken aborted)
     {
         var method = path[ControlPrefix.Length..];
         var peeked = await GrpcForwarder.PeekFirstMessageAsync(context, MaxPeekedMessage, aborted);
+        SolveRequestFields fields = default;
         var why = peeked switch
         {
             null => "it has no request message",
             { IsCompressed: true } => "its request message is compressed (send it uncompressed)",
             { IsComplete: false } => $"its request message is incomplete or larger than the gateway reads ({MaxPeekedMessage / (1024 * 1024)} MiB)",
-            _ => !SolveRequestParser.TryParse(peeked.Message.Span, out var fields) ? $"it is not a valid {method} request"
+            _ => !SolveRequestParser.TryParse(peeked.Message.Span, out fields) ? $"it is not a valid {method} request"
                 : string.IsNullOrEmpty(fields.Ref) ? "it names no build ref"
                 : null,
         };
-        return why is null ? null : $"{method} refused: {why}";
+        return (fields, why is null ? null : $"{method} refused: {why}");
     }
 
-    private async Task<BuildCall?> JoinAsync(HttpContext context, string path, ClientConnection connection, TenantInfo? tenant, CancellationToken aborted)
+    // The build a call takes part in; null for a call that belongs to none (Info, ListWorkers, …).
+    // A Solve or Status comes with its request, already read (and known to name a ref).
+    private BuildCall? Join(HttpContext context, string path, SolveRequestFields request, ClientConnection connection, TenantInfo? tenant, CancellationToken aborted)
     {
         var headers = context.Request.Headers;
         if (path == SessionPath)
@@ -269,18 +278,14 @@ internal sealed class GatewayRequestHandler(
                 : null;
         }
 
-        if (path == SolvePath || path == StatusPath)
+        if (path == SolvePath)
         {
-            // Read and checked by UnreadableAsync: a request that gets here parses and names a ref.
-            var peeked = await GrpcForwarder.PeekFirstMessageAsync(context, MaxPeekedMessage, aborted);
-            if (peeked is not { IsComplete: true, IsCompressed: false } || !SolveRequestParser.TryParse(peeked.Message.Span, out var fields) || string.IsNullOrEmpty(fields.Ref))
-            {
-                return null;
-            }
+            return builds.JoinSolve(request, connection, Origin(context, tenant), aborted);
+        }
 
-            return path == SolvePath
-                ? builds.JoinSolve(fields, connection, Origin(context, tenant), aborted)
-                : builds.JoinRef(fields.Ref, BuildCallKind.Status, connection, Origin(context, tenant));
+        if (path == StatusPath)
+        {
+            return builds.JoinRef(request.Ref!, BuildCallKind.Status, connection, Origin(context, tenant));
         }
 
         if (path.StartsWith(BridgePrefix, StringComparison.Ordinal))

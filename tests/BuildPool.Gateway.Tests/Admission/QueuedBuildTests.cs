@@ -67,16 +67,10 @@ public sealed class QueuedBuildTests
         await using var harness = await StartAsync(maxConcurrentBuilds: 1, ["release"]);
         harness.Fleet.Configure(b => b.HoldSolves = true);
         var home = harness.Fleet[Home];
-        var firstOptions = Build("release");
-        var first = harness.Client.BuildAsync(firstOptions);
-        await home.Builds.WaitForRunningAsync(firstOptions.Ref);
+        var (firstOptions, first) = await RunningAsync(harness, "release");
         using var leaving = new CancellationTokenSource();
-        var secondOptions = Build("release");
-        var second = harness.Client.BuildAsync(secondOptions, leaving.Token);
-        await Eventually.TrueAsync(() => harness.Gateway.Admission.GetCounts(Home).Queued == 1, "the second build queues");
-        var thirdOptions = Build("release");
-        var third = harness.Client.BuildAsync(thirdOptions);
-        await Eventually.TrueAsync(() => harness.Gateway.Admission.GetCounts(Home).Queued == 2, "the third build queues behind it");
+        var (secondOptions, second) = await QueuedAsync(harness, "release", queued: 1, leaving.Token);
+        var (thirdOptions, third) = await QueuedAsync(harness, "release", queued: 2);
 
         await leaving.CancelAsync();
         await Eventually.TrueAsync(() => harness.Gateway.Admission.GetCounts(Home).Queued == 1, "the second build leaves the queue");
@@ -97,12 +91,8 @@ public sealed class QueuedBuildTests
         await using var harness = await StartAsync(maxConcurrentBuilds: 1, ["release"]);
         harness.Fleet.Configure(b => b.HoldSolves = true);
         var home = harness.Fleet[Home];
-        var firstOptions = Build("release");
-        var first = harness.Client.BuildAsync(firstOptions);
-        await home.Builds.WaitForRunningAsync(firstOptions.Ref);
-        var secondOptions = Build("release");
-        var second = harness.Client.BuildAsync(secondOptions);
-        await Eventually.TrueAsync(() => harness.Gateway.Admission.GetCounts(Home).Queued == 1, "the second build queues");
+        var (firstOptions, first) = await RunningAsync(harness, "release");
+        var (secondOptions, second) = await QueuedAsync(harness, "release", queued: 1);
 
         home.Builds.Release(firstOptions.Ref);
         home.Builds.Release(secondOptions.Ref);
@@ -127,9 +117,7 @@ public sealed class QueuedBuildTests
     {
         await using var harness = await StartAsync(maxConcurrentBuilds: 1, ["nightly"], queueTimeout: TimeSpan.FromMilliseconds(300));
         harness.Fleet.Configure(b => b.HoldSolves = true);
-        var firstOptions = Build("nightly");
-        var first = harness.Client.BuildAsync(firstOptions);
-        await harness.Fleet[Home].Builds.WaitForRunningAsync(firstOptions.Ref);
+        var (_, first) = await RunningAsync(harness, "nightly");
 
         var watch = Stopwatch.StartNew();
         var options = new FakeBuildxOptions { ContextName = "nightly", Bootstrap = false, SendPing = false };
@@ -144,6 +132,24 @@ public sealed class QueuedBuildTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
         harness.Fleet.ReleaseAll();
         Assert.True((await first.Within(30)).Succeeded);
+    }
+
+    // Starts a build of key and waits until it runs on the home builder (whose Solves are held).
+    private static async Task<(FakeBuildxOptions Options, Task<FakeBuildxResult> Build)> RunningAsync(GatewayHarness harness, string key)
+    {
+        var options = Build(key);
+        var build = harness.Client.BuildAsync(options);
+        await harness.Fleet[Home].Builds.WaitForRunningAsync(options.Ref);
+        return (options, build);
+    }
+
+    // Starts a build of key and waits until it is the queued-th build waiting for the home builder.
+    private static async Task<(FakeBuildxOptions Options, Task<FakeBuildxResult> Build)> QueuedAsync(GatewayHarness harness, string key, int queued, CancellationToken cancellationToken = default)
+    {
+        var options = Build(key);
+        var build = harness.Client.BuildAsync(options, cancellationToken);
+        await Eventually.TrueAsync(() => harness.Gateway.Admission.GetCounts(Home).Queued == queued, $"build {options.Ref} queues as number {queued}");
+        return (options, build);
     }
 
     private static FakeBuildxOptions Build(string key) => new() { ContextName = key, Bootstrap = false };

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using BuildPool.Gateway.Routing;
+using BuildPool.Http2;
 using BuildPool.Gateway.Tests.Support;
 using BuildPool.TestDoubles;
 using Grpc.Core;
@@ -174,7 +175,13 @@ public sealed class GatewayRoutingTests
     public async Task A_full_queue_times_out_with_resource_exhausted_and_the_documented_message()
     {
         await using var harness = await GatewayHarness.StartAsync(
-            configure: o => o with { QueueTimeout = TimeSpan.FromMilliseconds(300) },
+            configure: o => o with
+            {
+                QueueTimeout = TimeSpan.FromMilliseconds(300),
+                // Every other wait on the queued build's path is far longer than the bound below,
+                // so a regression to waiting one out fails the test instead of fitting in the slack.
+                Correlation = o.Correlation with { DecisionWait = TimeSpan.FromMinutes(2), SolveArrivalWait = TimeSpan.FromMinutes(2) },
+            },
             backend: b => b.Name == "builder-3" ? b with { MaxConcurrentBuilds = 1, Keys = ["nightly"] } : b);
         harness.Fleet.Configure(b => b.HoldSolves = true);
         var home = "builder-3";
@@ -192,8 +199,8 @@ public sealed class GatewayRoutingTests
 
         Assert.Equal(StatusCode.ResourceExhausted, second.Status);
         Assert.Equal($"builder {home} is at capacity (1 running build); waited 300ms in queue", second.Message);
-        // Well under the client's 30 s timeout (the first build is held forever), with room for a
-        // loaded machine, where 5 s for a whole build's calls was a race against the scheduler.
+        // Room for a loaded machine (5 s for a whole build's calls was a race against the
+        // scheduler), yet far below the 2-minute waits configured above and the client's 30 s.
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
         harness.Fleet.ReleaseAll();
         Assert.True((await first.Within(30)).Succeeded);
@@ -252,8 +259,11 @@ public sealed class GatewayRoutingTests
     public async Task A_builder_that_is_down_fails_its_builds_fast_with_unavailable_and_the_others_keep_building()
     {
         // The default circuit threshold (3): the failing build's own calls open it, so the keyless
-        // calls of later builds (ListWorkers) stop going to the dead builder too.
-        await using var harness = await GatewayHarness.StartAsync();
+        // calls of later builds (ListWorkers) stop going to the dead builder too. The connect
+        // timeout is far above the bound below: a refused connect must fail the build at once,
+        // and a regression to waiting the timeout out must fail this test.
+        await using var harness = await GatewayHarness.StartAsync(
+            configure: o => o with { Upstream = new Http2ClientPoolOptions { ConnectTimeout = TimeSpan.FromMinutes(2) } });
         var down = harness.HomeOf("payments");
         await harness.Fleet.RemoveAsync(down);
 
@@ -262,7 +272,8 @@ public sealed class GatewayRoutingTests
         var elapsed = watch.Elapsed;
 
         Assert.Equal(StatusCode.Unavailable, failed.Status);
-        // Fast means well under the client's 30 s timeout; 3 s was too tight for a loaded machine.
+        // Fast means well under the client's 30 s timeout and the 2-minute connect timeout; 3 s
+        // was too tight for a loaded machine.
         Assert.True(elapsed < TimeSpan.FromSeconds(15), $"failing took {elapsed}");
         for (var i = 0; i < 20; i++)
         {

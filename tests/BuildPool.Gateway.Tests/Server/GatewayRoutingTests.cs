@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using BuildPool.Gateway.Routing;
-using BuildPool.Http2;
 using BuildPool.Gateway.Tests.Support;
+using BuildPool.Http2;
 using BuildPool.TestDoubles;
 using Grpc.Core;
 using Eventually = BuildPool.Gateway.Tests.Support.Eventually;

@@ -33,7 +33,8 @@ fmt-check: ## fail when the code is not formatted
 
 # Sections (`BENCH_ARGS="--only load"` runs some): routing, movement, locality, gateway, gateway-process,
 # load (48 builds at once through the gateway, 4x its slots, against fake builders with BuildKit's own
-# waits; every build must succeed), operator, e2e. The run exits non-zero when a section fails.
+# waits; every build must succeed), attacks (one hostile client per attack against the gateway process;
+# honest builds must all complete and the gateway stay within 256 MiB of idle), operator, e2e. The run exits non-zero when a section fails.
 bench: ## benchmarks, side by side in one run -> docs/benchmarks.md (under 15 min on 2 cores; BENCH_ARGS=--quick for a smoke run)
 	$(DOTNET) run --project tests/BuildPool.Benchmarks -c Release -- $(BENCH_ARGS)
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
@@ -34,6 +35,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _settingsReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ArrayBufferWriter<byte> _encodeBuffer = new(1024);
+    private readonly Http2FloodGuard _floodGuard;
 
     // Writer loop only: streams whose HEADERS are buffered but not yet written to the transport.
     private readonly List<Http2ClientStream> _headersAwaitingFlush = [];
@@ -54,12 +56,28 @@ public sealed class Http2ClientConnection : IAsyncDisposable
     private TaskCompletionSource? _pingAck;
     private ulong _pingPayload;
 
-    // Owned by the reader loop.
-    private long _receiveWindow;
+    // Receive-side flow control of the connection, guarded by _receiveLock: the reader loop
+    // spends the window, consumers (any thread) give it back as they read.
+    private readonly Lock _receiveLock = new();
+    private long _receiveWindow = DefaultWindow;
+    private int _receiveWindowSize = DefaultWindow;
     private int _receiveUnacknowledged;
+    private int _receiveShortfall;
+    private bool _receiveReleased;
+
+    // Owned by the reader loop.
     private int _headerBlockStreamId;
     private bool _headerBlockEndStream;
     private bool _settingsSeen;
+    private int _headerBlockFrames;
+    private long? _pendingInitialWindow;
+
+    // Written by the reader loop, read by the keepalive loop.
+    private long _lastFrameTimestamp;
+
+    // PING and SETTINGS acknowledgements and RST_STREAM frames queued for the writer but not yet
+    // written: a peer that sends those and never reads the answers must not grow this without bound.
+    private int _queuedControlFrames;
 
     // Owned by the writer loop.
     private int _nextStreamId = 1;
@@ -80,7 +98,8 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         _frameReader = new Http2FrameReader(_input) { MaxFrameSize = options.MaxFrameSize };
         _encoder = new HpackEncoder(options.UseHuffman);
         _decoder = new HpackDecoder(options.HeaderTableSize, options.MaxHeaderListSize);
-        _receiveWindow = options.InitialConnectionWindowSize;
+        _floodGuard = new Http2FloodGuard(options.MaxControlFramesPerSecond, options.TimeProvider);
+        _lastFrameTimestamp = options.TimeProvider.GetTimestamp();
     }
 
     /// <summary>Completes when the connection can carry no more frames (closed, failed or disposed).</summary>
@@ -215,6 +234,8 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         await _shutdown.CancelAsync();
         await _transport.DisposeAsync();
         await Task.WhenAll(_readLoop, _writeLoop, _keepAliveLoop);
+        // Also when the handshake failed before the reader loop started.
+        ReleaseReceiveWindow();
         _shutdown.Dispose();
         Http2Log.ConnectionClosed(_logger, _peer);
     }
@@ -231,9 +252,9 @@ public sealed class Http2ClientConnection : IAsyncDisposable
             (Http2SettingId.MaxHeaderListSize, (uint)_options.MaxHeaderListSize),
         ];
         Http2FrameWriter.WriteSettings(_output, settings);
-        if (_options.InitialConnectionWindowSize > DefaultWindow)
+        if (ReserveReceiveWindow() is > 0 and var raise)
         {
-            Http2FrameWriter.WriteWindowUpdate(_output, 0, _options.InitialConnectionWindowSize - DefaultWindow);
+            Http2FrameWriter.WriteWindowUpdate(_output, 0, raise);
         }
 
         await FlushOutputAsync(cancellationToken);
@@ -391,13 +412,116 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         }
     }
 
+    // ---- flow control, receive side ----
+
+    /// <summary>
+    /// Takes the connection window beyond the protocol's 65,535 from the shared budget (all of it
+    /// without one); returns the WINDOW_UPDATE increment to announce it.
+    /// </summary>
+    private int ReserveReceiveWindow()
+    {
+        var wanted = Math.Max(0, _options.InitialConnectionWindowSize - DefaultWindow);
+        var granted = _options.ReceiveBudget?.Reserve(wanted) ?? wanted;
+        lock (_receiveLock)
+        {
+            _receiveWindow += granted;
+            _receiveWindowSize += granted;
+            _receiveShortfall = wanted - granted;
+        }
+
+        return granted;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> received octets were read by their consumer or dropped, of which
+    /// <paramref name="buffered"/> had been buffered: the peer may send that much again.
+    /// </summary>
+    internal void OnReceiveConsumed(int count, int buffered)
+    {
+        if (buffered != 0)
+        {
+            _options.ReceiveBudget?.OnBuffered(-buffered);
+        }
+
+        if (count <= 0)
+        {
+            return;
+        }
+
+        int increment;
+        lock (_receiveLock)
+        {
+            if (_receiveReleased)
+            {
+                return;
+            }
+
+            _receiveUnacknowledged += count;
+            // Batched while the peer has plenty of window; at once while streams nobody reads
+            // hold much of it, so the streams still reading are not starved.
+            if (_receiveUnacknowledged < _receiveWindowSize / 2 && _receiveWindow >= _receiveWindowSize / 2)
+            {
+                return;
+            }
+
+            increment = _receiveUnacknowledged;
+            _receiveUnacknowledged = 0;
+            if (_receiveShortfall > 0 && _options.ReceiveBudget?.Reserve(_receiveShortfall) is > 0 and var more)
+            {
+                _receiveShortfall -= more;
+                _receiveWindowSize += more;
+                increment += more;
+            }
+
+            _receiveWindow += increment;
+        }
+
+        EnqueueWindowUpdate(0, increment);
+    }
+
+    internal void OnReceiveBuffered(int count) => _options.ReceiveBudget?.OnBuffered(count);
+
+    /// <summary>Once no more DATA can arrive: the window goes back to the shared budget.</summary>
+    private void ReleaseReceiveWindow()
+    {
+        int reserved;
+        lock (_receiveLock)
+        {
+            if (_receiveReleased)
+            {
+                return;
+            }
+
+            _receiveReleased = true;
+            reserved = _receiveWindowSize - DefaultWindow;
+        }
+
+        _options.ReceiveBudget?.Release(reserved);
+    }
+
     // ---- queueing frames for the writer ----
 
     internal bool EnqueueData(Http2ClientStream stream, ReadOnlySequence<byte> data, bool endStream) =>
         _writes.Writer.TryWrite(WriteItem.ForData(stream, data, endStream));
 
-    internal void EnqueueReset(int streamId, Http2ErrorCode errorCode) =>
+    internal void EnqueueReset(int streamId, Http2ErrorCode errorCode)
+    {
+        Interlocked.Increment(ref _queuedControlFrames);
         _writes.Writer.TryWrite(WriteItem.Control(ControlKind.RstStream, streamId, (ulong)errorCode));
+    }
+
+    /// <summary>Queues an answer the peer asked for; fails the connection when the peer does not read them.</summary>
+    private void EnqueueReply(ControlKind kind, int streamId, ulong value)
+    {
+        if (Interlocked.Increment(ref _queuedControlFrames) > _options.MaxQueuedControlFrames)
+        {
+            throw new Http2ConnectionException(
+                Http2ErrorCode.EnhanceYourCalm,
+                $"Control frame flood: the peer does not read, more than {_options.MaxQueuedControlFrames} PING, SETTINGS and RST_STREAM answers wait unsent (limit --upstream-max-queued-control-frames).");
+        }
+
+        _writes.Writer.TryWrite(WriteItem.Control(kind, streamId, value));
+    }
 
     internal void EnqueueWindowUpdate(int streamId, int increment) =>
         _writes.Writer.TryWrite(WriteItem.Control(ControlKind.WindowUpdate, streamId, (ulong)increment));
@@ -596,9 +720,11 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         {
             case ControlKind.Headers:
                 WriteHeaders(item.Stream!);
+                _floodGuard.OnFramesSent(1);
                 break;
             case ControlKind.Data:
                 var stream = item.Stream!;
+                _floodGuard.OnFramesSent((int)Math.Max(1, (item.Data.Length + _peerMaxFrameSize - 1) / _peerMaxFrameSize));
                 if (!stream.SkipsWrites)
                 {
                     WriteDataFrames(stream.Id, item.Data, item.EndStream);
@@ -612,18 +738,21 @@ public sealed class Http2ClientConnection : IAsyncDisposable
                 stream.Operation.SetResultInline();
                 break;
             case ControlKind.RstStream:
+                Interlocked.Decrement(ref _queuedControlFrames);
                 Http2FrameWriter.WriteRstStream(_output, item.StreamId, (Http2ErrorCode)item.Value);
                 break;
             case ControlKind.WindowUpdate:
                 Http2FrameWriter.WriteWindowUpdate(_output, item.StreamId, (int)item.Value);
                 break;
             case ControlKind.SettingsAck:
+                Interlocked.Decrement(ref _queuedControlFrames);
                 Http2FrameWriter.WriteSettingsAck(_output);
                 break;
             case ControlKind.Ping:
                 Http2FrameWriter.WritePing(_output, item.Value, ack: false);
                 break;
             case ControlKind.PingAck:
+                Interlocked.Decrement(ref _queuedControlFrames);
                 Http2FrameWriter.WritePing(_output, item.Value, ack: true);
                 break;
             case ControlKind.GoAway:
@@ -705,6 +834,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         {
             while (await _frameReader.ReadFrameAsync(_shutdown.Token))
             {
+                Volatile.Write(ref _lastFrameTimestamp, _options.TimeProvider.GetTimestamp());
                 await ProcessFrameAsync(_frameReader.Current);
             }
 
@@ -737,6 +867,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         finally
         {
             FailAllStreams();
+            ReleaseReceiveWindow();
             await _input.CompleteAsync();
         }
     }
@@ -759,37 +890,64 @@ public sealed class Http2ClientConnection : IAsyncDisposable
             switch (frame.Type)
             {
                 case Http2FrameType.Data:
+                    if (frame.Header.Length == 0 && !frame.Header.HasFlag(Http2FrameFlags.EndStream))
+                    {
+                        _floodGuard.Spend("empty DATA");
+                    }
+
                     await ProcessDataAsync(frame);
                     break;
                 case Http2FrameType.Headers:
+                    if (frame.Header.Length == 0)
+                    {
+                        _floodGuard.Spend("zero-length HEADERS");
+                    }
+
+                    _headerBlockFrames = 1;
                     ProcessHeaders(frame);
                     break;
                 case Http2FrameType.Continuation:
+                    if (++_headerBlockFrames > Http2FloodGuard.MaxHeaderBlockFrames)
+                    {
+                        throw Http2FloodGuard.HeaderBlockTooLong();
+                    }
+
+                    if (frame.Header.Length == 0)
+                    {
+                        _floodGuard.Spend("empty CONTINUATION");
+                    }
+
                     ProcessContinuation(frame);
                     break;
                 case Http2FrameType.Priority:
+                    _floodGuard.Spend("PRIORITY");
                     Http2FrameParser.ParsePriority(frame);
                     break;
                 case Http2FrameType.RstStream:
+                    _floodGuard.Spend("RST_STREAM");
                     ProcessRstStream(frame);
                     break;
                 case Http2FrameType.Settings:
+                    _floodGuard.Spend(frame.Header.HasFlag(Http2FrameFlags.Ack) ? "SETTINGS ACK" : "SETTINGS");
                     ProcessSettings(frame);
                     break;
                 case Http2FrameType.PushPromise:
                     // We sent SETTINGS_ENABLE_PUSH = 0 (RFC 9113 8.4).
                     throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "PUSH_PROMISE received although push is disabled.");
                 case Http2FrameType.Ping:
+                    _floodGuard.Spend(frame.Header.HasFlag(Http2FrameFlags.Ack) ? "PING ACK" : "PING");
                     ProcessPing(frame);
                     break;
                 case Http2FrameType.GoAway:
+                    _floodGuard.Spend("GOAWAY");
                     ProcessGoAway(frame);
                     break;
                 case Http2FrameType.WindowUpdate:
                     ProcessWindowUpdate(frame);
                     break;
                 default:
-                    // Unknown frame types MUST be ignored (RFC 9113 4.1).
+                    // Unknown frame types MUST be ignored (RFC 9113 4.1), but not in any number.
+                    _floodGuard.Spend("unknown frame type");
                     break;
             }
         }
@@ -802,7 +960,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
     private void ResetStreamFromReader(int streamId, Http2StreamException error)
     {
         Http2Log.StreamError(_logger, _peer, streamId, error.ErrorCode, error);
-        EnqueueReset(streamId, error.ErrorCode);
+        EnqueueReply(ControlKind.RstStream, streamId, (ulong)error.ErrorCode);
         if (FindStream(streamId) is { } stream)
         {
             stream.OnFailed(error);
@@ -841,29 +999,30 @@ public sealed class Http2ClientConnection : IAsyncDisposable
     {
         var data = Http2FrameParser.ParseData(frame);
         var length = frame.Header.Length;
-        _receiveWindow -= length;
-        if (_receiveWindow < 0)
+        lock (_receiveLock)
         {
-            throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, "DATA beyond the connection receive window.");
+            _receiveWindow -= length;
+            if (_receiveWindow < 0)
+            {
+                throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, "DATA beyond the connection receive window.");
+            }
         }
 
-        // The connection window is credited on receipt: stream windows already bound what each
-        // stream buffers, and crediting on consumption would let one slow stream stall all others.
-        _receiveUnacknowledged += length;
-        if (_receiveUnacknowledged >= _options.InitialConnectionWindowSize / 2)
+        // The connection window comes back only as consumers read, so what the peer may send
+        // is what we can hold; whatever no consumer will read (padding, frames of streams that
+        // are gone or failed) is given back at once.
+        var kept = 0;
+        try
         {
-            EnqueueWindowUpdate(0, _receiveUnacknowledged);
-            _receiveWindow += _receiveUnacknowledged;
-            _receiveUnacknowledged = 0;
+            if (LookupStream(frame.StreamId) is { } stream)
+            {
+                kept = await stream.OnDataAsync(data, length, frame.Header.HasFlag(Http2FrameFlags.EndStream));
+            }
         }
-
-        var stream = LookupStream(frame.StreamId);
-        if (stream is null)
+        finally
         {
-            return;
+            OnReceiveConsumed(length - kept, buffered: 0);
         }
-
-        await stream.OnDataAsync(data, length, frame.Header.HasFlag(Http2FrameFlags.EndStream));
     }
 
     private void ProcessHeaders(Http2Frame frame)
@@ -957,7 +1116,15 @@ public sealed class Http2ClientConnection : IAsyncDisposable
             return;
         }
 
-        _writes.Writer.TryWrite(WriteItem.Control(ControlKind.SettingsAck, 0, 0));
+        // Applied once per frame: a frame may repeat the setting thousands of times, and each
+        // application walks every open stream.
+        if (_pendingInitialWindow is { } initialWindow)
+        {
+            _pendingInitialWindow = null;
+            ApplyInitialWindowSize((int)initialWindow);
+        }
+
+        EnqueueReply(ControlKind.SettingsAck, 0, 0);
         _settingsSeen = true;
         _settingsReceived.TrySetResult();
     }
@@ -975,23 +1142,7 @@ public sealed class Http2ClientConnection : IAsyncDisposable
 
                 break;
             case Http2SettingId.InitialWindowSize:
-                lock (_lock)
-                {
-                    // Applies retroactively to every open stream and may make windows negative (RFC 9113 6.9.2).
-                    var delta = (int)value - _peerInitialWindow;
-                    _peerInitialWindow = (int)value;
-                    foreach (var stream in _streams.Values)
-                    {
-                        stream.SendWindow += delta;
-                        if (stream.SendWindow > Http2FrameParser.MaxWindowSize)
-                        {
-                            throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, "SETTINGS_INITIAL_WINDOW_SIZE overflowed a stream window.");
-                        }
-
-                        WakeWindowWaiterLocked(stream);
-                    }
-                }
-
+                _pendingInitialWindow = value;
                 break;
             case Http2SettingId.MaxFrameSize:
                 _peerMaxFrameSize = (int)value;
@@ -1003,12 +1154,32 @@ public sealed class Http2ClientConnection : IAsyncDisposable
         }
     }
 
+    private void ApplyInitialWindowSize(int value)
+    {
+        lock (_lock)
+        {
+            // Applies retroactively to every open stream and may make windows negative (RFC 9113 6.9.2).
+            var delta = value - _peerInitialWindow;
+            _peerInitialWindow = value;
+            foreach (var stream in _streams.Values)
+            {
+                stream.SendWindow += delta;
+                if (stream.SendWindow > Http2FrameParser.MaxWindowSize)
+                {
+                    throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, "SETTINGS_INITIAL_WINDOW_SIZE overflowed a stream window.");
+                }
+
+                WakeWindowWaiterLocked(stream);
+            }
+        }
+    }
+
     private void ProcessPing(Http2Frame frame)
     {
         var payload = Http2FrameParser.ParsePing(frame);
         if (!frame.Header.HasFlag(Http2FrameFlags.Ack))
         {
-            _writes.Writer.TryWrite(WriteItem.Control(ControlKind.PingAck, 0, payload));
+            EnqueueReply(ControlKind.PingAck, 0, payload);
             return;
         }
 
@@ -1100,21 +1271,36 @@ public sealed class Http2ClientConnection : IAsyncDisposable
 
     // ---- keepalive ----
 
+    // grpc-go's client rules: PING only while streams are open (servers count PINGs on idle
+    // connections as abuse) and only after an interval without any frame from the peer (a busy
+    // connection proves itself). A peer that stops answering is found within interval + timeout.
     private async Task KeepAliveLoopAsync()
     {
+        var time = _options.TimeProvider;
+        var interval = _options.KeepAlivePingInterval;
         try
         {
-            using var timer = new PeriodicTimer(_options.KeepAlivePingInterval, _options.TimeProvider);
-            while (await timer.WaitForNextTickAsync(_shutdown.Token))
+            while (true)
             {
+                var silent = time.GetElapsedTime(Volatile.Read(ref _lastFrameTimestamp));
+                if (silent < interval || ActiveStreamCount == 0)
+                {
+                    await Task.Delay(silent < interval ? interval - silent : interval, time, _shutdown.Token);
+                    continue;
+                }
+
                 try
                 {
-                    await PingAsync(_shutdown.Token).WaitAsync(_options.KeepAlivePingTimeout, _options.TimeProvider);
+                    await PingAsync(_shutdown.Token).WaitAsync(_options.KeepAlivePingTimeout, time);
                 }
                 catch (TimeoutException)
                 {
                     Http2Log.KeepAliveTimeout(_logger, _peer, _options.KeepAlivePingTimeout);
-                    Fail(new Http2ConnectionException(Http2ErrorCode.NoError, "Keepalive PING unanswered."), goAwayCode: null);
+                    Fail(
+                        new Http2ConnectionException(
+                            Http2ErrorCode.NoError,
+                            string.Create(CultureInfo.InvariantCulture, $"The peer did not answer a keep-alive PING within {_options.KeepAlivePingTimeout.TotalSeconds:0.###} s (limit --upstream-keepalive-timeout): it stopped or the network to it is gone.")),
+                        goAwayCode: null);
                     return;
                 }
             }

@@ -29,7 +29,8 @@ public sealed class Http2ClientStream : IAsyncDisposable
     // Guarded by _sync.
     private long _receiveWindow;
     private int _unacknowledged;
-    private long _buffered;
+    private int _buffered;
+    private bool _discarded;
     private bool _requestEnded;
     private bool _responseEnded;
     private bool _localReset;
@@ -256,12 +257,16 @@ public sealed class Http2ClientStream : IAsyncDisposable
         }
     }
 
-    /// <summary>Abandons the stream: sends RST_STREAM and fails pending and later reads and writes.</summary>
+    /// <summary>
+    /// Abandons the stream: sends RST_STREAM and fails pending and later reads and writes. Response
+    /// data not read yet is dropped, and the connection window it held given back.
+    /// </summary>
     public void Reset(Http2ErrorCode errorCode = Http2ErrorCode.Cancel)
     {
         Exception error;
         lock (_sync)
         {
+            DiscardBufferedLocked();
             if (_localReset || (_requestEnded && _responseEnded))
             {
                 return;
@@ -330,6 +335,12 @@ public sealed class Http2ClientStream : IAsyncDisposable
         var increment = 0;
         lock (_sync)
         {
+            if (_discarded)
+            {
+                // Already given back when the stream was reset or failed.
+                return;
+            }
+
             _buffered -= count;
             _unacknowledged += count;
             // Credit the peer only for what the consumer has taken: a slow reader slows the sender.
@@ -344,6 +355,24 @@ public sealed class Http2ClientStream : IAsyncDisposable
         if (increment > 0)
         {
             _connection.EnqueueWindowUpdate(Id, increment);
+        }
+
+        _connection.OnReceiveConsumed(count, buffered: count);
+    }
+
+    // Nobody will read what is buffered: the connection gets its window back.
+    private void DiscardBufferedLocked()
+    {
+        if (_discarded)
+        {
+            return;
+        }
+
+        _discarded = true;
+        if (_buffered > 0)
+        {
+            _connection.OnReceiveConsumed(_buffered, buffered: _buffered);
+            _buffered = 0;
         }
     }
 
@@ -373,14 +402,15 @@ public sealed class Http2ClientStream : IAsyncDisposable
 
     // ---- called by the reader loop only ----
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    internal async ValueTask OnDataAsync(ReadOnlySequence<byte> data, int frameLength, bool endStream)
+    /// <summary>Takes a DATA frame's payload; returns how many octets were buffered for the consumer.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<int> OnDataAsync(ReadOnlySequence<byte> data, int frameLength, bool endStream)
     {
         lock (_sync)
         {
             if (_localReset || _error is not null)
             {
-                return;
+                return 0;
             }
 
             if (!_headersReceived)
@@ -401,12 +431,13 @@ public sealed class Http2ClientStream : IAsyncDisposable
 
             // Padding is never read by the consumer, so credit it with the next update.
             _unacknowledged += frameLength - (int)data.Length;
-            _buffered += data.Length;
+            _buffered += (int)data.Length;
             MaxBufferedBytes = Math.Max(MaxBufferedBytes, _buffered);
         }
 
         if (!data.IsEmpty)
         {
+            _connection.OnReceiveBuffered((int)data.Length);
             var writer = _receive.Writer;
             foreach (var segment in data)
             {
@@ -420,6 +451,8 @@ public sealed class Http2ClientStream : IAsyncDisposable
         {
             EndResponse(NoTrailers);
         }
+
+        return (int)data.Length;
     }
 
     internal void OnHeaders(List<KeyValuePair<string, string>> fields, bool endStream)
@@ -513,6 +546,7 @@ public sealed class Http2ClientStream : IAsyncDisposable
                 return;
             }
 
+            DiscardBufferedLocked();
             _error ??= error;
             _requestEnded = true;
             _responseEnded = true;

@@ -21,6 +21,12 @@ public sealed class OperatorOptions
     /// <summary>How often every object is reconciled again even without events.</summary>
     public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long a Dedicated key's demand stays without a build asking again (the gateway repeats it
+    /// every 10 s while a build waits). An older demand is dropped with an Event.
+    /// </summary>
+    public TimeSpan DemandTtl { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How often a ready builder is probed and its disk usage read.</summary>
     public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(30);
 

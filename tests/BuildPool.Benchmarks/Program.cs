@@ -26,6 +26,7 @@ await RunAsync("locality", () => Task.FromResult(CacheLocalityScenario.Run(quick
 await RunAsync("gateway", () => GatewayOverheadScenario.RunAsync(quick));
 await RunAsync("gateway-process", () => GatewayProcessScenario.RunAsync(quick));
 await RunAsync("load", () => LoadScenario.RunAsync(quick));
+await RunAsync("attacks", () => AttackScenario.RunAsync(quick));
 await RunAsync("operator", () => OperatorScaleScenario.RunAsync(quick));
 await RunAsync("e2e", () => EndToEndScenario.RunAsync(quick));
 

@@ -73,7 +73,30 @@ public sealed class CommandTests : IDisposable
     [InlineData("--upstream-cert and --upstream-key go together", "--upstream-cert", "/no/such/cert.pem")]
     [InlineData("--upstream-ca '/no/such/ca.pem': no such file", "--upstream-ca", "/no/such/ca.pem")]
     [InlineData("--require-client-certificate needs --client-ca", "--require-client-certificate=true")]
-    public async Task Gateway_tls_flags_that_cannot_work_fail_in_one_line_naming_the_flag(string expected, params string[] flags)
+    [InlineData("--upstream-connection-buffer 1Mi must be at least twice --upstream-stream-buffer 1Mi", "--upstream-connection-buffer", "1Mi")]
+    [InlineData("--upstream-stream-buffer: \"1Ki\" must be between 65535 and 2147483647 bytes", "--upstream-stream-buffer", "1Ki")]
+    [InlineData("--upstream-buffer-total: \"lots\"", "--upstream-buffer-total", "lots")]
+    [InlineData("--min-response-data-rate-grace: \"1s\" must be longer than 1s", "--min-response-data-rate-grace", "1s")]
+    [InlineData("--min-response-data-rate does not go with --mode passthrough", "--mode", "passthrough", "--min-response-data-rate", "1Ki")]
+    [InlineData("--max-id-length 8: must be at least 32", "--max-id-length", "8")]
+    [InlineData("--max-connections-per-source 0: must be at least 1", "--max-connections-per-source", "0")]
+    [InlineData("--idle-timeout", "--idle-timeout", "soon")]
+    [InlineData("--max-tls-handshakes does not go with --mode passthrough", "--mode", "passthrough", "--max-tls-handshakes", "10")]
+    public async Task Gateway_flags_that_cannot_work_fail_in_one_line_naming_the_flag(string expected, params string[] flags)
+    {
+        var (code, _, error) = await Cli.RunAsync(_dir.FullName, ["gateway", "--backend", "b=tcp://127.0.0.1:1", .. flags]);
+
+        Assert.Equal(2, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"buildpool gateway: {expected}", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--upstream-keepalive-timeout: \"0s\" must be longer than zero", "--upstream-keepalive-timeout", "0s")]
+    [InlineData("--upstream-keepalive-interval: ", "--upstream-keepalive-interval", "soon")]
+    [InlineData("--upstream-max-control-frames 0: must be at least 1", "--upstream-max-control-frames", "0")]
+    [InlineData("--upstream-max-queued-control-frames 0: must be at least 1", "--upstream-max-queued-control-frames", "0")]
+    public async Task Gateway_upstream_liveness_and_flood_limits_out_of_range_fail_in_one_line_naming_the_flag(string expected, params string[] flags)
     {
         var (code, _, error) = await Cli.RunAsync(_dir.FullName, ["gateway", "--backend", "b=tcp://127.0.0.1:1", .. flags]);
 

@@ -99,6 +99,7 @@ public sealed partial class MetricsReferenceTests
         using var runtime = new RuntimeMetrics();
         using var gateway = new GatewayMetrics();
         gateway.ObserveQueued(() => 0);
+        gateway.ObserveUpstreamBuffered(() => 0);
         using var passthrough = new BuildPool.Gateway.Passthrough.PassthroughMetrics();
         using var kubernetes = new Kubernetes(new KubernetesClientConfiguration { Host = "http://127.0.0.1:9" });
         var caches = new OperatorCaches(kubernetes, new OperatorOptions(), TimeProvider.System, NullLoggerFactory.Instance);

@@ -77,6 +77,10 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
             // Builds keep streams open and silent for minutes (a long RUN step), as buildkitd allows.
             k.Limits.MinRequestBodyDataRate = null;
             k.Limits.MinResponseDataRate = null;
+            // buildkitd (grpc-go) credits its connection window as data arrives, so a stream whose
+            // requests it does not read stops only itself. Kestrel credits it as the application
+            // reads; a connection window far above its 768 KiB stream windows stands in for that.
+            k.Limits.Http2.InitialConnectionWindowSize = 64 * 1024 * 1024;
         });
         // Held Solves and open Status streams end through Builds.Stop(); never wait long for them.
         builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
@@ -111,17 +115,10 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
     private static Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions Https(FakeBuilderTls tls)
     {
         var https = new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions { ServerCertificate = tls.ServerCertificate };
-        if (tls.ClientCa is { } ca)
+        if (tls.ClientCa is not null || tls.ClientCaBundle is not null)
         {
             https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
-            https.ClientCertificateValidation = (certificate, _, _) =>
-            {
-                using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
-                chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                return chain.Build(certificate);
-            };
+            https.ClientCertificateValidation = (certificate, _, _) => tls.Accepts(certificate);
         }
 
         return https;

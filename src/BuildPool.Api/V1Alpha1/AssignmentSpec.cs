@@ -28,4 +28,15 @@ public sealed class AssignmentSpec
     [Maximum(1024)]
     [JsonPropertyName("maxVolumes")]
     public int MaxVolumes { get; set; } = 64;
+
+    /// <summary>
+    /// Dedicated mode: most volumes one tenant (a ClientAccess SecretBinding; clients without one
+    /// count as one tenant) may hold. A tenant at its quota, or at a full pool, gets room only by
+    /// evicting its own least recently used idle volume: one tenant's keys never evict another's.
+    /// Unset: maxVolumes.
+    /// </summary>
+    [Minimum(1)]
+    [Maximum(1024)]
+    [JsonPropertyName("maxVolumesPerTenant")]
+    public int? MaxVolumesPerTenant { get; set; }
 }

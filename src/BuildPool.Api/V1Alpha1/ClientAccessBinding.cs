@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using BuildPool.Api.Schema;
+using BuildPool.Api.Units;
 
 namespace BuildPool.Api.V1Alpha1;
 
@@ -27,8 +28,10 @@ public sealed class ClientAccessBinding
     public string SecretName { get; set; } = DefaultSecretName;
 
     /// <summary>
-    /// Builds with this certificate are untrusted (for example fork pull requests): they only
-    /// get Private forks of cache volumes and never write back.
+    /// Builds with this certificate are untrusted (for example fork pull requests): each runs on
+    /// an isolated fork of its key's volume, imports but never exports the pool's registry cache,
+    /// and never writes back. Isolation follows this identity, not the keys a build names; a pool
+    /// with an untrusted binding must require client certificates (else it is Stalled).
     /// </summary>
     [Default("false")]
     [JsonPropertyName("untrusted")]
@@ -42,6 +45,19 @@ public sealed class ClientAccessBinding
     [Maximum(10000)]
     [JsonPropertyName("maxConcurrentBuilds")]
     public int? MaxConcurrentBuilds { get; set; }
+
+    /// <summary>
+    /// Routing keys this tenant shares with others (and with clients without a certificate):
+    /// builds of these keys use the key as it is. Every other key of the tenant's builds is
+    /// namespaced as &lt;binding name&gt;@&lt;key&gt;, so a tenant never lands on another tenant's
+    /// volume, whatever image or directory name it sends.
+    /// </summary>
+    [MaxItems(Limits.LongList)]
+    [ListType("set")]
+    [Pattern(RoutingKeyName.Pattern)]
+    [MaxLength(RoutingKeyName.MaxLength)]
+    [JsonPropertyName("sharedKeys")]
+    public IList<string>? SharedKeys { get; set; }
 
     /// <summary>Lifetime of the issued certificate; it is renewed after two thirds of it.</summary>
     [Default("\"2160h\"")]

@@ -15,8 +15,9 @@ public sealed class EndpointTlsSpec
     /// <summary>
     /// FromSecret: Secret of type kubernetes.io/tls with the server certificate (tls.crt,
     /// tls.key), as cert-manager writes it; its ca.crt, if any, is handed to clients as ca.pem.
-    /// Client and builder certificates still come from the operator's pool CA (Secret
-    /// &lt;pool&gt;-ca), which the gateway requires client certificates to chain to.
+    /// Client certificates still come from the operator's tenant CA (Secret &lt;pool&gt;-ca),
+    /// which the gateway requires client certificates to chain to; builders trust only the
+    /// operator's internal CA (Secret &lt;pool&gt;-internal-ca).
     /// </summary>
     [Pattern(Patterns.DnsSubdomain)]
     [MaxLength(Limits.NameLength)]

@@ -56,8 +56,10 @@ public sealed class RoutingSpec
     /// Glob patterns over routing keys (* matches any run of characters, ? one character) whose
     /// builds are untrusted, for example pull requests from forks. An untrusted build always runs
     /// on an isolated fork of its key's volume, seeded from it, used by that build only and
-    /// deleted after it; it never reaches a builder that trusted builds use. Client identities
-    /// are marked untrusted by a ClientAccess SecretBinding (spec.clientAccess.untrusted).
+    /// deleted after it; it never reaches a builder that trusted builds use. Keys are chosen by
+    /// the client (image and directory names), so these patterns are a hint for pools without
+    /// tenants, not a boundary: a client can pick a key that does not match. Isolation that holds
+    /// is decided by identity: a ClientAccess SecretBinding with spec.clientAccess.untrusted.
     /// </summary>
     [MaxItems(Limits.LongList)]
     [ListType("set")]

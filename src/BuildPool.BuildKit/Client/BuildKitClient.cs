@@ -151,7 +151,7 @@ public sealed class BuildKitClient : IDisposable
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
             ConnectTimeout = TimeSpan.FromSeconds(5),
         };
-        if (options.ClientCertificate is not null || options.CertificateAuthority is not null)
+        if (options.ClientCertificate is not null || options.CertificateAuthorities is not null)
         {
             var ssl = new SslClientAuthenticationOptions();
             if (options.ClientCertificate is not null)
@@ -159,10 +159,10 @@ public sealed class BuildKitClient : IDisposable
                 ssl.ClientCertificates = [options.ClientCertificate];
             }
 
-            if (options.CertificateAuthority is { } ca)
+            if (options.CertificateAuthorities is { } roots)
             {
                 ssl.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
-                    errors == SslPolicyErrors.None || (cert is not null && ChainsTo(new X509Certificate2(cert), ca));
+                    errors == SslPolicyErrors.None || (cert is not null && ChainsTo(new X509Certificate2(cert), roots));
             }
 
             handler.SslOptions = ssl;
@@ -171,11 +171,11 @@ public sealed class BuildKitClient : IDisposable
         return handler;
     }
 
-    private static bool ChainsTo(X509Certificate2 leaf, X509Certificate2 ca)
+    private static bool ChainsTo(X509Certificate2 leaf, X509Certificate2Collection roots)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         return chain.Build(leaf);
     }

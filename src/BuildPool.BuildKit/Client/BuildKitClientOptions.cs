@@ -17,8 +17,11 @@ public sealed class BuildKitClientOptions
     /// <summary>Client certificate for mTLS; null for h2c or server-only TLS.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
 
-    /// <summary>CA that signed the daemon's certificate; null trusts the system store.</summary>
-    public X509Certificate2? CertificateAuthority { get; init; }
+    /// <summary>
+    /// CAs the daemon's certificate may chain to (more than one while a pool moves its builders
+    /// to another CA); null trusts the system store.
+    /// </summary>
+    public X509Certificate2Collection? CertificateAuthorities { get; init; }
 
     /// <summary>True to use TLS (https) even for a tcp:// address.</summary>
     public bool UseTls { get; init; }

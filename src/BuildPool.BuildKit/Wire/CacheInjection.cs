@@ -52,22 +52,116 @@ public static class CacheInjection
     }
 
     /// <summary>
-    /// The request with <c>--cache-to type=registry,ref=…,&lt;exportAttrs&gt;</c> and
-    /// <c>--cache-from type=registry,ref=…</c> added for <paramref name="cacheRef"/>.
+    /// The <c>ref</c> of every cache export (<c>--cache-to</c>) the request carries, in order; an
+    /// unreadable request yields what could be read before the damage.
     /// </summary>
-    public static byte[] Inject(ReadOnlySpan<byte> solveRequest, string cacheRef, IReadOnlyDictionary<string, string>? exportAttrs = null)
+    public static IReadOnlyList<string> ExportRefs(ReadOnlySpan<byte> solveRequest)
+    {
+        var refs = new List<string>();
+        var reader = new ProtoReader(solveRequest);
+        while (reader.TryReadTag(out var field, out var wire))
+        {
+            if (field != CacheField || wire != ProtoWireType.LengthDelimited)
+            {
+                if (!reader.TrySkip(wire))
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            if (!reader.TryReadLengthDelimited(out var cache))
+            {
+                break;
+            }
+
+            var options = new ProtoReader(cache);
+            while (options.TryReadTag(out var f, out var w))
+            {
+                if (f == ExportsField && w == ProtoWireType.LengthDelimited && options.TryReadLengthDelimited(out var entry))
+                {
+                    if (AttributeOf(entry, "ref") is { } reference)
+                    {
+                        refs.Add(reference);
+                    }
+                }
+                else if (!options.TrySkip(w))
+                {
+                    break;
+                }
+            }
+        }
+
+        return refs;
+    }
+
+    // CacheOptionsEntry: 1 type, 2 map<string,string> attrs (entries of 1 key, 2 value).
+    private static string? AttributeOf(ReadOnlySpan<byte> entry, string name)
+    {
+        var reader = new ProtoReader(entry);
+        while (reader.TryReadTag(out var field, out var wire))
+        {
+            if (field == 2 && wire == ProtoWireType.LengthDelimited && reader.TryReadLengthDelimited(out var pair))
+            {
+                string? key = null, value = null;
+                var inner = new ProtoReader(pair);
+                while (inner.TryReadTag(out var f, out var w))
+                {
+                    if (f is 1 or 2 && w == ProtoWireType.LengthDelimited && inner.TryReadLengthDelimited(out var text))
+                    {
+                        if (f == 1)
+                        {
+                            key = Encoding.UTF8.GetString(text);
+                        }
+                        else
+                        {
+                            value = Encoding.UTF8.GetString(text);
+                        }
+                    }
+                    else if (!inner.TrySkip(w))
+                    {
+                        break;
+                    }
+                }
+
+                if (key == name && value is not null)
+                {
+                    return value;
+                }
+            }
+            else if (!reader.TrySkip(wire))
+            {
+                break;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The request with <c>--cache-to type=registry,ref=…,&lt;exportAttrs&gt;</c> and
+    /// <c>--cache-from type=registry,ref=…</c> added for <paramref name="cacheRef"/>; with
+    /// <paramref name="export"/> false only the import (an untrusted build reads the cache but
+    /// must never write what trusted builds read).
+    /// </summary>
+    public static byte[] Inject(ReadOnlySpan<byte> solveRequest, string cacheRef, IReadOnlyDictionary<string, string>? exportAttrs = null, bool export = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(cacheRef);
-        var export = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["ref"] = cacheRef, ["mode"] = "max" };
+        var exported = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["ref"] = cacheRef, ["mode"] = "max" };
         foreach (var (k, v) in exportAttrs ?? new Dictionary<string, string>())
         {
-            export[k] = v;
+            exported[k] = v;
         }
 
         var options = new ArrayBufferWriter<byte>();
-        WriteMessage(options, ExportsField, Entry("registry", export));
+        if (export)
+        {
+            WriteMessage(options, ExportsField, Entry("registry", exported));
+        }
+
         var import = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["ref"] = cacheRef };
-        if (export.TryGetValue("registry.insecure", out var insecure))
+        if (exported.TryGetValue("registry.insecure", out var insecure))
         {
             // A plain-HTTP registry is plain HTTP for reading too.
             import["registry.insecure"] = insecure;

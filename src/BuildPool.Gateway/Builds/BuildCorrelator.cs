@@ -36,6 +36,11 @@ public sealed class BuildCorrelator : IDisposable
     private readonly BuildReports _reports;
     private readonly Lock _lock = new();
     private readonly BuildIndex _builds = new();
+
+    // Ended builds in the order they ended (so also of when their grace ends): the sweep reads
+    // only the expired front, never every build, under the lock routing decisions take. An entry
+    // whose build was revived, merged or forgotten since is skipped.
+    private readonly Queue<(BuildUnit Unit, long EndedAt)> _ended = new();
     private readonly ITimer _sweeper;
 
     /// <param name="pool">What routing can do beyond ready builders (pool mode); none when null.</param>
@@ -62,7 +67,7 @@ public sealed class BuildCorrelator : IDisposable
         _holds = new BuildHolds(placement, pool, forks, _logger);
         _admission = new SolveAdmission(placement, admission, pool, metrics);
         _reports = new BuildReports(_time, metrics, _logger);
-        var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, Math.Min(_options.EndedGrace.Ticks, _options.IdleTtl.Ticks) / 2));
+        var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, _options.EndedGrace.Ticks / 2));
         _sweeper = _time.CreateTimer(static s => ((BuildCorrelator)s!).Sweep(), this, sweep, sweep);
     }
 
@@ -109,7 +114,7 @@ public sealed class BuildCorrelator : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
         lock (_lock)
         {
-            var unit = _builds.BySession(sessionId) ?? Create(connection, origin, refId: null, sessionId);
+            var unit = Owned(_builds.BySession(sessionId), origin, "session", sessionId) ?? Create(connection, origin, refId: null, sessionId);
             if (!unit.SessionSeen)
             {
                 unit.SessionSeen = true;
@@ -125,8 +130,8 @@ public sealed class BuildCorrelator : IDisposable
     {
         lock (_lock)
         {
-            var byRef = _builds.ByRef(fields.Ref);
-            var bySession = _builds.BySession(fields.Session);
+            var byRef = Owned(_builds.ByRef(fields.Ref), origin, "build", fields.Ref);
+            var bySession = Owned(_builds.BySession(fields.Session), origin, "session", fields.Session);
             var unit = (byRef, bySession) switch
             {
                 (null, null) => Create(connection, origin, fields.Ref, fields.Session),
@@ -155,7 +160,7 @@ public sealed class BuildCorrelator : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(reference);
         lock (_lock)
         {
-            var unit = _builds.ByRef(reference) ?? Create(connection, origin, reference, sessionId: null);
+            var unit = Owned(_builds.ByRef(reference), origin, "build", reference) ?? Create(connection, origin, reference, sessionId: null);
             return Enter(unit, kind, unit.RecordFor(reference), ticket: null);
         }
     }
@@ -223,11 +228,53 @@ public sealed class BuildCorrelator : IDisposable
         return new BuildCall(this, unit, kind, record, ticket);
     }
 
+    // A known build joins only calls of its own tenant (anonymous calls only anonymous builds).
+    private static BuildUnit? Owned(BuildUnit? unit, in CallOrigin origin, string what, string? id) =>
+        unit is null || string.Equals(unit.Origin.Tenant?.AdmissionKey, origin.Tenant?.AdmissionKey, StringComparison.Ordinal)
+            ? unit
+            : throw new ForeignBuildException($"{what} {id} belongs to another tenant's build; a build's calls must come from the tenant that started it");
+
     private BuildUnit Create(ClientConnection connection, CallOrigin origin, string? refId, string? sessionId)
     {
+        CheckLimits(connection, origin);
         var unit = new BuildUnit(_time.GetTimestamp()) { Connection = connection, Origin = origin };
         _builds.Add(unit, refId, sessionId);
         return unit;
+    }
+
+    // A new build of this connection and tenant, or a refusal naming the limit. Builds that ended
+    // and wait out their grace make room first (the oldest of the connection, the oldest of all):
+    // a late Status finding its builder matters less than a new build starting.
+    private void CheckLimits(ClientConnection connection, CallOrigin origin)
+    {
+        if (connection.Units.Count >= _options.MaxBuildsPerConnection && connection.Units.Find(u => u.EndedAt is not null) is { } ended)
+        {
+            Forget(ended);
+        }
+
+        if (connection.Units.Count >= _options.MaxBuildsPerConnection)
+        {
+            throw new BuildLimitException($"this connection already has {connection.Units.Count} builds, the gateway's limit (--max-builds-per-connection)");
+        }
+
+        var tenant = origin.Tenant?.AdmissionKey ?? origin.ClientIdentity;
+        if (tenant is not null && _builds.CountOf(tenant) >= _options.MaxBuildsPerTenant)
+        {
+            throw new BuildLimitException($"tenant {tenant} already has {_builds.CountOf(tenant)} builds, the gateway's limit (--max-builds-per-tenant)");
+        }
+
+        while (_builds.Count >= _options.MaxBuilds && _ended.TryDequeue(out var oldest))
+        {
+            if (IsCurrent(oldest))
+            {
+                Forget(oldest.Unit);
+            }
+        }
+
+        if (_builds.Count >= _options.MaxBuilds)
+        {
+            throw new BuildLimitException($"the gateway already tracks {_builds.Count} builds, its limit (--max-tracked-builds)");
+        }
     }
 
     // A Solve names a ref (its Status may have arrived) and a session (its Session may have
@@ -289,12 +336,13 @@ public sealed class BuildCorrelator : IDisposable
             return true;
         }
 
-        if (!_facts.TryKey(unit, force, out var key))
+        if (!_facts.TryKey(unit, force, out var chosen))
         {
             return false;
         }
 
-        var facts = _facts.Read(unit, key, _time.GetElapsedTime(_clockOrigin));
+        var facts = _facts.Read(unit, chosen, _time.GetElapsedTime(_clockOrigin));
+        var key = facts.Key;
         var decision = BuildRouter.Decide(facts);
         if (decision.Home is { } home && unit.Connection is { } connection)
         {
@@ -308,7 +356,7 @@ public sealed class BuildCorrelator : IDisposable
                 break;
             case RoutingVerdict.Refuse:
                 BuildLog.NoBuilder(_logger, key?.Value ?? "-", decision.Reason!);
-                SetRoute(unit, new BuildRoute(null, key, decision.Outcome, Failure: decision.Reason));
+                SetRoute(unit, new BuildRoute(null, key, decision.Outcome, Failure: decision.Reason, FailureStatus: decision.RefusalStatus));
                 break;
             default:
                 SetRoute(unit, new BuildRoute(decision.Backend, key, decision.Outcome, decision.FollowedConnection));
@@ -346,6 +394,13 @@ public sealed class BuildCorrelator : IDisposable
             held.HeldFor = null;
             held.HeldOn = null;
             var unit = held.Root;
+            if (unit.Forgotten)
+            {
+                // Its calls all ended while it waited: nothing is left to route.
+                _holds.Release(unit);
+                return;
+            }
+
             if (unit != held)
             {
                 unit.Holds.Inherit(held.Holds);
@@ -361,34 +416,57 @@ public sealed class BuildCorrelator : IDisposable
 
     private void SetRoute(BuildUnit unit, BuildRoute route) => unit.Routed(route, ticket => _admission.Issue(ticket, route));
 
-    // Its Solves returned and no call is left, or its connection closed: the build is reported
-    // and stays known for the grace period, so a late call still finds its builder.
+    // No call is left: a build whose Solve came is reported and stays known for the grace period,
+    // so a late call still finds its builder. Calls that never saw a Solve (reset Sessions, Status
+    // calls of refs no Solve named) made no build: kept, they would let a client that never
+    // builds fill the gateway.
     private void MaybeEnd(BuildUnit unit)
     {
-        if (unit.EndedAt is null && unit.ActiveCalls == 0 && (unit.Connection is { Closed: true } || (unit.Solve is not null && unit.OpenSolves == 0)))
+        if (unit.EndedAt is not null || unit.ActiveCalls > 0)
         {
-            unit.EndedAt = _time.GetTimestamp();
-            _reports.Report(unit);
-            _holds.Release(unit);
+            return;
         }
+
+        if (unit.Solve is null)
+        {
+            Forget(unit);
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        unit.EndedAt = now;
+        _ended.Enqueue((unit, now));
+        _reports.Report(unit);
+        _holds.Release(unit);
     }
+
+    private void Forget(BuildUnit unit)
+    {
+        unit.Forgotten = true;
+        _reports.Report(unit);
+        _holds.Release(unit);
+        _builds.Remove(unit);
+        unit.DecisionTimer?.Dispose();
+        unit.DecisionTimer = null;
+    }
+
+    // Its build has not been revived, merged or forgotten since it ended.
+    private static bool IsCurrent((BuildUnit Unit, long EndedAt) entry) =>
+        entry.Unit.EndedAt == entry.EndedAt && entry.Unit.MergedInto is null && !entry.Unit.Forgotten;
 
     private void Sweep()
     {
         lock (_lock)
         {
             var now = _time.GetTimestamp();
-            foreach (var unit in _builds.Units.Where(u => Expired(u, now)).ToList())
+            while (_ended.TryPeek(out var oldest) && _time.GetElapsedTime(oldest.EndedAt, now) >= _options.EndedGrace)
             {
-                _reports.Report(unit);
-                _holds.Release(unit);
-                _builds.Remove(unit);
-                unit.DecisionTimer?.Dispose();
+                _ended.Dequeue();
+                if (IsCurrent(oldest))
+                {
+                    Forget(oldest.Unit);
+                }
             }
         }
     }
-
-    private bool Expired(BuildUnit unit, long now) => unit.EndedAt is { } ended
-        ? _time.GetElapsedTime(ended, now) >= _options.EndedGrace
-        : unit.ActiveCalls == 0 && _time.GetElapsedTime(unit.LastActivity, now) >= _options.IdleTtl;
 }

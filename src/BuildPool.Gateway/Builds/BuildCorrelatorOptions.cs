@@ -17,9 +17,27 @@ public sealed record BuildCorrelatorOptions
     /// </summary>
     public TimeSpan SolveArrivalWait { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long an ended build stays known, so a late call of it (a Status reader) still reaches its builder.</summary>
+    /// <summary>
+    /// How long an ended build stays known, so a late call of it (a Status reader) still reaches
+    /// its builder. Only builds whose Solve arrived: calls that end without one (a reset Session,
+    /// a Status of a ref no Solve named) are forgotten when the last of them ends.
+    /// </summary>
     public TimeSpan EndedGrace { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>A build with no call running and no activity for this long is forgotten (its client vanished).</summary>
-    public TimeSpan IdleTtl { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// Builds one client connection may have tracked at once, running or ended within
+    /// <see cref="EndedGrace"/> (<c>--max-builds-per-connection</c>); a call that would start
+    /// another is refused with <c>RESOURCE_EXHAUSTED</c>. buildx runs one build per connection,
+    /// <c>buildx bake</c> one per target.
+    /// </summary>
+    public int MaxBuildsPerConnection { get; init; } = 256;
+
+    /// <summary>
+    /// Builds one tenant (client certificate identity) may have tracked at once over all its
+    /// connections (<c>--max-builds-per-tenant</c>). Anonymous clients are bounded per connection only.
+    /// </summary>
+    public int MaxBuildsPerTenant { get; init; } = 1_000;
+
+    /// <summary>Builds the gateway tracks at once over all clients (<c>--max-tracked-builds</c>).</summary>
+    public int MaxBuilds { get; init; } = 10_000;
 }

@@ -21,7 +21,7 @@ internal sealed class BuildHolds(Placement placement, PoolMode pool, ForkRouting
                 // The starter asks for the builder and completes when it is ready or the start
                 // timeout passed (with why not).
                 unit.Holds.StartWaited = true;
-                return pool.Starter!.WaitForBuilderAsync(placement, facts.Key!.Value.Value, new PlacementDecision(decision.Backend, decision.Outcome));
+                return pool.Starter!.WaitForBuilderAsync(placement, facts.Key!.Value.Value, new PlacementDecision(decision.Backend, decision.Outcome), unit.Origin.Tenant?.AdmissionKey);
             case BuildHoldKind.OverflowFork:
                 return WaitForOverflowFork(unit, decision.Backend!.Id, facts.Now, decision.Until - facts.Now);
             default:

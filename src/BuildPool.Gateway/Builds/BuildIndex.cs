@@ -7,8 +7,11 @@ internal sealed class BuildIndex
     private readonly Dictionary<string, BuildUnit> _byRef = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BuildUnit> _bySession = new(StringComparer.Ordinal);
     private readonly HashSet<BuildUnit> _units = [];
+    private readonly Dictionary<string, int> _perTenant = new(StringComparer.Ordinal);
 
     public int Count => _units.Count;
+
+    public int CountOf(string tenant) => _perTenant.GetValueOrDefault(tenant);
 
     public IEnumerable<BuildUnit> Units => _units;
 
@@ -20,6 +23,7 @@ internal sealed class BuildIndex
     {
         unit.Connection?.Units.Add(unit);
         _units.Add(unit);
+        Tally(unit, 1);
         Register(unit, refId, sessionId);
     }
 
@@ -34,6 +38,7 @@ internal sealed class BuildIndex
     {
         absorbed.MergedInto = survivor;
         _units.Remove(absorbed);
+        Tally(absorbed, -1);
         absorbed.Connection?.Units.Remove(absorbed);
         absorbed.Refs.ForEach(id => _byRef[id] = survivor);
         absorbed.Sessions.ForEach(id => _bySession[id] = survivor);
@@ -41,10 +46,32 @@ internal sealed class BuildIndex
 
     public void Remove(BuildUnit unit)
     {
-        _units.Remove(unit);
+        if (_units.Remove(unit))
+        {
+            Tally(unit, -1);
+        }
+
         unit.Connection?.Units.Remove(unit);
         Forget(_byRef, unit.Refs, unit);
         Forget(_bySession, unit.Sessions, unit);
+    }
+
+    private void Tally(BuildUnit unit, int delta)
+    {
+        if (unit.TenantKey is not { } tenant)
+        {
+            return;
+        }
+
+        var count = _perTenant.GetValueOrDefault(tenant) + delta;
+        if (count > 0)
+        {
+            _perTenant[tenant] = count;
+        }
+        else
+        {
+            _perTenant.Remove(tenant);
+        }
     }
 
     private static BuildUnit? Find(Dictionary<string, BuildUnit> map, string? id) =>

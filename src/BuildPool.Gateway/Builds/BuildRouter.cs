@@ -13,6 +13,7 @@ internal static class BuildRouter
 {
     public static RoutingDecision Decide(in RoutingFacts facts) => facts.Key switch
     {
+        _ when facts.KeyRefusal is { } refusal => RoutingDecision.Refuse(PlacementOutcome.Unavailable, refusal, facts.KeyRefusalStatus),
         null => Keyless(facts),
         { } key when facts.Untrusted is { } why => Isolated(facts, key, why),
         { } key => Keyed(facts, key),

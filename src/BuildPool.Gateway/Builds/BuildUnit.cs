@@ -33,7 +33,14 @@ internal sealed class BuildUnit(long created)
 
     public ClientConnection? Connection { get; set; }
 
-    public CallOrigin Origin { get; set; }
+    public CallOrigin Origin { get; init; }
+
+    // Whom the per-tenant build cap counts it under: its tenant, else its client certificate
+    // identity; null for an anonymous client (bounded per connection).
+    public string? TenantKey => Origin.Tenant?.AdmissionKey ?? Origin.ClientIdentity;
+
+    // Removed from the correlator's books (ended and past its grace, or never saw a Solve).
+    public bool Forgotten { get; set; }
 
     // What its calls offered so far: the first Solve's fields (null until a Solve came), and
     // whether its Session came, with which shared key.

@@ -10,4 +10,5 @@ namespace BuildPool.Gateway.Builds;
 /// The tenant the gateway resolved from the client certificate (<see cref="TenantGate"/>): its
 /// binding, per-tenant limit and whether its builds are untrusted. Null for an anonymous client.
 /// </param>
-public readonly record struct CallOrigin(string? Authority, string? ServerName, string? ClientIdentity, TenantInfo? Tenant = null);
+/// <param name="Tls">The connection is TLS: its <paramref name="ServerName"/> is what the client verified the gateway's certificate against.</param>
+public readonly record struct CallOrigin(string? Authority, string? ServerName, string? ClientIdentity, TenantInfo? Tenant = null, bool Tls = false);

@@ -25,8 +25,10 @@ internal readonly record struct RoutingDecision
     // Hold: the instant the wait gives up (TimeSpan.MaxValue: the builder starter bounds it).
     public TimeSpan Until { get; private init; }
 
-    // Refuse: the gRPC UNAVAILABLE message.
+    // Refuse: the grpc-message, and the status (UNAVAILABLE unless the build itself is refused).
     public string? Reason { get; private init; }
+
+    public int RefusalStatus { get; private init; }
 
     public static RoutingDecision Route(Backend backend, PlacementOutcome outcome, Backend? home = null, bool followedConnection = false) =>
         new() { Verdict = RoutingVerdict.Route, Backend = backend, Outcome = outcome, Home = home, FollowedConnection = followedConnection };
@@ -34,6 +36,6 @@ internal readonly record struct RoutingDecision
     public static RoutingDecision HoldFor(BuildHoldKind hold, TimeSpan until, Backend? backend = null, PlacementOutcome outcome = default, Backend? home = null) =>
         new() { Verdict = RoutingVerdict.Hold, Hold = hold, Until = until, Backend = backend, Outcome = outcome, Home = home };
 
-    public static RoutingDecision Refuse(PlacementOutcome outcome, string reason) =>
-        new() { Verdict = RoutingVerdict.Refuse, Outcome = outcome, Reason = reason };
+    public static RoutingDecision Refuse(PlacementOutcome outcome, string reason, int status = Server.GrpcStatusResponse.Unavailable) =>
+        new() { Verdict = RoutingVerdict.Refuse, Outcome = outcome, Reason = reason, RefusalStatus = status };
 }

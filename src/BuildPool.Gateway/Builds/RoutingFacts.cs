@@ -9,8 +9,15 @@ internal readonly record struct RoutingFacts
 {
     public TimeSpan Now { get; init; }
 
-    // Null for a build that offered no key.
+    // Null for a build that offered no key. A tenant's key is already in its key space
+    // (TenantInfo.Scope); untrusted key patterns match the key as the client named it.
     public RoutingKey? Key { get; init; }
+
+    // Why the build's key may not be used (the key rule, or an :authority the TLS server name
+    // does not confirm), and the gRPC status of that refusal; null for a usable key.
+    public string? KeyRefusal { get; init; }
+
+    public int KeyRefusalStatus { get; init; }
 
     // Why the build is untrusted (isolation policy); null when it is trusted.
     public string? Untrusted { get; init; }

@@ -1,4 +1,6 @@
+using BuildPool.Api.Units;
 using BuildPool.Gateway.Routing;
+using BuildPool.Gateway.Server;
 
 namespace BuildPool.Gateway.Builds;
 
@@ -35,14 +37,19 @@ internal sealed class RoutingFactsReader(KeyExtractor extractor, Placement place
         return force || firstUnknown < 0 || (key is { } k && IndexOf(sources, k.Source) <= firstUnknown);
     }
 
-    public RoutingFacts Read(BuildUnit unit, RoutingKey? key, TimeSpan now)
+    public RoutingFacts Read(BuildUnit unit, RoutingKey? chosen, TimeSpan now)
     {
         var holds = unit.Holds;
+        // Keys are case-insensitive (DNS names, image names): one project must not become two keys.
+        chosen = chosen is { } c ? c with { Value = c.Value.ToLowerInvariant() } : null;
+        var (key, refusal, status) = chosen is { } named ? Scope(unit.Origin, named) : (null, null, 0);
         var facts = new RoutingFacts
         {
             Now = now,
             Key = key,
-            Untrusted = pool.Isolation.UntrustedBecause(key?.Value, unit.Origin.ClientIdentity, unit.Origin.Tenant),
+            KeyRefusal = refusal,
+            KeyRefusalStatus = status,
+            Untrusted = pool.Isolation.UntrustedBecause(chosen?.Value, unit.Origin.ClientIdentity, unit.Origin.Tenant),
             CanStartBuilders = pool.Starter is not null,
             CanFork = forks is not null,
             ForkTimeout = pool.Forks?.StartTimeout ?? TimeSpan.Zero,
@@ -52,6 +59,12 @@ internal sealed class RoutingFactsReader(KeyExtractor extractor, Placement place
             IsolationBase = holds.Isolation?.Base,
             IsolationRequestedAt = holds.Isolation?.RequestedAt,
         };
+        if (refusal is not null)
+        {
+            // Never placed: a refused key must not become a Dedicated volume's demand.
+            return facts;
+        }
+
         if (key is not { } k)
         {
             return facts with { Placed = placement.PlaceAny(), Followed = Followed(unit.Connection) };
@@ -72,6 +85,26 @@ internal sealed class RoutingFactsReader(KeyExtractor extractor, Placement place
 
         var free = forks.FreeFork(home.Id);
         return facts with { WouldQueue = true, FreeFork = free, ForkPending = free is null && forks.ForkPending(home.Id) };
+    }
+
+    // The key a build routes by: checked against the key rule, then in its tenant's key space
+    // (TenantInfo.Scope), so whatever image or directory name a tenant sends, it reaches only its
+    // own keys and the keys its binding shares. Or why the key is refused, with the gRPC status.
+    private (RoutingKey? Key, string? Refusal, int Status) Scope(in CallOrigin origin, RoutingKey chosen)
+    {
+        if (chosen.Source == RoutingKeySource.Authority && origin.Tls && extractor.AuthorityRefusal(origin.Authority, origin.ServerName) is { } mismatch)
+        {
+            return (null, mismatch, GrpcStatusResponse.PermissionDenied);
+        }
+
+        var tenant = origin.Tenant;
+        if (RoutingKeyName.Check(chosen.Value, tenant?.PrefixLength(chosen.Value) ?? 0) is { } why)
+        {
+            var shown = chosen.Value.Length > 80 ? string.Concat(chosen.Value.AsSpan(0, 80), "...") : chosen.Value;
+            return (null, $"routing key \"{shown}\" (from {chosen.Source}) refused: {why}; a routing key is {RoutingKeyName.Rule}", GrpcStatusResponse.InvalidArgument);
+        }
+
+        return (tenant is null ? chosen : chosen with { Value = tenant.Scope(chosen.Value) }, null, 0);
     }
 
     private Backend? Followed(ClientConnection? connection)

@@ -15,10 +15,14 @@ public interface IBuilderStarter
     /// the caller then places the build again without stopped builders. Called under the
     /// correlator's lock: the synchronous part must only signal, never block.
     /// </summary>
-    Task<string?> WaitForBuilderAsync(Placement placement, string key, PlacementDecision decision);
+    /// <param name="placement">Where the build is placed again while it waits.</param>
+    /// <param name="key">The build's routing key.</param>
+    /// <param name="decision">The placement that made it wait.</param>
+    /// <param name="tenant">The tenant the build came from (its binding), recorded with a Dedicated volume request; null for none.</param>
+    Task<string?> WaitForBuilderAsync(Placement placement, string key, PlacementDecision decision, string? tenant = null);
 
-    /// <summary>Dedicated mode: <paramref name="key"/> has no volume (the <see cref="Placement"/> hook; cheap and idempotent).</summary>
-    void RequestVolume(string key);
+    /// <summary>Dedicated mode: <paramref name="key"/> has no volume; asks for one for <paramref name="tenant"/> (cheap and idempotent).</summary>
+    void RequestVolume(string key, string? tenant);
 
     /// <summary>A build was routed to <paramref name="backendId"/> (the heartbeat's input; called per build, so cheap).</summary>
     void Used(string backendId);

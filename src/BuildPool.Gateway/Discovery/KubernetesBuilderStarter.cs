@@ -5,17 +5,18 @@ using BuildPool.Api.V1Alpha1;
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Routing;
 using BuildPool.Runtime.Client;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BuildPool.Gateway.Discovery;
 
 /// <summary>
-/// The gateway's side of docs/lifecycle.md: asks the operator for stopped builders
-/// (<c>buildpool.dev/demand</c> on the CacheVolume) and for Dedicated volumes (one
-/// <c>demand.buildpool.dev/…</c> annotation per key on the BuilderPool), holds builds until their
-/// builder is ready or the pool's start timeout passes, and keeps used builders alive
-/// (<c>buildpool.dev/last-used</c>, at most once a minute per volume).
+/// The gateway's side of docs/lifecycle.md: asks the operator for stopped builders and for
+/// Dedicated volumes (with the tenant that asked), holds builds until their builder is ready or
+/// the pool's start timeout passes, and keeps used builders alive (at most one heartbeat a minute
+/// per volume). Every request is a signal on the pool's signal Lease (<see cref="GatewaySignals"/>),
+/// the one object the gateway may write.
 /// </summary>
 /// <remarks>
 /// Requests are de-duplicated per volume or key and written by one loop (<see cref="RunAsync"/>),
@@ -23,8 +24,7 @@ namespace BuildPool.Gateway.Discovery;
 /// </remarks>
 public sealed class KubernetesBuilderStarter : IBuilderStarter
 {
-    private readonly ResourceClient<CacheVolume> _volumes;
-    private readonly ResourceClient<BuilderPool> _pools;
+    private readonly ResourceClient<V1Lease> _signals;
     private readonly string _namespace;
     private readonly string _pool;
     private readonly TimeProvider _time;
@@ -41,8 +41,7 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
     private int _heartbeatQueued;
 
     public KubernetesBuilderStarter(
-        ResourceClient<CacheVolume> volumes,
-        ResourceClient<BuilderPool> pools,
+        ResourceClient<V1Lease> signals,
         string @namespace,
         string pool,
         TimeSpan startTimeout,
@@ -50,12 +49,10 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
         KubernetesBuilderStarterOptions? options = null,
         ILogger<KubernetesBuilderStarter>? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(volumes);
-        ArgumentNullException.ThrowIfNull(pools);
+        ArgumentNullException.ThrowIfNull(signals);
         ArgumentException.ThrowIfNullOrEmpty(@namespace);
         ArgumentException.ThrowIfNullOrEmpty(pool);
-        _volumes = volumes;
-        _pools = pools;
+        _signals = signals;
         _namespace = @namespace;
         _pool = pool;
         _time = timeProvider ?? TimeProvider.System;
@@ -74,7 +71,7 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
     /// <summary>Discovery swapped the backend set: waiting builds look again.</summary>
     public void BackendsChanged() => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
 
-    public async Task<string?> WaitForBuilderAsync(Placement placement, string key, PlacementDecision decision)
+    public async Task<string?> WaitForBuilderAsync(Placement placement, string key, PlacementDecision decision, string? tenant = null)
     {
         ArgumentNullException.ThrowIfNull(placement);
         ArgumentNullException.ThrowIfNull(key);
@@ -103,6 +100,10 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
             {
                 RequestStart(decision.Backend!.Id);
             }
+            else if (decision.Outcome == PlacementOutcome.AwaitingVolume)
+            {
+                RequestVolume(key, tenant);
+            }
 
             var remaining = timeout - _time.GetElapsedTime(started);
             try
@@ -127,16 +128,15 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
                 return "the gateway is stopping";
             }
 
-            // In Dedicated mode this also repeats the volume request through the placement hook.
             decision = placement.Place(key);
         }
     }
 
-    public void RequestVolume(string key)
+    public void RequestVolume(string key, string? tenant)
     {
         if (!string.IsNullOrEmpty(key) && Due(_volumeRequested, key, _options.DemandInterval))
         {
-            _writes.Writer.TryWrite(new Write(WriteKind.PoolDemand, key));
+            _writes.Writer.TryWrite(new Write(WriteKind.PoolDemand, key, tenant));
         }
     }
 
@@ -153,7 +153,7 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
         }
     }
 
-    /// <summary>Writes the requested annotations until cancelled; failures are logged and asked again by the next build.</summary>
+    /// <summary>Writes the requested signals until cancelled; failures are logged and asked again by the next build.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var stop = cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), _stopping);
@@ -164,10 +164,10 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
                 switch (write.Kind)
                 {
                     case WriteKind.VolumeDemand:
-                        await PatchVolumeAsync(write.Name, LifecycleAnnotations.Demand, _demanded, cancellationToken).ConfigureAwait(false);
+                        await SignalAsync(GatewaySignals.Start(write.Name, _time.GetUtcNow()), write.Name, _demanded, cancellationToken).ConfigureAwait(false);
                         break;
                     case WriteKind.PoolDemand:
-                        await PatchPoolAsync(write.Name, cancellationToken).ConfigureAwait(false);
+                        await SignalAsync(GatewaySignals.Demand(write.Name, write.Tenant, _time.GetUtcNow()), write.Name, _volumeRequested, cancellationToken).ConfigureAwait(false);
                         break;
                     case WriteKind.Heartbeats:
                         Volatile.Write(ref _heartbeatQueued, 0);
@@ -230,47 +230,28 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
             }
 
             _heartbeatAt[volume] = _time.GetTimestamp();
-            await PatchVolumeAsync(volume, LifecycleAnnotations.LastUsed, _heartbeatAt, cancellationToken).ConfigureAwait(false);
+            await SignalAsync(GatewaySignals.Used(volume, _time.GetUtcNow()), volume, _heartbeatAt, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task PatchVolumeAsync(string volume, string annotation, ConcurrentDictionary<string, long> dedupe, CancellationToken cancellationToken)
+    private async Task SignalAsync(KeyValuePair<string, string> signal, string subject, ConcurrentDictionary<string, long> dedupe, CancellationToken cancellationToken)
     {
-        var value = LifecycleAnnotations.Timestamp(_time.GetUtcNow());
+        var lease = GatewaySignals.LeaseName(_pool);
         try
         {
-            await _volumes.PatchAsync(_namespace, volume, Annotate(annotation, value), cancellationToken).ConfigureAwait(false);
-            DiscoveryLog.Wrote(_logger, annotation, value, "CacheVolume", volume);
+            var annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [signal.Key] = signal.Value };
+            await _signals.PatchAsync(_namespace, lease, new { metadata = new { annotations } }, cancellationToken).ConfigureAwait(false);
+            DiscoveryLog.Wrote(_logger, signal.Key, signal.Value, "Lease", lease);
         }
 #pragma warning disable CA1031 // Any failure (API error, network, client timeout) is one lost write, never the end of the loop.
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
 #pragma warning restore CA1031
         {
             // Forget the write so the next build (or heartbeat) asks again rather than waiting out the interval.
-            dedupe.TryRemove(volume, out _);
-            DiscoveryLog.WriteFailed(_logger, ex, annotation, "CacheVolume", volume);
+            dedupe.TryRemove(subject, out _);
+            DiscoveryLog.WriteFailed(_logger, ex, signal.Key, "Lease", lease);
         }
     }
-
-    private async Task PatchPoolAsync(string key, CancellationToken cancellationToken)
-    {
-        var annotation = LifecycleAnnotations.DedicatedDemand(key);
-        try
-        {
-            await _pools.PatchAsync(_namespace, _pool, Annotate(annotation, key), cancellationToken).ConfigureAwait(false);
-            DiscoveryLog.Wrote(_logger, annotation, key, "BuilderPool", _pool);
-        }
-#pragma warning disable CA1031 // Any failure (API error, network, client timeout) is one lost write, never the end of the loop.
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-#pragma warning restore CA1031
-        {
-            _volumeRequested.TryRemove(key, out _);
-            DiscoveryLog.WriteFailed(_logger, ex, annotation, "BuilderPool", _pool);
-        }
-    }
-
-    private static object Annotate(string annotation, string value) =>
-        new { metadata = new { annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [annotation] = value } } };
 
     private enum WriteKind
     {
@@ -279,5 +260,5 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
         Heartbeats,
     }
 
-    private readonly record struct Write(WriteKind Kind, string Name);
+    private readonly record struct Write(WriteKind Kind, string Name, string? Tenant = null);
 }

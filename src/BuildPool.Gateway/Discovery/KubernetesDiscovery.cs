@@ -39,8 +39,7 @@ public sealed class KubernetesDiscovery
         Settings = settings;
         _current = settings;
         Starter = new KubernetesBuilderStarter(
-            new ResourceClient<CacheVolume>(transport),
-            new ResourceClient<BuilderPool>(transport),
+            new ResourceClient<k8s.Models.V1Lease>(transport),
             @namespace,
             pool,
             settings.StartTimeout,
@@ -49,8 +48,9 @@ public sealed class KubernetesDiscovery
             _loggers.CreateLogger<KubernetesBuilderStarter>());
         Tenants = new SecretBindingWatcher(transport, @namespace, pool, options.TimeProvider, _loggers);
         Forks = new Isolation.KubernetesForkRequester(
-            new ResourceClient<CacheVolume>(transport),
+            new ResourceClient<k8s.Models.V1Lease>(transport),
             @namespace,
+            pool,
             settings.Forks,
             settings.StartTimeout,
             options.TimeProvider,

@@ -376,15 +376,12 @@ public sealed class GrpcForwarder
     private static void DisableLimitsForLongStreams(HttpContext context)
     {
         // Builds hold streams open for minutes without bytes and upload whole build contexts;
-        // deadlines come from the client's grpc-timeout, not from server data-rate limits.
+        // deadlines come from the client's grpc-timeout, not from a request data-rate limit. The
+        // server's MinResponseDataRate stays: it counts only time a response waits on the client
+        // (HTTP/2 has no per-request response rate anyway).
         if (context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } minRequestRate)
         {
             minRequestRate.MinDataRate = null;
-        }
-
-        if (context.Features.Get<IHttpMinResponseDataRateFeature>() is { } minResponseRate)
-        {
-            minResponseRate.MinDataRate = null;
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } maxBody)

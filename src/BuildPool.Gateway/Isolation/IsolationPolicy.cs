@@ -5,7 +5,9 @@ namespace BuildPool.Gateway.Isolation;
 /// <c>spec.routing.untrustedKeys</c> (swapped live by discovery), or their client identity is
 /// untrusted (an <see cref="IUntrustedIdentities"/> pattern, or a tenant whose ClientAccess
 /// SecretBinding says <c>untrusted: true</c>). Such a build runs only on an isolated fork of its
-/// key's volume.
+/// key's volume. Identity is the boundary: key patterns match names the client chooses, so they
+/// are a hint for pools without tenants. While any identity is untrusted, a client without a
+/// certificate is untrusted too (it may be an untrusted tenant that left its certificate out).
 /// </summary>
 public sealed class IsolationPolicy
 {
@@ -33,6 +35,11 @@ public sealed class IsolationPolicy
         if (tenant is { Untrusted: true })
         {
             return $"tenant {tenant.AdmissionKey} is bound with clientAccess.untrusted";
+        }
+
+        if (tenant is null && string.IsNullOrEmpty(identity) && _identities?.AnyUntrusted == true)
+        {
+            return "client without a certificate while the pool has untrusted identities; only a certificate shows a client is trusted";
         }
 
         if (key is not null)

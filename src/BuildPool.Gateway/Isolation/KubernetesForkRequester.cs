@@ -3,21 +3,23 @@ using System.Globalization;
 using System.Threading.Channels;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Runtime.Client;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BuildPool.Gateway.Isolation;
 
 /// <summary>
-/// Pool mode's <see cref="IForkRequester"/>: writes the fork annotations of docs/lifecycle.md on
-/// the base CacheVolume (<c>buildpool.dev/forks-wanted</c> with <c>-at</c>, and one
-/// <c>isolate.buildpool.dev/&lt;build&gt;</c> per untrusted build, removed when it ends) from one
-/// loop, so routing never waits on the API and a burst costs one write per change.
+/// Pool mode's <see cref="IForkRequester"/>: writes the fork signals of docs/lifecycle.md on the
+/// pool's signal Lease (forks wanted per base volume, and one isolate signal per untrusted build,
+/// removed when it ends) from one loop, so routing never waits on the API and a burst costs one
+/// write per change.
 /// </summary>
 public sealed partial class KubernetesForkRequester : IForkRequester
 {
-    private readonly ResourceClient<CacheVolume> _volumes;
+    private readonly ResourceClient<V1Lease> _signals;
     private readonly string _namespace;
+    private readonly string _lease;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Channel<Write> _writes = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
@@ -27,13 +29,15 @@ public sealed partial class KubernetesForkRequester : IForkRequester
     private long _startTimeoutTicks;
     private ForkLimits _limits;
 
-    public KubernetesForkRequester(ResourceClient<CacheVolume> volumes, string @namespace, ForkLimits limits, TimeSpan startTimeout, TimeProvider? timeProvider = null, ILogger<KubernetesForkRequester>? logger = null)
+    public KubernetesForkRequester(ResourceClient<V1Lease> signals, string @namespace, string pool, ForkLimits limits, TimeSpan startTimeout, TimeProvider? timeProvider = null, ILogger<KubernetesForkRequester>? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(volumes);
+        ArgumentNullException.ThrowIfNull(signals);
         ArgumentException.ThrowIfNullOrEmpty(@namespace);
+        ArgumentException.ThrowIfNullOrEmpty(pool);
         ArgumentNullException.ThrowIfNull(limits);
-        _volumes = volumes;
+        _signals = signals;
         _namespace = @namespace;
+        _lease = GatewaySignals.LeaseName(pool);
         _limits = limits;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -118,7 +122,7 @@ public sealed partial class KubernetesForkRequester : IForkRequester
         }
     }
 
-    /// <summary>Writes the requested annotations until cancelled; a failed write is logged, and the next build asks again.</summary>
+    /// <summary>Writes the requested signals until cancelled; a failed write is logged, and the next build asks again.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var stop = cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), _stopping);
@@ -126,20 +130,17 @@ public sealed partial class KubernetesForkRequester : IForkRequester
         {
             await foreach (var write in _writes.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                var now = LifecycleAnnotations.Timestamp(_time.GetUtcNow());
-                var annotations = write.Kind switch
+                var now = _time.GetUtcNow();
+                var signal = write.Kind switch
                 {
-                    WriteKind.Overflow => new Dictionary<string, string?>(StringComparer.Ordinal)
-                    {
-                        [LifecycleAnnotations.ForksWanted] = write.Value,
-                        [LifecycleAnnotations.ForksWantedAt] = now,
-                    },
-                    WriteKind.Isolate => new Dictionary<string, string?>(StringComparer.Ordinal) { [LifecycleAnnotations.Isolate(write.Value)] = now },
-                    _ => new Dictionary<string, string?>(StringComparer.Ordinal) { [LifecycleAnnotations.Isolate(write.Value)] = null },
+                    WriteKind.Overflow => GatewaySignals.Forks(write.Base, int.Parse(write.Value, CultureInfo.InvariantCulture), now),
+                    WriteKind.Isolate => GatewaySignals.Isolate(write.Base, write.Value, now),
+                    _ => new KeyValuePair<string, string>(GatewaySignals.IsolateName(write.Base, write.Value), string.Empty),
                 };
+                var annotations = new Dictionary<string, string?>(StringComparer.Ordinal) { [signal.Key] = write.Kind == WriteKind.Release ? null : signal.Value };
                 try
                 {
-                    await _volumes.PatchAsync(_namespace, write.Base, new { metadata = new { annotations } }, cancellationToken).ConfigureAwait(false);
+                    await _signals.PatchAsync(_namespace, _lease, new { metadata = new { annotations } }, cancellationToken).ConfigureAwait(false);
                     Log.Wrote(_logger, write.Kind.ToString(), write.Base, write.Value);
                 }
 #pragma warning disable CA1031 // Any failure (API error, network, client timeout) is one lost write, never the end of the loop.
@@ -174,10 +175,10 @@ public sealed partial class KubernetesForkRequester : IForkRequester
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Fork request {Kind} on CacheVolume {Base}: {Value}")]
+        [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Fork request {Kind} for CacheVolume {Base}: {Value}")]
         public static partial void Wrote(ILogger logger, string kind, string @base, string value);
 
-        [LoggerMessage(EventId = 701, Level = LogLevel.Warning, Message = "Could not write fork request {Kind} on CacheVolume {Base} ({Value})")]
+        [LoggerMessage(EventId = 701, Level = LogLevel.Warning, Message = "Could not write fork request {Kind} for CacheVolume {Base} ({Value})")]
         public static partial void WriteFailed(ILogger logger, Exception exception, string kind, string @base, string value);
     }
 }

@@ -14,4 +14,6 @@ public sealed class StaticUntrustedIdentities : IUntrustedIdentities
     public IReadOnlyList<GlobPattern> Patterns => _patterns;
 
     public bool IsUntrusted(string identity) => Array.Exists(_patterns, p => p.IsMatch(identity));
+
+    public bool AnyUntrusted => _patterns.Length > 0;
 }

@@ -57,8 +57,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
         _logger = (ILogger?)loggers?.CreateLogger<PassthroughServer>() ?? NullLogger.Instance;
         _metrics = new PassthroughMetrics(meters);
         Placement = new Placement(
-            new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, MinimumLoadBound = options.MinimumLoadBound, Mode = options.Mode },
-            services.BuilderStarter is { } starter ? starter.RequestVolume : null);
+            new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, MinimumLoadBound = options.MinimumLoadBound, Mode = options.Mode });
         Circuits = new BackendCircuits(Placement, options.CircuitFailureThreshold);
         Isolation = new IsolationPolicy(options.UntrustedKeys);
         _listener = new Socket(options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);

@@ -12,10 +12,36 @@ public sealed record CacheInjectionOptions
     /// <summary>Extra export attributes (e.g. <c>image-manifest=true</c>, <c>oci-mediatypes=true</c>).</summary>
     public IReadOnlyDictionary<string, string> ExportAttributes { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>The ref for a routing key: lower case, only [a-z0-9._-/], which every registry accepts in a repository path or tag.</summary>
+    /// <summary>
+    /// The ref for a routing key: lower case, only [a-z0-9._-], which every registry accepts in a
+    /// repository path or tag. A tenant's key (<c>team-a@app</c>) becomes the path <c>team-a/app</c>:
+    /// no other key can come out with a slash, so no client's cache ref is a tenant's. Put
+    /// <c>{key}</c> in the repository path (as in the example) for tenant keys.
+    /// </summary>
     public string RefFor(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
+        var separator = key.IndexOf(Api.Units.RoutingKeyName.TenantSeparator, StringComparison.Ordinal);
+        var clean = separator < 0
+            ? Clean(key)
+            : string.Concat(Clean(key[..separator]), "/", Clean(key[(separator + 1)..]));
+        return RefTemplate.Replace("{key}", clean, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// True when <paramref name="reference"/> lies in the pool's registry cache: it starts with
+    /// the template's text before <c>{key}</c> (so a template that starts with the key claims every ref).
+    /// </summary>
+    public bool Covers(string reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var at = RefTemplate.IndexOf("{key}", StringComparison.Ordinal);
+        var prefix = at < 0 ? RefTemplate : RefTemplate[..at];
+        return reference.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string Clean(string key)
+    {
         var clean = new System.Text.StringBuilder(Math.Min(key.Length, 128));
         foreach (var c in key.ToLowerInvariant())
         {
@@ -27,6 +53,6 @@ public sealed record CacheInjectionOptions
             clean.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '-');
         }
 
-        return RefTemplate.Replace("{key}", clean.ToString().Trim('-', '.'), StringComparison.Ordinal);
+        return clean.ToString().Trim('-', '.');
     }
 }

@@ -28,6 +28,17 @@ public sealed class KeyExtractor
 
     public IReadOnlyList<RoutingKeySource> Sources => _sources;
 
+    /// <summary>
+    /// On a TLS connection, why a key taken from <c>:authority</c> may not be used: the header names
+    /// a host under the routing domain that is not the server name (SNI) the client verified the
+    /// gateway's certificate for. A header costs nothing to forge; the name the handshake checked
+    /// does. Null when the authority yields no key or names the SNI host.
+    /// </summary>
+    public string? AuthorityRefusal(string? authority, string? serverName) =>
+        KeyParsers.FromAuthority(authority, _domain) is not null && !KeyParsers.SameHost(authority, serverName)
+            ? $":authority {authority} does not match the TLS server name {serverName ?? "(none sent)"}: under TLS a routing key comes only from the name the client verified; connect with that host name (buildx remote driver option servername=)"
+            : null;
+
     /// <summary>The first key found in source order; false when no configured source yields one.</summary>
     public bool TryExtract(in KeyInputs inputs, out RoutingKey key)
     {

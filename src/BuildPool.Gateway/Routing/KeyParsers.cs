@@ -83,6 +83,14 @@ public static class KeyParsers
         return directory.IsEmpty ? null : directory.ToString();
     }
 
+    /// <summary>
+    /// True when <paramref name="authority"/> (port allowed) names the host <paramref name="serverName"/>
+    /// (a TLS server name): DNS names compare without case and without a trailing dot.
+    /// </summary>
+    public static bool SameHost(string? authority, string? serverName) =>
+        !string.IsNullOrEmpty(authority) && !string.IsNullOrEmpty(serverName)
+        && StripPort(authority.AsSpan()).TrimEnd('.').Equals(serverName.AsSpan().TrimEnd('.'), StringComparison.OrdinalIgnoreCase);
+
     private static ReadOnlySpan<char> StripPort(ReadOnlySpan<char> host)
     {
         if (host.StartsWith('['))

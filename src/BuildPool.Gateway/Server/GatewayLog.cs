@@ -16,6 +16,10 @@ internal static partial class GatewayLog
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Call {Path} for unknown builder {Backend}")]
     public static partial void UnknownBackend(ILogger logger, string path, string backend);
 
+    // Logged at most every 10 s per limit (a flood of connections must not become a flood of lines); the metric counts them all.
+    [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Connection from {Client} closed: the gateway's {Limit} of {Value} is reached")]
+    public static partial void ConnectionRefused(ILogger logger, string client, string limit, long value);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Build of {Key} brought no cache: added registry cache {CacheRef}")]
     public static partial void CacheInjected(ILogger logger, string key, string cacheRef);
 }

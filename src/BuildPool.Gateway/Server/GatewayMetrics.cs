@@ -47,7 +47,10 @@ public sealed class GatewayMetrics : IDisposable
             description: "Calls the gateway failed itself, by reason.");
         RefusedCalls = Meter.CreateCounter<long>(
             "buildpool_gateway_refused_calls",
-            description: "Calls and TLS handshakes refused for who the client is, by reason (unbound_certificate, tenants_not_synced, untrusted_certificate, tenant_queue_timeout).");
+            description: "Calls and TLS handshakes refused for who the client is, by reason (unbound_certificate, tenants_not_synced, untrusted_certificate, client_auth_usage_missing, tenant_queue_timeout, build_limit).");
+        RefusedConnections = Meter.CreateCounter<long>(
+            "buildpool_gateway_refused_connections",
+            description: "Client connections closed at once because a connection limit was reached, by limit (its flag: --max-connections, --max-connections-per-source, --max-connections-per-tenant, --max-tls-handshakes).");
         BuildsIsolated = Meter.CreateCounter<long>(
             "buildpool_gateway_builds_isolated",
             description: "Untrusted builds routed to an isolated fork, by the volume forked.");
@@ -76,6 +79,9 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>Refusals for who the client is (see the instrument's description for the reasons).</summary>
     public Counter<long> RefusedCalls { get; }
 
+    /// <summary>Connections closed over a connection limit (exported as <c>buildpool_gateway_refused_connections_total</c>).</summary>
+    public Counter<long> RefusedConnections { get; }
+
     /// <summary>Untrusted builds that ran on an isolated fork (exported as <c>buildpool_gateway_builds_isolated_total</c>).</summary>
     public Counter<long> BuildsIsolated { get; }
 
@@ -85,6 +91,14 @@ public sealed class GatewayMetrics : IDisposable
     /// <summary>Queued builds over all builders, read when metrics are collected.</summary>
     public void ObserveQueued(Func<long> queued) =>
         Meter.CreateObservableGauge("buildpool_gateway_queued_builds", queued, description: "Builds waiting for an admission slot.");
+
+    /// <summary>Response bytes upstream connections hold for clients that have not read them yet.</summary>
+    public void ObserveUpstreamBuffered(Func<long> buffered) =>
+        Meter.CreateObservableGauge(
+            "buildpool_gateway_upstream_buffered_bytes",
+            buffered,
+            unit: "By",
+            description: "Response bytes received from builders and not yet taken by their clients (bounded by --upstream-buffer-total).");
 
     public void Dispose()
     {

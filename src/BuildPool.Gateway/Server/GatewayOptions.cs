@@ -74,7 +74,7 @@ public sealed record GatewayOptions
     /// </summary>
     public bool RequireClientCertificate { get; init; } = true;
 
-    /// <summary>How long a client may take over its TLS handshake before the gateway closes the connection.</summary>
+    /// <summary>How long a client may take over its TLS handshake before the gateway closes the connection (<c>--tls-handshake-timeout</c>).</summary>
     public TimeSpan TlsHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>HTTP/2 streams one client connection may have open (a build uses a handful; LLBBridge file reads add more).</summary>
@@ -83,14 +83,93 @@ public sealed record GatewayOptions
     /// <summary>Request header list limit; session headers are short, so 64 KiB is generous.</summary>
     public int MaxRequestHeadersTotalSize { get; init; } = 64 * 1024;
 
-    /// <summary>Open client connections; further connections wait in the accept backlog.</summary>
+    /// <summary>
+    /// Longest session id, build ref or LLBBridge build id a call may carry, in bytes
+    /// (<c>--max-id-length</c>). BuildKit's ids are 25 characters; longer ones are refused with
+    /// <c>INVALID_ARGUMENT</c> before the gateway keeps them.
+    /// </summary>
+    public int MaxIdLength { get; init; } = 256;
+
+    /// <summary>
+    /// Longest session shared key, in bytes (<c>--max-shared-key-length</c>). buildx sends the
+    /// context directory's name (at most 255 bytes on Linux) and a 16-digit node id.
+    /// </summary>
+    public int MaxSharedKeyLength { get; init; } = 512;
+
+    /// <summary>
+    /// Longest routing key input a call may carry, in bytes (<c>--max-routing-key-length</c>): the
+    /// Solve's image name and cache ref and the <c>:authority</c>. Image references stay under 255
+    /// bytes for the repository plus a tag of at most 128.
+    /// </summary>
+    public int MaxRoutingKeyLength { get; init; } = 512;
+
+    /// <summary>
+    /// Open client connections, TLS handshakes in progress included (<c>--max-connections</c>).
+    /// A connection over it is closed as soon as it is accepted (it does not wait), counted in
+    /// <c>buildpool_gateway_refused_connections_total</c> and logged with the flag's name.
+    /// </summary>
     public long? MaxConnections { get; init; } = 10_000;
+
+    /// <summary>
+    /// Open connections from one source IP address (<c>--max-connections-per-source</c>). buildx
+    /// opens a handful per build; clients behind one NAT address share it.
+    /// </summary>
+    public int MaxConnectionsPerSource { get; init; } = 1_000;
+
+    /// <summary>Open connections of one client certificate identity, counted once its handshake is done (<c>--max-connections-per-tenant</c>).</summary>
+    public int MaxConnectionsPerTenant { get; init; } = 1_000;
+
+    /// <summary>
+    /// TLS handshakes in progress at once (<c>--max-tls-handshakes</c>): connections that have not
+    /// finished theirs cannot take more than this many of <see cref="MaxConnections"/>, so
+    /// established connections always find room.
+    /// </summary>
+    public int MaxPendingTlsHandshakes { get; init; } = 500;
+
+    /// <summary>
+    /// How long a client connection with no call open stays open (<c>--idle-timeout</c>). Running
+    /// builds are calls, so a long silent step is never cut by it.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Consecutive connect failures (or UNAVAILABLE answers) that take a builder out of placement.</summary>
     public int CircuitFailureThreshold { get; init; } = 3;
 
     /// <summary>How often a builder whose circuit is open is probed with a connect.</summary>
     public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Response bytes one upstream stream may hold for a client that has not read them
+    /// (<c>--upstream-stream-buffer</c>): the stream's HTTP/2 receive window, credited back only as
+    /// the client reads. A client that stops reading stops its builder's stream at this much.
+    /// </summary>
+    public int UpstreamStreamBuffer { get; init; } = 1024 * 1024;
+
+    /// <summary>
+    /// Response bytes all streams of one upstream connection may hold together
+    /// (<c>--upstream-connection-buffer</c>): the connection's receive window, credited back as each
+    /// stream's data is read. At least twice <see cref="UpstreamStreamBuffer"/>, so that streams
+    /// nobody reads leave room for the others.
+    /// </summary>
+    public int UpstreamConnectionBuffer { get; init; } = 32 * 1024 * 1024;
+
+    /// <summary>
+    /// Response bytes all upstream connections may hold together (<c>--upstream-buffer-total</c>):
+    /// each connection reserves its window from it; connections that open once it is spent start
+    /// with HTTP/2's minimal 64 KiB window.
+    /// </summary>
+    public long UpstreamBufferTotal { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// A client connection that takes response data slower than this, in bytes per second, while
+    /// the gateway has data for it is closed (<c>--min-response-data-rate</c>; Kestrel's
+    /// MinResponseDataRate). Silence is not counted: only time in which a response waits for the
+    /// client to read. Null disables the check.
+    /// </summary>
+    public double? MinResponseDataRate { get; init; } = 4096;
+
+    /// <summary>How long a client may read below <see cref="MinResponseDataRate"/> before it is cut (<c>--min-response-data-rate-grace</c>).</summary>
+    public TimeSpan MinResponseDataRateGrace { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Upstream connection settings (pool size; <see cref="Http2ClientPoolOptions.Tls"/> is how

@@ -29,6 +29,7 @@ internal sealed class GatewayRequestHandler(
     Func<string, StaticBackend?> backendOf,
     GatewayMetrics metrics,
     ILogger logger,
+    BuildInputLimits limits,
     CacheInjectionOptions? cacheInjection = null,
     IBuilderStarter? starter = null,
     GrpcForwarder? tlsForwarder = null,
@@ -46,6 +47,9 @@ internal sealed class GatewayRequestHandler(
 
     // A Solve or Status request larger than this is refused (BuildKit's own requests are far smaller).
     private const int MaxPeekedMessage = 4 * 1024 * 1024;
+
+    // Room in a Status request for its encoding and fields newer BuildKit may add beside the ref.
+    private const int StatusRequestOverhead = 1024;
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
 
@@ -103,12 +107,34 @@ internal sealed class GatewayRequestHandler(
                 }
             }
 
-            call = Join(context, path, buildRequest, connection, verdict.Tenant, aborted);
+            if (OverLimit(context, path, buildRequest) is { } tooLong)
+            {
+                // Before Join: the gateway keeps these strings for as long as it tracks the build.
+                Fail(context, "input_too_long", GrpcStatusResponse.InvalidArgument, tooLong);
+                return;
+            }
+
+            try
+            {
+                call = Join(context, path, buildRequest, connection, verdict.Tenant, aborted);
+            }
+            catch (ForeignBuildException ex)
+            {
+                Fail(context, "foreign_build", GrpcStatusResponse.PermissionDenied, ex.Message);
+                return;
+            }
+
             if (call is null)
             {
                 if (UntrustedKeylessRefusal(context, path, verdict.Tenant) is { } refusal)
                 {
                     Fail(context, "untrusted", GrpcStatusResponse.PermissionDenied, refusal);
+                    return;
+                }
+
+                if (TenantScopedCalls.Applies(path))
+                {
+                    await ForwardScopedAsync(context, path, verdict.Tenant, connection);
                     return;
                 }
 
@@ -123,7 +149,7 @@ internal sealed class GatewayRequestHandler(
             {
                 var failure = route.Failure ?? "no ready builder";
                 await (progress?.CompleteAsync(failure, aborted) ?? Task.CompletedTask);
-                Fail(context, "no_builder", GrpcStatusResponse.Unavailable, failure);
+                Fail(context, route.FailureStatus == GrpcStatusResponse.Unavailable ? "no_builder" : "refused_build", route.FailureStatus, failure);
                 return;
             }
 
@@ -149,6 +175,12 @@ internal sealed class GatewayRequestHandler(
             }
 
             await ForwardSolveAsync(context, path, call, route, backend);
+        }
+        catch (BuildLimitException ex)
+        {
+            // Thrown by Join before the build exists: nothing was kept, no builder saw the call.
+            metrics.RefusedCalls.Add(1, new KeyValuePair<string, object?>("reason", "build_limit"));
+            Fail(context, "build_limit", GrpcStatusResponse.ResourceExhausted, ex.Message);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -189,6 +221,17 @@ internal sealed class GatewayRequestHandler(
         activity?.SetTag("buildpool.key", route.Key?.Value);
         activity?.SetTag("buildpool.key_source", route.KeySourceLabel);
         activity?.SetTag("buildpool.backend", backend.Id);
+        if (route.Outcome == PlacementOutcome.Isolated && TrustedCacheExport(context) is { } trusted)
+        {
+            // Injection never gives an untrusted build an export; this is one it brought itself.
+            var message = $"an untrusted build may not export a cache to the pool's registry cache ({trusted}): trusted builds import it";
+            Fail(context, "untrusted_cache_export", GrpcStatusResponse.PermissionDenied, message);
+            call.Refused(GrpcStatusResponse.PermissionDenied, message);
+            call.Completed(GrpcStatusResponse.PermissionDenied);
+            activity?.SetStatus(ActivityStatusCode.Error, message);
+            return;
+        }
+
         AdmissionLease lease;
         try
         {
@@ -230,7 +273,14 @@ internal sealed class GatewayRequestHandler(
         }
     }
 
-    // The pool's registry cache for builds that bring none (opt-in), keyed like the routing.
+    // The first cache export of the Solve into the pool's registry cache, if any.
+    private string? TrustedCacheExport(HttpContext context) =>
+        cacheInjection is null || context.Features.Get<GrpcPeekedMessage>() is not { IsComplete: true, IsCompressed: false } peeked
+            ? null
+            : CacheInjection.ExportRefs(peeked.Message.Span).FirstOrDefault(cacheInjection.Covers);
+
+    // The pool's registry cache for builds that bring none (opt-in), keyed like the routing. An
+    // isolated (untrusted) build imports it and never exports: what it would write, trusted builds read.
     private void InjectCache(HttpContext context, BuildRoute route, Activity? activity)
     {
         if (cacheInjection is null || route.Key is not { } key
@@ -241,28 +291,47 @@ internal sealed class GatewayRequestHandler(
         }
 
         var cacheRef = cacheInjection.RefFor(key.Value);
-        peeked.Replace(CacheInjection.Inject(peeked.Message.Span, cacheRef, cacheInjection.ExportAttributes));
+        peeked.Replace(CacheInjection.Inject(peeked.Message.Span, cacheRef, cacheInjection.ExportAttributes, export: route.Outcome != PlacementOutcome.Isolated));
         activity?.SetTag("buildpool.injected_cache", cacheRef);
         GatewayLog.CacheInjected(logger, key.Value, cacheRef);
     }
 
     // A Solve's or Status's request, read once to route the call; or why the gateway cannot
     // read it (then the call is refused, never forwarded past admission).
-    private static async Task<(SolveRequestFields Fields, string? Refusal)> ReadBuildRequestAsync(HttpContext context, string path, CancellationToken aborted)
+    private async Task<(SolveRequestFields Fields, string? Refusal)> ReadBuildRequestAsync(HttpContext context, string path, CancellationToken aborted)
     {
         var method = path[ControlPrefix.Length..];
-        var peeked = await GrpcForwarder.PeekFirstMessageAsync(context, MaxPeekedMessage, aborted);
+        // A Status request carries only its ref: one longer than a ref may be is refused on its
+        // length prefix, before the gateway reads (and holds) megabytes of it.
+        var statusMax = limits.MaxIdLength + StatusRequestOverhead;
+        var peeked = await GrpcForwarder.PeekFirstMessageAsync(context, path == StatusPath ? statusMax : MaxPeekedMessage, aborted);
         SolveRequestFields fields = default;
         var why = peeked switch
         {
             null => "it has no request message",
             { IsCompressed: true } => "its request message is compressed (send it uncompressed)",
+            { IsComplete: false, DeclaredLength: var length } when path == StatusPath && length > statusMax =>
+                $"its request message is {length} bytes, and a Status request carries only a build ref, which may be at most {limits.MaxIdLength} bytes (--max-id-length)",
             { IsComplete: false } => $"its request message is incomplete or larger than the gateway reads ({MaxPeekedMessage / (1024 * 1024)} MiB)",
             _ => !SolveRequestParser.TryParse(peeked.Message.Span, out fields) ? $"it is not a valid {method} request"
                 : string.IsNullOrEmpty(fields.Ref) ? "it names no build ref"
                 : null,
         };
         return (fields, why is null ? null : $"{method} refused: {why}");
+    }
+
+    // Why a build call's ids, shared key or key inputs are too long to keep (null: they are not).
+    private string? OverLimit(HttpContext context, string path, in SolveRequestFields request)
+    {
+        var headers = context.Request.Headers;
+        var authority = context.Request.Host.Value;
+        return path switch
+        {
+            SessionPath => limits.Session(headers[SessionUuidHeader].FirstOrDefault(), headers[SessionSharedKeyHeader].FirstOrDefault(), authority),
+            SolvePath or StatusPath => limits.Request(request, authority),
+            _ when path.StartsWith(BridgePrefix, StringComparison.Ordinal) => limits.Bridge(headers[BuildIdHeader].FirstOrDefault(), authority),
+            _ => null,
+        };
     }
 
     // The build a call takes part in; null for a call that belongs to none (Info, ListWorkers, …).
@@ -297,6 +366,25 @@ internal sealed class GatewayRequestHandler(
         }
 
         return null;
+    }
+
+    // Prune, disk usage and build history reach only the caller's own volumes (TenantScopedCalls).
+    private async Task ForwardScopedAsync(HttpContext context, string path, TenantInfo? tenant, ClientConnection connection)
+    {
+        var scoped = TenantScopedCalls.Place(placement.Backends, tenant, tenants?.Tenants.Count > 0, connection.LastKeyedBackend, path);
+        if (scoped.Refusal is { } refusal)
+        {
+            Fail(context, "tenant_scope", scoped.Status, refusal);
+            return;
+        }
+
+        if (scoped.Backend is { } backend)
+        {
+            await ForwardAsync(context, path, backend.Id);
+            return;
+        }
+
+        await ForwardAnyAsync(context, path);
     }
 
     private async Task ForwardAnyAsync(HttpContext context, string path)
@@ -394,8 +482,9 @@ internal sealed class GatewayRequestHandler(
 
     private static CallOrigin Origin(HttpContext context, TenantInfo? tenant)
     {
-        var serverName = context.Features.Get<ITlsHandshakeFeature>()?.HostName;
-        return new CallOrigin(context.Request.Host.Value, string.IsNullOrEmpty(serverName) ? null : serverName, IdentityOf(context.Connection.ClientCertificate), tenant);
+        var tls = context.Features.Get<ITlsHandshakeFeature>();
+        var serverName = tls?.HostName;
+        return new CallOrigin(context.Request.Host.Value, string.IsNullOrEmpty(serverName) ? null : serverName, IdentityOf(context.Connection.ClientCertificate), tenant, tls is not null);
     }
 
     internal static string? IdentityOf(X509Certificate2? certificate) => TenantGate.IdentityOf(certificate);

@@ -49,8 +49,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         _logger = loggers.CreateLogger<GatewayServer>();
         _metrics = new GatewayMetrics(app.Services.GetService<IMeterFactory>());
         Placement = new Placement(
-            new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, MinimumLoadBound = options.MinimumLoadBound, Mode = options.Mode },
-            services.BuilderStarter is { } starter ? starter.RequestVolume : null);
+            new PlacementOptions { BoundedLoadFactor = options.BoundedLoadFactor, MinimumLoadBound = options.MinimumLoadBound, Mode = options.Mode });
         Admission = new AdmissionController(
             new AdmissionOptions { QueueTimeout = options.QueueTimeout, DefaultMaxConcurrentBuilds = options.MaxConcurrentBuilds },
             services.TimeProvider);
@@ -75,8 +74,10 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         _metrics.ObserveQueued(() => Admission.TotalQueued + Tenants.TotalQueued);
         // Each builder's address says whether it speaks TLS (tls://, https://) or h2c (tcp://);
         // one pool per kind, since a pool dials all its backends alike.
-        _pool = new Http2ClientPool(UpstreamWith(options.Upstream, tls: null), loggers.CreateLogger<Http2ClientPool>());
-        _tlsPool = new Http2ClientPool(UpstreamWith(options.Upstream, options.Upstream.Tls ?? new Http2TlsOptions()), loggers.CreateLogger<Http2ClientPool>());
+        UpstreamBuffer = new Http2ReceiveBudget(options.UpstreamBufferTotal);
+        _metrics.ObserveUpstreamBuffered(() => UpstreamBuffer.BufferedBytes);
+        _pool = new Http2ClientPool(UpstreamWith(options, tls: null), loggers.CreateLogger<Http2ClientPool>());
+        _tlsPool = new Http2ClientPool(UpstreamWith(options, options.Upstream.Tls ?? new Http2TlsOptions()), loggers.CreateLogger<Http2ClientPool>());
     }
 
     /// <summary>Where the gateway listens (the real port when <see cref="GatewayOptions.Listen"/> asked for 0).</summary>
@@ -86,6 +87,9 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
     public string Address => $"tcp://{EndPoint}";
 
     public Placement Placement { get; }
+
+    /// <summary>What all upstream connections buffer for clients, and the bound on it (<see cref="GatewayOptions.UpstreamBufferTotal"/>).</summary>
+    public Http2ReceiveBudget UpstreamBuffer { get; }
 
     public AdmissionController Admission { get; }
 
@@ -149,6 +153,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
                 server.BackendOf,
                 server._metrics,
                 server._logger,
+                BuildInputLimits.Of(server._options),
                 server._options.CacheInjection,
                 services.BuilderStarter,
                 new GrpcForwarder(server._tlsPool, forwarderLogger),
@@ -229,14 +234,22 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         _ => "tls, client certificates optional",
     };
 
-    private static Http2ClientPoolOptions UpstreamWith(Http2ClientPoolOptions upstream, Http2TlsOptions? tls) => new()
+    private Http2ClientPoolOptions UpstreamWith(GatewayOptions options, Http2TlsOptions? tls)
     {
-        MaxConnectionsPerBackend = upstream.MaxConnectionsPerBackend,
-        Connection = upstream.Connection,
-        Tls = tls,
-        ConnectCallback = upstream.ConnectCallback,
-        ConnectTimeout = upstream.ConnectTimeout,
-    };
+        var upstream = options.Upstream;
+        var connection = upstream.Connection.Clone();
+        connection.InitialStreamWindowSize = options.UpstreamStreamBuffer;
+        connection.InitialConnectionWindowSize = options.UpstreamConnectionBuffer;
+        connection.ReceiveBudget = UpstreamBuffer;
+        return new()
+        {
+            MaxConnectionsPerBackend = upstream.MaxConnectionsPerBackend,
+            Connection = connection,
+            Tls = tls,
+            ConnectCallback = upstream.ConnectCallback,
+            ConnectTimeout = upstream.ConnectTimeout,
+        };
+    }
 
     private static void Configure(KestrelServerOptions kestrel, GatewayOptions options, TimeProvider time, Func<GatewayServer> server)
     {
@@ -244,11 +257,16 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         var limits = kestrel.Limits;
         // A long RUN step leaves streams silent for minutes; deadlines come from the client.
         limits.MinRequestBodyDataRate = null;
-        limits.MinResponseDataRate = null;
+        // Silence is not slowness here: Kestrel times only writes waiting on the client, so a
+        // client that stops reading (and holds the gateway's buffers) is cut, a quiet build is not.
+        limits.MinResponseDataRate = options.MinResponseDataRate is { } rate ? new MinDataRate(rate, options.MinResponseDataRateGrace) : null;
         limits.MaxRequestBodySize = null;
-        limits.KeepAliveTimeout = TimeSpan.FromHours(1);
+        // With no call open (between builds, or a client that connects and sits): running builds
+        // are open calls, so this never cuts a long silent step.
+        limits.KeepAliveTimeout = options.IdleTimeout;
         limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersTotalSize;
-        limits.MaxConcurrentConnections = options.MaxConnections;
+        // ConnectionLimiter counts all connections, with the per-source, per-tenant and handshake caps.
+        limits.MaxConcurrentConnections = null;
         limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
         limits.Http2.MaxRequestHeaderFieldSize = Math.Min(options.MaxRequestHeadersTotalSize, 16 * 1024);
         // Build contexts travel inside the Session stream: large windows keep it from being latency bound.
@@ -261,6 +279,9 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         kestrel.Listen(options.Listen, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
+            var tlsOn = options.TlsCertificatePath is not null;
+            var limiter = new ConnectionLimiter(options, time, () => server()._metrics, kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<ConnectionLimiter>());
+            listen.Use(next => connection => limiter.OnConnectionAsync(connection, next, tlsOn));
             listen.Use(next => async connection =>
             {
                 var handler = server()._handler!;
@@ -289,8 +310,15 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
                         var gateway = server();
                         gateway._metrics.RefusedCalls.Add(1, new KeyValuePair<string, object?>("reason", "untrusted_certificate"));
                         TenantLog.UntrustedCertificate(gateway._logger, certificate.Subject, certificate.SerialNumber);
+                    },
+                    certificate =>
+                    {
+                        var gateway = server();
+                        gateway._metrics.RefusedCalls.Add(1, new KeyValuePair<string, object?>("reason", ClientAuthUsage.Refusal));
+                        TenantLog.NotForClientAuth(gateway._logger, ClientAuthUsage.Describe(certificate));
                     });
                 listen.Use(next => connection => tls.OnConnectionAsync(connection, next));
+                listen.Use(next => connection => limiter.OnHandshakeDoneAsync(connection, next));
             }
         });
     }

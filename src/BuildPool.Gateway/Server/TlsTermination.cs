@@ -27,9 +27,11 @@ internal sealed class TlsTermination
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Action<X509Certificate2> _untrusted;
+    private readonly Action<X509Certificate2> _notForClientAuth;
 
     /// <param name="untrusted">Called for a client certificate that does not chain to the client CA, before the handshake fails.</param>
-    public TlsTermination(GatewayOptions options, string certificatePath, TimeProvider time, ILogger logger, Action<X509Certificate2> untrusted)
+    /// <param name="notForClientAuth">Called for a client certificate that chains to the client CA but lacks the clientAuth usage, before the handshake fails.</param>
+    public TlsTermination(GatewayOptions options, string certificatePath, TimeProvider time, ILogger logger, Action<X509Certificate2> untrusted, Action<X509Certificate2> notForClientAuth)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.TlsHandshakeTimeout, TimeSpan.Zero, nameof(options.TlsHandshakeTimeout));
@@ -48,6 +50,7 @@ internal sealed class TlsTermination
         _time = time;
         _logger = logger;
         _untrusted = untrusted;
+        _notForClientAuth = notForClientAuth;
     }
 
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
@@ -150,12 +153,19 @@ internal sealed class TlsTermination
         own.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         own.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         own.ChainPolicy.CustomTrustStore.AddRange(_clientAuthorities);
-        if (own.Build(presented))
+        if (!own.Build(presented))
         {
-            return true;
+            _untrusted(presented);
+            return false;
         }
 
-        _untrusted(presented);
-        return false;
+        // A server certificate from the same CA (a builder's, the gateway's own) chains just as well.
+        if (!Tenants.ClientAuthUsage.Allows(presented))
+        {
+            _notForClientAuth(presented);
+            return false;
+        }
+
+        return true;
     }
 }

@@ -78,6 +78,8 @@ public static class TenantBindings
             Binding = $"{binding.Metadata.NamespaceProperty}/{name}",
             MaxConcurrentBuilds = access.MaxConcurrentBuilds,
             Untrusted = access.Untrusted,
+            KeyNamespace = name,
+            SharedKeys = access.SharedKeys is { Count: > 0 } shared ? [.. shared] : null,
         };
     }
 }

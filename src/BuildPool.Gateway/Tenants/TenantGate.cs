@@ -4,8 +4,8 @@ namespace BuildPool.Gateway.Tenants;
 
 /// <summary>
 /// Decides, per call, whether the client certificate of the connection may still build. The TLS
-/// handshake already proved the certificate chains to the pool CA; this adds what a CA cannot
-/// say: that its SecretBinding still exists. Asked on every call, not once per connection, so a
+/// handshake already proved the certificate chains to the pool's tenant CA and carries the
+/// clientAuth usage; this adds what a CA cannot say: that its SecretBinding still exists. Asked on every call, not once per connection, so a
 /// revoked tenant's next build is refused on a connection that stayed open.
 /// </summary>
 public static class TenantGate
@@ -27,6 +27,12 @@ public static class TenantGate
         if (certificate is null)
         {
             return default;
+        }
+
+        if (!ClientAuthUsage.Allows(certificate))
+        {
+            // The handshake refuses these already; this holds for any other way a certificate gets here.
+            return new TenantVerdict(null, ClientAuthUsage.Refusal, PermissionDenied, ClientAuthUsage.Describe(certificate));
         }
 
         var identity = IdentityOf(certificate) ?? certificate.Subject;

@@ -1,3 +1,5 @@
+using BuildPool.Api.Units;
+
 namespace BuildPool.Gateway.Tenants;
 
 /// <summary>
@@ -32,4 +34,43 @@ public sealed record TenantInfo(string Identity, string SerialNumber)
 
     /// <summary>The name admission and metrics count this tenant under.</summary>
     public string AdmissionKey => Binding ?? Identity;
+
+    /// <summary>
+    /// The tenant's own key space: its binding's name (unique in the pool's namespace). A key the
+    /// tenant's build names becomes <c>&lt;KeyNamespace&gt;@&lt;key&gt;</c> unless it is one of
+    /// <see cref="SharedKeys"/>. Null in static mode, where keys stay as the client names them.
+    /// </summary>
+    public string? KeyNamespace { get; init; }
+
+    /// <summary>The binding's <c>spec.clientAccess.sharedKeys</c>: keys used as they are, shared with others.</summary>
+    public IReadOnlyList<string>? SharedKeys { get; init; }
+
+    /// <summary>The key this tenant's build of <paramref name="key"/> routes by: namespaced, or shared.</summary>
+    public string Scope(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return KeyNamespace is not { } space || IsShared(key) ? key : RoutingKeyName.Scoped(space, key);
+    }
+
+    /// <summary>True when the key space of this tenant holds <paramref name="key"/> (a routing key as placement sees it).</summary>
+    public bool Owns(string key) => KeyNamespace is { } space && RoutingKeyName.BelongsTo(key, space);
+
+    /// <summary>How many characters <see cref="Scope"/> puts in front of <paramref name="key"/>.</summary>
+    public int PrefixLength(string key) => KeyNamespace is not { } space || IsShared(key) ? 0 : space.Length + 1;
+
+    private bool IsShared(string key)
+    {
+        if (SharedKeys is { } shared)
+        {
+            foreach (var candidate in shared)
+            {
+                if (string.Equals(candidate, key, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
 }

@@ -15,4 +15,7 @@ internal static partial class TenantLog
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "TLS handshake refused: client certificate {Subject} (serial {Serial}) does not chain to the client CA")]
     public static partial void UntrustedCertificate(ILogger logger, string subject, string serial);
+
+    [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "TLS handshake refused: {Message}")]
+    public static partial void NotForClientAuth(ILogger logger, string message);
 }

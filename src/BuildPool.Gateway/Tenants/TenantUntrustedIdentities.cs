@@ -12,4 +12,7 @@ public sealed class TenantUntrustedIdentities(ITenantDirectory directory, IUntru
     /// <inheritdoc/>
     public bool IsUntrusted(string identity) =>
         directory.FindByIdentity(identity)?.Untrusted == true || also?.IsUntrusted(identity) == true;
+
+    /// <inheritdoc/>
+    public bool AnyUntrusted => directory.Tenants.Any(t => t.Untrusted) || also?.AnyUntrusted == true;
 }

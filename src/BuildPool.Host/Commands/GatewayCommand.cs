@@ -52,6 +52,22 @@ public static class GatewayCommand
         var upstreamCa = new Option<string?>("--upstream-ca") { Description = "PEM CA bundle builders' server certificates must chain to, for builders at tls:// or https:// addresses (default: the system roots)." };
         var upstreamCert = new Option<string?>("--upstream-cert") { Description = "PEM client certificate the gateway presents to TLS builders (mTLS); with --upstream-key." };
         var upstreamKey = new Option<string?>("--upstream-key") { Description = "PEM private key of --upstream-cert." };
+        var upstreamKeepAlive = new Option<string>("--upstream-keepalive-interval")
+        {
+            Description = "While a builder connection carries calls, PING the builder after this long without a frame from it: a builder that stopped (lost node, frozen process) fails its builds with UNAVAILABLE after this plus --upstream-keepalive-timeout (Go duration; 0 disables).",
+            DefaultValueFactory = _ => "30s",
+        };
+        var upstreamKeepAliveTimeout = new Option<string>("--upstream-keepalive-timeout") { Description = "How long a builder may leave a keep-alive PING unanswered before its connection and builds fail (Go duration).", DefaultValueFactory = _ => "20s" };
+        var upstreamMaxControlFrames = new Option<int>("--upstream-max-control-frames")
+        {
+            Description = "PING, SETTINGS, RST_STREAM, PRIORITY, unknown and empty frames one builder connection may send per second (plus one per frame the gateway sent it); more ends that connection with GOAWAY ENHANCE_YOUR_CALM and fails only its builds, with UNAVAILABLE.",
+            DefaultValueFactory = _ => 1000,
+        };
+        var upstreamMaxQueued = new Option<int>("--upstream-max-queued-control-frames")
+        {
+            Description = "PING and SETTINGS acknowledgements and RST_STREAM frames that may wait for a builder that does not read them; more ends that connection like a flood.",
+            DefaultValueFactory = _ => 1024,
+        };
         var injectRef = new Option<string?>("--inject-cache-ref") { Description = "Opt-in: builds without --cache-to/--cache-from get this registry cache, with {key} replaced by the build's routing key (e.g. cache.internal:5000/cache/{key})." };
         var injectAttrs = new Option<string[]>("--inject-cache-attr") { Description = "Extra export attribute for injected caches, key=value (e.g. image-manifest=true); repeatable." };
         var mode = new Option<string>("--mode")
@@ -62,11 +78,32 @@ public static class GatewayCommand
         mode.AcceptOnlyFromAmong("grpc", "passthrough");
         var untrustedKeys = new Option<string[]>("--untrusted-key") { Description = "Glob pattern (* and ?) of routing keys whose builds are untrusted; repeatable. With static backends there are no forks, so such builds are refused; --mode passthrough refuses such connections. Not with --pool (spec.routing.untrustedKeys)." };
         var untrustedIdentities = new Option<string[]>("--untrusted-identity") { Description = "Glob pattern of client certificate identities whose builds are untrusted: they run only on isolated forks (--pool) or are refused; repeatable." };
+        var maxIdLength = new Option<int>("--max-id-length") { Description = "Longest session id, build ref or LLBBridge build id a call may carry, in bytes (BuildKit's are 25); longer: INVALID_ARGUMENT.", DefaultValueFactory = _ => 256 };
+        var maxSharedKeyLength = new Option<int>("--max-shared-key-length") { Description = "Longest session shared key, in bytes (buildx: context directory name + ':' + 16-digit node id); longer: INVALID_ARGUMENT.", DefaultValueFactory = _ => 512 };
+        var maxRoutingKeyLength = new Option<int>("--max-routing-key-length") { Description = "Longest image name, cache ref or :authority a build may carry, in bytes; longer: INVALID_ARGUMENT.", DefaultValueFactory = _ => 512 };
+        var maxBuildsPerConnection = new Option<int>("--max-builds-per-connection") { Description = "Builds one client connection may have tracked at once (running, or ended within the last minute); more: RESOURCE_EXHAUSTED.", DefaultValueFactory = _ => 256 };
+        var maxBuildsPerTenant = new Option<int>("--max-builds-per-tenant") { Description = "Builds one tenant (client certificate identity) may have tracked at once over all its connections; more: RESOURCE_EXHAUSTED.", DefaultValueFactory = _ => 1000 };
+        var maxTrackedBuilds = new Option<int>("--max-tracked-builds") { Description = "Builds the gateway tracks at once over all clients; more: RESOURCE_EXHAUSTED.", DefaultValueFactory = _ => 10_000 };
+        var maxConnections = new Option<long>("--max-connections") { Description = "Open client connections, TLS handshakes included; more are closed at once.", DefaultValueFactory = _ => 10_000 };
+        var maxConnectionsPerSource = new Option<int>("--max-connections-per-source") { Description = "Open connections from one source IP address (clients behind one NAT address share it); more are closed at once.", DefaultValueFactory = _ => 1000 };
+        var maxConnectionsPerTenant = new Option<int>("--max-connections-per-tenant") { Description = "Open connections of one client certificate identity; more are closed after their handshake.", DefaultValueFactory = _ => 1000 };
+        var maxTlsHandshakes = new Option<int>("--max-tls-handshakes") { Description = "TLS handshakes in progress at once; more connections are closed at once, so unfinished handshakes never take every connection.", DefaultValueFactory = _ => 500 };
+        var tlsHandshakeTimeout = new Option<string>("--tls-handshake-timeout") { Description = "How long a client may take over its TLS handshake (Go duration).", DefaultValueFactory = _ => "10s" };
+        var idleTimeout = new Option<string>("--idle-timeout") { Description = "How long a client connection with no call open stays open (Go duration); running builds are calls and are never cut by it.", DefaultValueFactory = _ => "2m" };
         var command = new Command("gateway", "Run the gateway that routes buildx builds to warm builders.")
         {
             listen, backends, pool, poolNamespace, kubeconfig, kubeContext, keySources, domain, loadFactor, maxBuilds, queueTimeout, shutdownTimeout, metrics, tlsCert, tlsKey, clientCa,
             requireClientCert, upstreamCa, upstreamCert, upstreamKey, injectRef, injectAttrs, mode, untrustedKeys, untrustedIdentities,
+            upstreamKeepAlive, upstreamKeepAliveTimeout, upstreamMaxControlFrames, upstreamMaxQueued,
+            maxIdLength, maxSharedKeyLength, maxRoutingKeyLength, maxBuildsPerConnection, maxBuildsPerTenant, maxTrackedBuilds,
+            maxConnections, maxConnectionsPerSource, maxConnectionsPerTenant, maxTlsHandshakes, tlsHandshakeTimeout, idleTimeout,
         };
+        var flowControl = new FlowControlFlags();
+        foreach (var flag in flowControl.All)
+        {
+            command.Options.Add(flag);
+        }
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             GatewayOptions options;
@@ -90,6 +127,29 @@ public static class GatewayCommand
                     ShutdownTimeout = GoDuration.ParsePositive("--shutdown-timeout", parse.GetValue(shutdownTimeout)!),
                     CacheInjection = ParseInjection(parse.GetValue(injectRef), parse.GetValue(injectAttrs) ?? []),
                     UntrustedKeys = parse.GetValue(untrustedKeys) ?? [],
+                    MaxIdLength = AtLeast("--max-id-length", parse.GetValue(maxIdLength), 32),
+                    MaxSharedKeyLength = AtLeast("--max-shared-key-length", parse.GetValue(maxSharedKeyLength), 32),
+                    MaxRoutingKeyLength = AtLeast("--max-routing-key-length", parse.GetValue(maxRoutingKeyLength), 32),
+                    Correlation = new BuildPool.Gateway.Builds.BuildCorrelatorOptions
+                    {
+                        MaxBuildsPerConnection = AtLeast("--max-builds-per-connection", parse.GetValue(maxBuildsPerConnection), 1),
+                        MaxBuildsPerTenant = AtLeast("--max-builds-per-tenant", parse.GetValue(maxBuildsPerTenant), 1),
+                        MaxBuilds = AtLeast("--max-tracked-builds", parse.GetValue(maxTrackedBuilds), 1),
+                    },
+                    MaxConnections = AtLeast("--max-connections", parse.GetValue(maxConnections), 1),
+                    MaxConnectionsPerSource = AtLeast("--max-connections-per-source", parse.GetValue(maxConnectionsPerSource), 1),
+                    MaxConnectionsPerTenant = AtLeast("--max-connections-per-tenant", parse.GetValue(maxConnectionsPerTenant), 1),
+                    MaxPendingTlsHandshakes = AtLeast("--max-tls-handshakes", parse.GetValue(maxTlsHandshakes), 1),
+                    TlsHandshakeTimeout = GoDuration.ParsePositive("--tls-handshake-timeout", parse.GetValue(tlsHandshakeTimeout)!),
+                    IdleTimeout = GoDuration.ParsePositive("--idle-timeout", parse.GetValue(idleTimeout)!),
+                    Upstream = new BuildPool.Http2.Http2ClientPoolOptions
+                    {
+                        Connection = UpstreamConnection(
+                            parse.GetValue(upstreamKeepAlive)!,
+                            parse.GetValue(upstreamKeepAliveTimeout)!,
+                            parse.GetValue(upstreamMaxControlFrames),
+                            parse.GetValue(upstreamMaxQueued)),
+                    },
                 };
                 services = new GatewayServices
                 {
@@ -107,6 +167,7 @@ public static class GatewayCommand
                     UpstreamCertificate = parse.GetValue(upstreamCert),
                     UpstreamKey = parse.GetValue(upstreamKey),
                 }.ApplyTo(options);
+                options = flowControl.ApplyTo(parse, options);
                 metricsEndPoint = ListenAddress.Parse(parse.GetValue(metrics)!, "--metrics-address");
             }
             catch (FormatException ex)
@@ -215,7 +276,11 @@ public static class GatewayCommand
             return;
         }
 
-        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--require-client-certificate", "--upstream-ca", "--upstream-cert", "--upstream-key", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout", "--untrusted-identity" })
+        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--require-client-certificate", "--upstream-ca", "--upstream-cert", "--upstream-key", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout", "--untrusted-identity",
+            "--max-id-length", "--max-shared-key-length", "--max-routing-key-length", "--max-builds-per-connection", "--max-builds-per-tenant", "--max-tracked-builds",
+            "--max-connections-per-source", "--max-connections-per-tenant", "--max-tls-handshakes", "--tls-handshake-timeout", "--idle-timeout",
+            "--upstream-keepalive-interval", "--upstream-keepalive-timeout", "--upstream-max-control-frames", "--upstream-max-queued-control-frames",
+            "--upstream-stream-buffer", "--upstream-connection-buffer", "--upstream-buffer-total", "--min-response-data-rate", "--min-response-data-rate-grace" })
         {
             if (parse.GetResult(flag) is System.CommandLine.Parsing.OptionResult { Implicit: false })
             {
@@ -278,8 +343,32 @@ public static class GatewayCommand
         return sources;
     }
 
+    // The builder side is not trusted either (builders may run untrusted code): liveness and
+    // flood limits of the gateway's own HTTP/2 client, see docs/security.md.
+    internal static BuildPool.Http2.Http2ClientConnectionOptions UpstreamConnection(string keepAlive, string keepAliveTimeout, int maxControlFrames, int maxQueuedControlFrames)
+    {
+        if (!GoDuration.TryParse(keepAlive, out var interval, out var reason))
+        {
+            throw new FormatException($"--upstream-keepalive-interval: {reason}");
+        }
+
+        return new BuildPool.Http2.Http2ClientConnectionOptions
+        {
+            KeepAlivePingInterval = interval == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : interval,
+            KeepAlivePingTimeout = GoDuration.ParsePositive("--upstream-keepalive-timeout", keepAliveTimeout),
+            MaxControlFramesPerSecond = (int)AtLeastOne("--upstream-max-control-frames", maxControlFrames),
+            MaxQueuedControlFrames = (int)AtLeastOne("--upstream-max-queued-control-frames", maxQueuedControlFrames),
+        };
+    }
+
     private static double AtLeastOne(string flag, double value) =>
         value >= 1 && double.IsFinite(value) ? value : throw new FormatException($"{flag} {value.ToString(CultureInfo.InvariantCulture)}: must be at least 1");
+
+    // Below the floor a limit would refuse honest clients (BuildKit's ids are 25 bytes).
+    private static int AtLeast(string flag, int value, int floor) => (int)AtLeast(flag, (long)value, floor);
+
+    private static long AtLeast(string flag, long value, long floor) =>
+        value >= floor ? value : throw new FormatException($"{flag} {value.ToString(CultureInfo.InvariantCulture)}: must be at least {floor.ToString(CultureInfo.InvariantCulture)}");
 
     private static void Logging(ILoggingBuilder logging)
     {

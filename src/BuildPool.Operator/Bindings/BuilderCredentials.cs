@@ -16,6 +16,15 @@ public sealed record BuilderCredentials
     /// <summary>Pod template annotation carrying <see cref="Digest"/>.</summary>
     public const string DigestAnnotation = "buildpool.dev/secrets-digest";
 
+    /// <summary>
+    /// Pod template annotation carrying <see cref="TlsDigest"/>: the pool reads it to know which
+    /// builders run with the current builder certificate and trust bundle.
+    /// </summary>
+    public const string TlsDigestAnnotation = "buildpool.dev/builder-tls-digest";
+
+    /// <summary>Hash of the builder certificate Secret alone; null without TLS.</summary>
+    public string? TlsDigest { get; init; }
+
     /// <summary>The daemon's gRPC server TLS; null serves plain gRPC.</summary>
     public GrpcTlsFiles? Tls { get; init; }
 

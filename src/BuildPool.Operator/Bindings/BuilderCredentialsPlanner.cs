@@ -21,7 +21,13 @@ public static class BuilderCredentialsPlanner
     /// The builders' credentials; null when the pool has TLS on but its builder certificate does
     /// not exist yet (a builder started now would serve plain gRPC, then restart).
     /// </summary>
-    public static BuilderCredentials? Plan(BuilderPool pool, IReadOnlyList<SecretBinding> bindings, Func<string, V1Secret?> secret)
+    /// <param name="isolated">
+    /// For an isolated fork (the builder of one untrusted build): no cache-backend credentials
+    /// and no registry client keypairs, only registry CAs. Untrusted builds run only there, and
+    /// without the process sandbox (Rootless, UserNamespace) a build step can read whatever the
+    /// daemon holds, in its environment or its files.
+    /// </param>
+    public static BuilderCredentials? Plan(BuilderPool pool, IReadOnlyList<SecretBinding> bindings, Func<string, V1Secret?> secret, bool isolated = false)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(bindings);
@@ -32,6 +38,7 @@ public static class BuilderCredentialsPlanner
         var registries = new List<RegistryConfig>();
         var used = new List<V1Secret>();
         GrpcTlsFiles? tls = null;
+        string? tlsDigest = null;
 
         if (pool.Spec.Endpoint.Tls.Mode != TlsMode.Disabled)
         {
@@ -42,9 +49,11 @@ public static class BuilderCredentialsPlanner
             }
 
             used.Add(builderTls);
+            tlsDigest = SecretDigest.Of([builderTls]);
             volumes.Add(new V1Volume { Name = TlsVolume, Secret = new V1SecretVolumeSource { SecretName = builderTls.Metadata.Name } });
             mounts.Add(new V1VolumeMount { Name = TlsVolume, MountPath = TlsDirectory, ReadOnlyProperty = true });
-            // ca: only clients with a certificate from the pool CA (the gateway, the operator) get in.
+            // ca: only clients with a certificate from the internal CA (the gateway, the operator)
+            // get in; the Secret's ca.crt never holds the tenant CA once the pool has moved.
             tls = new GrpcTlsFiles($"{TlsDirectory}/{TlsSecretKeys.Certificate}", $"{TlsDirectory}/{TlsSecretKeys.PrivateKey}", $"{TlsDirectory}/{TlsSecretKeys.CaCertificate}");
         }
 
@@ -53,7 +62,7 @@ public static class BuilderCredentialsPlanner
         foreach (var binding in bindings.OrderBy(b => b.Metadata.Name, StringComparer.Ordinal))
         {
             if (binding.Spec.Kind == SecretBindingKind.CacheBackendCredentials && binding.Spec.CacheBackendCredentials is { } credentials
-                && secret(credentials.SecretName) is { } credentialSecret)
+                && !isolated && secret(credentials.SecretName) is { } credentialSecret)
             {
                 if (credentials.Delivery == CredentialDelivery.Env)
                 {
@@ -74,8 +83,8 @@ public static class BuilderCredentialsPlanner
 
                 used.Add(credentialSecret);
             }
-            else if (binding.Spec.Kind == SecretBindingKind.RegistryTls && binding.Spec.RegistryTls is { } registry
-                && RegistrySecrets(registry, secret) is { } found)
+            else if (binding.Spec.Kind == SecretBindingKind.RegistryTls && binding.Spec.RegistryTls is { } bound
+                && (isolated ? WithoutKeyPair(bound) : bound) is { } registry && RegistrySecrets(registry, secret) is { } found)
             {
                 var directory = $"{RegistryBindingRoot}/{binding.Metadata.Name}";
                 var sources = new List<V1VolumeProjection>();
@@ -117,6 +126,7 @@ public static class BuilderCredentialsPlanner
         return new BuilderCredentials
         {
             Tls = tls,
+            TlsDigest = tlsDigest,
             Registries = registries,
             Volumes = volumes,
             Mounts = mounts,
@@ -156,6 +166,10 @@ public static class BuilderCredentialsPlanner
                 break;
         }
     }
+
+    /// <summary>The binding with its CA only; null when it has nothing else.</summary>
+    private static RegistryTlsBinding? WithoutKeyPair(RegistryTlsBinding registry) =>
+        registry.CaSecretRef is null ? null : new RegistryTlsBinding { Registry = registry.Registry, CaSecretRef = registry.CaSecretRef };
 
     private static List<V1Secret>? RegistrySecrets(RegistryTlsBinding registry, Func<string, V1Secret?> secret)
     {

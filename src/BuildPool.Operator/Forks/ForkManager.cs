@@ -1,6 +1,7 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Status;
 using BuildPool.Runtime.Client;
 using k8s.Models;
@@ -22,7 +23,7 @@ public sealed partial class ForkManager(OperatorCaches caches, ForkLedger ledger
     public const string CloningAnnotation = "buildpool.dev/volume-cloning";
 
     /// <summary>Creates the forks <paramref name="baseVolume"/> should have; returns how many it has now, for its <c>status.forks</c>.</summary>
-    public async Task<int?> EnsureForksAsync(CacheVolume baseVolume, BuilderPool pool, TimeSpan idleTimeout, DateTime now, CancellationToken cancellationToken)
+    public async Task<int?> EnsureForksAsync(CacheVolume baseVolume, VolumeSignals signals, BuilderPool pool, TimeSpan idleTimeout, DateTime now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(baseVolume);
         ArgumentNullException.ThrowIfNull(pool);
@@ -33,12 +34,12 @@ public sealed partial class ForkManager(OperatorCaches caches, ForkLedger ledger
             .Where(ForkPlanner.IsFork)
             .Select(v => (v.Metadata.Name, ForkPlanner.BaseOf(v)!));
         var forks = ledger.Forks(poolKey, cached);
-        var plan = ForkPlanner.Plan(baseVolume, pool, forks, idleTimeout, ForkSeed.Cloned, now);
+        var plan = ForkPlanner.Plan(baseVolume, signals, pool, forks, idleTimeout, ForkSeed.Cloned, now);
         if (plan.Create.Count > 0)
         {
             // Only now is the StorageClass worth a look: most reconciles create nothing.
             var seed = await SeedAsync(baseVolume, pool, cancellationToken);
-            plan = ForkPlanner.Plan(baseVolume, pool, forks, idleTimeout, seed, now);
+            plan = ForkPlanner.Plan(baseVolume, signals, pool, forks, idleTimeout, seed, now);
         }
 
         foreach (var fork in plan.Create)

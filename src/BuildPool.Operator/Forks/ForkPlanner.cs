@@ -1,34 +1,50 @@
-using System.Globalization;
 using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Naming;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Volumes;
 using k8s.Models;
 
 namespace BuildPool.Operator.Forks;
 
 /// <summary>
-/// Pure: which forks a base volume gets. The gateway asks through annotations on the base
-/// (docs/lifecycle.md): <c>buildpool.dev/forks-wanted</c> for overflow forks and one
-/// <c>isolate.buildpool.dev/&lt;id&gt;</c> per untrusted build. Requests older than the fork idle
-/// timeout are stale and ignored. Forks per volume and per pool never exceed spec.cache.forks.
+/// Pure: which forks a base volume gets. The gateway asks through the pool's signal Lease
+/// (docs/lifecycle.md): forks wanted for overflow forks and one isolate signal per untrusted
+/// build. Requests older than the fork idle timeout are stale and ignored. Forks per volume and
+/// per pool never exceed spec.cache.forks.
 /// </summary>
 public static class ForkPlanner
 {
     /// <summary>Annotation on a fork that cannot be a clone: why it starts empty.</summary>
     public const string EmptySeedAnnotation = "buildpool.dev/empty-seed";
 
-    public static bool IsFork(CacheVolume volume)
-    {
-        ArgumentNullException.ThrowIfNull(volume);
-        return volume.Metadata.Labels?.ContainsKey(LifecycleAnnotations.ForkOfLabel) == true;
-    }
+    /// <summary>
+    /// A fork is what the operator created as one: its name (which never changes) is a fork name
+    /// of the base its <c>fork-of</c> label names, and the base CacheVolume is its controller. A
+    /// label alone proves nothing (anyone who may edit the volume can add it), and being a fork
+    /// decides that its claim is deleted: a label added to a Retain volume must never do that.
+    /// </summary>
+    public static bool IsFork(CacheVolume volume) => BaseOf(volume) is not null;
 
+    /// <summary>The base of a fork (see <see cref="IsFork"/>); null for any other volume, whatever its labels say.</summary>
     public static string? BaseOf(CacheVolume volume)
     {
         ArgumentNullException.ThrowIfNull(volume);
-        return volume.Metadata.Labels?.TryGetValue(LifecycleAnnotations.ForkOfLabel, out var b) == true ? b : null;
+        if (volume.Metadata.Labels?.TryGetValue(LifecycleAnnotations.ForkOfLabel, out var baseName) != true || string.IsNullOrEmpty(baseName))
+        {
+            return null;
+        }
+
+        var owner = volume.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
+        if (owner is not { Kind: CacheVolume.KubeKind } || owner.Name != baseName)
+        {
+            return null;
+        }
+
+        var name = volume.Metadata.Name;
+        var named = IsolatedFor(volume) is { } id ? name == ResourceNames.IsolatedFork(baseName, id) : IsOverflowName(baseName, name);
+        return named ? baseName : null;
     }
 
     public static string? IsolatedFor(CacheVolume volume)
@@ -41,16 +57,16 @@ public static class ForkPlanner
     /// <paramref name="poolForks"/>: the names of every fork of the pool that exists (or was just
     /// created and is not in the cache yet), each with the base it belongs to.
     /// </summary>
-    public static ForkPlan Plan(CacheVolume baseVolume, BuilderPool pool, IReadOnlyCollection<(string Name, string Base)> poolForks, TimeSpan idleTimeout, ForkSeed seed, DateTime now)
+    public static ForkPlan Plan(CacheVolume baseVolume, VolumeSignals signals, BuilderPool pool, IReadOnlyCollection<(string Name, string Base)> poolForks, TimeSpan idleTimeout, ForkSeed seed, DateTime now)
     {
         ArgumentNullException.ThrowIfNull(baseVolume);
+        ArgumentNullException.ThrowIfNull(signals);
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(poolForks);
         var name = baseVolume.Metadata.Name;
         var limits = pool.Spec.Cache.Forks;
         var mine = poolForks.Where(f => f.Base == name).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         var poolCount = poolForks.Count;
-        var annotations = baseVolume.Metadata.Annotations ?? new Dictionary<string, string>();
         var create = new List<CacheVolume>();
         var refused = new List<string>();
 
@@ -72,14 +88,13 @@ public static class ForkPlanner
         }
 
         // Isolated forks first: an untrusted build never falls back to a shared builder.
-        foreach (var (key, value) in annotations.OrderBy(a => a.Value, StringComparer.Ordinal).ThenBy(a => a.Key, StringComparer.Ordinal))
+        foreach (var (id, askedAt) in signals.Isolated.OrderBy(a => a.Value).ThenBy(a => a.Key, StringComparer.Ordinal))
         {
-            if (!key.StartsWith(LifecycleAnnotations.IsolatePrefix, StringComparison.Ordinal) || !Fresh(value, idleTimeout, now))
+            if (now - askedAt >= idleTimeout || !ResourceNames.IsValidForkId(id))
             {
                 continue;
             }
 
-            var id = key[LifecycleAnnotations.IsolatePrefix.Length..];
             var forkName = ResourceNames.IsolatedFork(name, id);
             if (mine.Contains(forkName) || !Room($"isolated fork for build {id}"))
             {
@@ -91,10 +106,9 @@ public static class ForkPlanner
             poolCount++;
         }
 
-        if (annotations.TryGetValue(LifecycleAnnotations.ForksWanted, out var wantedText)
-            && int.TryParse(wantedText, NumberStyles.None, CultureInfo.InvariantCulture, out var wanted)
-            && annotations.TryGetValue(LifecycleAnnotations.ForksWantedAt, out var at) && Fresh(at, idleTimeout, now))
+        if (signals.ForksWanted > 0 && signals.ForksWantedAt is { } at && now - at < idleTimeout)
         {
+            var wanted = signals.ForksWanted;
             var overflow = mine.Count(n => IsOverflowName(name, n));
             for (var index = 0; overflow < wanted && index < limits.MaxPerVolume; index++)
             {
@@ -166,10 +180,6 @@ public static class ForkPlanner
 
         return false;
     }
-
-    private static bool Fresh(string value, TimeSpan idleTimeout, DateTime now) =>
-        DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at)
-        && now - at < idleTimeout;
 
     /// <summary>The fork idle timeout: spec.cache.forks.idleTimeout, else the pool's spec.scaling.idleTimeout.</summary>
     public static TimeSpan IdleTimeout(BuilderPool pool, CacheVolumeSettings settings)

@@ -1,6 +1,6 @@
 using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
-using BuildPool.Operator.Naming;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Status;
 using BuildPool.Operator.Volumes;
 
@@ -16,23 +16,25 @@ namespace BuildPool.Operator.Forks;
 /// <param name="Seeded">Its <see cref="ForkManager.SeededCondition"/>, when it stays.</param>
 public sealed record ForkRetirement(string? Why, TimeSpan? Recheck, ConditionChange? Seeded)
 {
-    public static ForkRetirement Decide(CacheVolume fork, CacheVolume? baseVolume, TimeSpan idleTimeout, DateTime now)
+    public static ForkRetirement Decide(CacheVolume fork, VolumeSignals forkSignals, CacheVolume? baseVolume, VolumeSignals baseSignals, TimeSpan idleTimeout, DateTime now)
     {
         ArgumentNullException.ThrowIfNull(fork);
+        ArgumentNullException.ThrowIfNull(forkSignals);
+        ArgumentNullException.ThrowIfNull(baseSignals);
         var baseName = ForkPlanner.BaseOf(fork)!;
         if (baseVolume is null || baseVolume.Metadata.DeletionTimestamp is not null)
         {
             return new ForkRetirement($"its base volume {baseName} is gone", null, null);
         }
 
-        if (ForkPlanner.IsolatedFor(fork) is { } id && baseVolume.Metadata.Annotations?.ContainsKey(LifecycleAnnotations.Isolate(id)) != true)
+        if (ForkPlanner.IsolatedFor(fork) is { } id && !baseSignals.Isolated.ContainsKey(id))
         {
             return new ForkRetirement($"its untrusted build {id} ended", null, null);
         }
 
         var lastUsed = BuilderScaling.Latest(
-            BuilderScaling.Latest(fork.Status.LastUsed, BuilderScaling.Annotation(fork, WellKnown.LastUsedAnnotation)),
-            BuilderScaling.Latest(BuilderScaling.Annotation(fork, WellKnown.DemandAnnotation), fork.Metadata.CreationTimestamp));
+            BuilderScaling.Latest(fork.Status.LastUsed, forkSignals.Used),
+            BuilderScaling.Latest(forkSignals.Start, fork.Metadata.CreationTimestamp));
         var idleFor = lastUsed is { } t ? now - t : TimeSpan.Zero;
         if (fork.Status.ActiveBuilds == 0 && idleFor >= idleTimeout)
         {

@@ -4,6 +4,7 @@ using BuildPool.Operator.Naming;
 using BuildPool.Operator.Pools;
 using BuildPool.Operator.Registry;
 using BuildPool.Operator.Security;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Status;
 using BuildPool.Operator.Volumes;
 using BuildPool.Runtime.Controllers;
@@ -48,10 +49,13 @@ public static class BuildPoolOperator
             .Owns(caches.RoleBindings)
             .Owns(caches.DisruptionBudgets)
             .Owns(caches.NetworkPolicies)
+            // Its signal Lease: the gateway's Dedicated demands.
+            .Owns(caches.SignalLeases)
             // The pool CA and certificates it owns, and the Secrets FromSecret or an EndpointTLS binding name.
             .Owns(caches.Secrets)
             .Watches(caches.Secrets, s => PoolsUsing(caches, s))
-            .Watches(caches.Bindings, b => b.Spec.Kind == SecretBindingKind.EndpointTls ? [new ReconcileRequest(b.Metadata.NamespaceProperty, b.Spec.Pool)] : [])
+            // ClientAccess too: an untrusted one on a pool that admits anonymous clients stalls it.
+            .Watches(caches.Bindings, b => b.Spec.Kind is SecretBindingKind.EndpointTls or SecretBindingKind.ClientAccess ? [new ReconcileRequest(b.Metadata.NamespaceProperty, b.Spec.Pool)] : [])
             // Volumes a person created for the pool count in its status as much as its own.
             .Watches(caches.Volumes, v => [new ReconcileRequest(v.Metadata.NamespaceProperty, v.Spec.Pool)])
             // A cache target's flags feed the gateway of every pool that injects it.
@@ -71,6 +75,8 @@ public static class BuildPoolOperator
             .Owns(caches.Services)
             .Owns(caches.ConfigMaps)
             .Watches(caches.Claims, VolumeOf)
+            // The gateway's signals: only the volumes a change of the Lease is about.
+            .WatchesChanges(caches.SignalLeases, SignalChanges.Volumes)
             .Watches(caches.Pools, p => caches.VolumesOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ReconcileRequest.For))
             // Builder certificates and bound credentials: a rotated Secret rolls the builders through drain.
             .Watches(caches.Bindings, b => caches.VolumesOf(b.Metadata.NamespaceProperty, b.Spec.Pool).Select(ReconcileRequest.For))
@@ -95,9 +101,12 @@ public static class BuildPoolOperator
             time,
             loggerFactory,
             metrics)
-            // A managed target's in-cluster registry: Deployment and Service by owner, the claim by its target label.
+            // A managed target's in-cluster registry: Deployment, Service and NetworkPolicy by owner, the claim by its target label.
             .Owns(caches.Deployments)
             .Owns(caches.Services)
+            .Owns(caches.NetworkPolicies)
+            // The NetworkPolicy admits the builders of the pools that list the target (a pool that drops it is caught by resync).
+            .Watches(caches.Pools, p => p.Spec.CacheTargets?.Select(t => new ReconcileRequest(p.Metadata.NamespaceProperty, t.Name)) ?? [])
             .Watches(caches.Claims, c => ManagedRegistry.TargetOf(c.Metadata) is { } target ? [new ReconcileRequest(c.Metadata.NamespaceProperty, target)] : []);
 
         var manager = new ControllerManager(leaderElection, lifetime, loggerFactory);

@@ -1,6 +1,7 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Naming;
+using BuildPool.Operator.Signals;
 using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Informers;
 using k8s;
@@ -45,6 +46,8 @@ public sealed class OperatorCaches
         NetworkPolicies = Watch<V1NetworkPolicy>(managed);
         Claims = Watch<V1PersistentVolumeClaim>(managed);
         ConfigMaps = Watch<V1ConfigMap>(managed);
+        // Each pool's signal Lease (the gateway's requests); the operator creates them, so they carry its label.
+        SignalLeases = Watch<V1Lease>(managed);
         CacheTargets = Watch<RegistryCacheTarget>(null);
         Bindings = Watch<SecretBinding>(null);
         // Unfiltered (within the watched namespace): bindings and FromSecret name Secrets people
@@ -73,6 +76,7 @@ public sealed class OperatorCaches
         NetworkPolicyWriter = new ChildWriter<V1NetworkPolicy>(new ResourceClient<V1NetworkPolicy>(transport), NetworkPolicies.Cache);
         ClaimWriter = new ChildWriter<V1PersistentVolumeClaim>(new ResourceClient<V1PersistentVolumeClaim>(transport), Claims.Cache);
         ConfigMapWriter = new ChildWriter<V1ConfigMap>(new ResourceClient<V1ConfigMap>(transport), ConfigMaps.Cache);
+        SignalWriter = new ChildWriter<V1Lease>(new ResourceClient<V1Lease>(transport), SignalLeases.Cache);
     }
 
     public List<IInformer> All { get; } = [];
@@ -101,6 +105,8 @@ public sealed class OperatorCaches
     public Informer<V1PersistentVolumeClaim> Claims { get; }
 
     public Informer<V1ConfigMap> ConfigMaps { get; }
+
+    public Informer<V1Lease> SignalLeases { get; }
 
     public Informer<RegistryCacheTarget> CacheTargets { get; }
 
@@ -147,9 +153,16 @@ public sealed class OperatorCaches
 
     public ChildWriter<V1ConfigMap> ConfigMapWriter { get; }
 
+    /// <summary>Creates the pools' signal Leases and removes the signals the operator has acted on.</summary>
+    public ChildWriter<V1Lease> SignalWriter { get; }
+
     /// <summary>The SecretBindings naming the pool, except those being deleted.</summary>
     public IReadOnlyList<SecretBinding> BindingsOf(string? @namespace, string pool) =>
         Bindings.Cache.ByIndex(BindingPoolIndex, ObjectKey.Of(@namespace, pool)).Where(b => b.Metadata.DeletionTimestamp is null).ToList();
+
+    /// <summary>What the pool's gateway asks for, from its signal Lease.</summary>
+    public PoolSignals SignalsOf(string? @namespace, string pool) =>
+        PoolSignals.Read(SignalLeases.Cache.Get(@namespace, GatewaySignals.LeaseName(pool)));
 
     /// <summary>Every CacheVolume that serves the pool, created by it or by hand.</summary>
     public IReadOnlyList<CacheVolume> VolumesOf(string? @namespace, string pool) =>

@@ -17,12 +17,6 @@ public static class WellKnown
     /// <summary>Hash of the desired spec of a child: the child is written only when it changes.</summary>
     public const string SpecHashAnnotation = "buildpool.dev/spec-hash";
 
-    /// <summary>Set by the gateway on a CacheVolume when a build waits for its stopped builder (RFC 3339 time).</summary>
-    public const string DemandAnnotation = Api.V1Alpha1.LifecycleAnnotations.Demand;
-
-    /// <summary>Heartbeat from the gateway: the last time a build used this volume (RFC 3339 time).</summary>
-    public const string LastUsedAnnotation = Api.V1Alpha1.LifecycleAnnotations.LastUsed;
-
     /// <summary>Finalizer that lets the operator drain a builder and honour reclaimPolicy before a volume goes.</summary>
     public const string VolumeFinalizer = "buildpool.dev/cache-volume";
 

@@ -18,9 +18,12 @@ public sealed record BuilderPoolPlan(
 
     public string BuildxCommand { get; init; } = string.Empty;
 
-    /// <summary>Demand annotations (Dedicated) whose key now has a volume: the reconciler removes them.</summary>
-    public IReadOnlyList<string> ConsumedDemand { get; init; } = [];
+    /// <summary>The pool's signal Lease, which the gateway patches (<see cref="GatewaySignals"/>).</summary>
+    public required V1Lease SignalLease { get; init; }
 
-    /// <summary>Keys that asked for a Dedicated volume but found the pool at maxVolumes.</summary>
-    public int UnmetDemand { get; init; }
+    /// <summary>Dedicated mode: the keys served and what became of the gateway's demands.</summary>
+    public DedicatedAssignment Dedicated { get; init; } = DedicatedAssignment.None;
+
+    /// <summary>Keys that asked for a Dedicated volume and wait for room (maxVolumes or the tenant's quota).</summary>
+    public int UnmetDemand => Dedicated.Unmet.Count;
 }

@@ -13,14 +13,25 @@ public static class BuilderPoolPlanner
 {
     public const int GatewayMetricsPort = 9090;
 
-    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options, IReadOnlyList<CacheVolume>? ownedVolumes = null, BuildxCacheFlags? injectedCache = null, GatewayTls? tls = null)
+    /// <param name="pool">A valid pool.</param>
+    /// <param name="options">The operator's settings.</param>
+    /// <param name="ownedVolumes">The volumes the pool created (Dedicated keys keep theirs).</param>
+    /// <param name="injectedCache">The flags of the cache target the gateway injects, if any.</param>
+    /// <param name="tls">The gateway's TLS files; null when TLS is off.</param>
+    /// <param name="dedicated">Dedicated mode: the keys served and what became of the gateway's demands; null plans only the keys that have volumes.</param>
+    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options, IReadOnlyList<CacheVolume>? ownedVolumes = null, BuildxCacheFlags? injectedCache = null, GatewayTls? tls = null, DedicatedAssignment? dedicated = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(options);
         var name = pool.Metadata.Name;
         var ns = pool.Metadata.NamespaceProperty;
         var port = pool.Spec.Endpoint.Port;
-        var (volumes, consumed, unmet) = AssignVolumes(pool, ownedVolumes ?? []);
+        var assignment = pool.Spec.Assignment.Mode == AssignmentMode.Dedicated
+            ? dedicated ?? DedicatedDemandPlanner.Plan(pool, ownedVolumes ?? [], [], options.DemandTtl, DateTime.MinValue)
+            : DedicatedAssignment.None;
+        var volumes = pool.Spec.Assignment.Mode == AssignmentMode.Hashed
+            ? Enumerable.Range(0, pool.Spec.Assignment.Volumes).Select(i => Volume(pool, ResourceNames.HashedVolume(name, i), key: null, tenant: null)).ToList()
+            : assignment.Keys.Select(k => Volume(pool, DedicatedKeys.VolumeName(name, k.Key), k.Key, k.Tenant)).ToList();
         var (serviceAccount, role, roleBinding) = GatewayAccess(pool);
         var gateway = Gateway(pool, options, injectedCache, tls);
         var endpoint = $"tcp://{ResourceNames.GatewayService(name)}.{ns}.svc:{port}";
@@ -28,56 +39,28 @@ public static class BuilderPoolPlanner
         {
             Endpoint = endpoint,
             BuildxCommand = BuildxCommand(name, endpoint, pool.Spec.Endpoint.Tls),
-            ConsumedDemand = consumed,
-            UnmetDemand = unmet,
+            SignalLease = SignalLease(pool),
+            Dedicated = assignment,
         };
     }
 
     /// <summary>
-    /// The pool's volumes: <c>volumes</c> of them (Hashed), or one per routing key (Dedicated):
-    /// keys that already have a volume keep it, and new keys get one while there is room.
+    /// Where the gateway writes its signals (<see cref="GatewaySignals"/>). The operator creates it
+    /// so the gateway needs no create permission: it may only patch this one object by name.
     /// </summary>
-    private static (List<CacheVolume> Volumes, List<string> ConsumedDemand, int UnmetDemand) AssignVolumes(BuilderPool pool, IReadOnlyList<CacheVolume> ownedVolumes)
+    private static V1Lease SignalLease(BuilderPool pool) => new()
     {
-        var name = pool.Metadata.Name;
-        var assignment = pool.Spec.Assignment;
-        if (assignment.Mode == AssignmentMode.Hashed)
-        {
-            return (Enumerable.Range(0, assignment.Volumes).Select(i => Volume(pool, ResourceNames.HashedVolume(name, i), key: null)).ToList(), [], 0);
-        }
+        ApiVersion = "coordination.k8s.io/v1",
+        Kind = "Lease",
+        Metadata = Owners.ChildMeta(pool, GatewaySignals.LeaseName(pool.Metadata.Name), Owners.PoolLabels(pool.Metadata.Name, WellKnown.GatewayComponent)),
+        Spec = new V1LeaseSpec(),
+    };
 
-        var keys = ownedVolumes
-            .Where(v => v.Spec.Keys is { Count: > 0 })
-            .OrderBy(v => v.Metadata.Name, StringComparer.Ordinal)
-            .Select(v => v.Spec.Keys![0])
-            .ToList();
-        var known = keys.ToHashSet(StringComparer.Ordinal);
-        var consumed = new List<string>();
-        var unmet = 0;
-        foreach (var (annotation, key) in (pool.Metadata.Annotations ?? new Dictionary<string, string>())
-            .Where(a => a.Key.StartsWith(DedicatedKeys.DemandPrefix, StringComparison.Ordinal))
-            .OrderBy(a => a.Key, StringComparer.Ordinal))
-        {
-            if (known.Contains(key))
-            {
-                consumed.Add(annotation);
-            }
-            else if (keys.Count < assignment.MaxVolumes)
-            {
-                keys.Add(key);
-                known.Add(key);
-                consumed.Add(annotation);
-            }
-            else
-            {
-                unmet++;
-            }
-        }
-
-        return (keys.Select(k => Volume(pool, DedicatedKeys.VolumeName(name, k), k)).ToList(), consumed, unmet);
-    }
-
-    /// <summary>The gateway's ServiceAccount, and what it may do: watch its pool's volumes and write demand / last-used annotations on them.</summary>
+    /// <summary>
+    /// The gateway's ServiceAccount, and what it may do: read its pool, the volumes and the
+    /// bindings, and patch its pool's signal Lease. Nothing it may write decides a pool's spec or a
+    /// volume's policy: it cannot patch BuilderPools or CacheVolumes.
+    /// </summary>
     private static (V1ServiceAccount ServiceAccount, V1Role Role, V1RoleBinding RoleBinding) GatewayAccess(BuilderPool pool)
     {
         var name = pool.Metadata.Name;
@@ -97,12 +80,14 @@ public static class BuilderPoolPlanner
             Metadata = Owners.ChildMeta(pool, ResourceNames.Gateway(name), labels),
             Rules =
             [
-                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["cachevolumes"], Verbs = ["get", "list", "watch", "patch"] },
-                // Its own pool only for reads by name and for Dedicated demand annotations; list and
-                // watch cannot be limited by name on every cluster version, so they are namespace-wide.
-                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["builderpools"], Verbs = ["get", "patch"], ResourceNames = [name] },
+                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["cachevolumes"], Verbs = ["get", "list", "watch"] },
+                // Its own pool only for reads by name; list and watch cannot be limited by name on
+                // every cluster version, so they are namespace-wide.
+                new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["builderpools"], Verbs = ["get"], ResourceNames = [name] },
                 new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["builderpools"], Verbs = ["list", "watch"] },
                 new V1PolicyRule { ApiGroups = [GroupVersion.Group], Resources = ["secretbindings"], Verbs = ["get", "list", "watch"] },
+                // Its signals to the operator: one Lease, by name, which the operator created.
+                new V1PolicyRule { ApiGroups = ["coordination.k8s.io"], Resources = ["leases"], Verbs = ["get", "patch"], ResourceNames = [GatewaySignals.LeaseName(name)] },
             ],
         };
 
@@ -303,8 +288,8 @@ public static class BuilderPoolPlanner
     }
 
     /// <summary>
-    /// Mounts the gateway's certificates. Only ca.crt of the pool CA is projected: its key stays
-    /// in the operator's hands. The digest annotation makes a rotated certificate a rolling
+    /// Mounts the gateway's certificates. Only ca.crt of the tenant CA is projected: its key stays
+    /// in the operator's hands; nothing of the internal CA but the client certificate it signed. The digest annotation makes a rotated certificate a rolling
     /// update, which (maxUnavailable 0, a PDB, graceful shutdown) drains each old replica.
     /// </summary>
     private static void MountTls(V1PodTemplateSpec template, GatewayTls tls, string pool)
@@ -332,7 +317,11 @@ public static class BuilderPoolPlanner
             .. template.Spec.Volumes ?? [],
             new V1Volume { Name = "tls", Secret = new V1SecretVolumeSource { SecretName = tls.ServerSecret, Items = pair } },
             new V1Volume { Name = "ca", Projected = new V1ProjectedVolumeSource { Sources = caSources } },
-            new V1Volume { Name = "gateway-tls", Secret = new V1SecretVolumeSource { SecretName = ResourceNames.GatewayTlsSecret(pool), Items = pair } },
+            new V1Volume
+            {
+                Name = Security.PoolCertificates.UpstreamVolume,
+                Secret = new V1SecretVolumeSource { SecretName = tls.UpstreamSecret ?? ResourceNames.BuilderClientTlsSecret(pool), Items = [.. pair, new V1KeyToPath { Key = "ca.crt", Path = "ca.crt" }] },
+            },
         ];
         template.Spec.Containers[0].VolumeMounts =
         [
@@ -343,11 +332,16 @@ public static class BuilderPoolPlanner
         ];
     }
 
-    private static CacheVolume Volume(BuilderPool pool, string name, string? key) => new()
+    private static CacheVolume Volume(BuilderPool pool, string name, string? key, string? tenant)
     {
-        Metadata = Owners.ChildMeta(pool, name, Owners.PoolLabels(pool.Metadata.Name, WellKnown.BuilderComponent)),
-        Spec = new CacheVolumeSpec { Pool = pool.Metadata.Name, Keys = key is null ? null : [key] },
-    };
+        var metadata = Owners.ChildMeta(pool, name, Owners.PoolLabels(pool.Metadata.Name, WellKnown.BuilderComponent));
+        if (tenant is not null)
+        {
+            metadata.Annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [DedicatedDemandPlanner.TenantAnnotation] = tenant };
+        }
+
+        return new CacheVolume { Metadata = metadata, Spec = new CacheVolumeSpec { Pool = pool.Metadata.Name, Keys = key is null ? null : [key] } };
+    }
 
     public static string BuildxCommand(string pool, string endpoint, EndpointTlsSpec tls)
     {

@@ -1,9 +1,12 @@
+using System.Net;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Security;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Status;
+using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Controllers;
 using BuildPool.Runtime.Informers;
 using k8s.Models;
@@ -18,6 +21,10 @@ namespace BuildPool.Operator.Pools;
 public sealed partial class BuilderPoolReconciler(OperatorCaches caches, OperatorOptions options, TimeProvider time, EventRecorder events, ILogger<BuilderPoolReconciler> logger)
     : IReconciler<BuilderPool>
 {
+    // Signals about a volume the cache does not show are removed only after this long: a volume
+    // created a moment ago may not be in the cache yet.
+    private static readonly TimeSpan GoneSignalGrace = TimeSpan.FromMinutes(2);
+
     private readonly PoolCertificates _certificates = new(caches, options, logger);
 
     public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest request, CancellationToken cancellationToken)
@@ -40,9 +47,10 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
 
         GatewayTls? tls;
         DateTime? renewAt;
+        BuilderTrustDecision? trust;
         try
         {
-            (tls, renewAt) = await GatewayTlsAsync(pool, endpointBinding, now, cancellationToken);
+            (tls, renewAt, trust) = await GatewayTlsAsync(pool, endpointBinding, now, cancellationToken);
         }
         catch (ChildConflictException ex)
         {
@@ -53,10 +61,15 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         var injected = pool.Spec.CacheTargets?.FirstOrDefault(t => t.Inject) is { } inject
             ? caches.CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, inject.Name)?.Status.BuildxFlags
             : null;
-        var plan = BuilderPoolPlanner.Plan(pool, options, await OwnedVolumesAsync(pool, cancellationToken), injected, tls);
+        var signals = caches.SignalsOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
+        var owned = await OwnedVolumesAsync(pool, signals, cancellationToken);
+        var dedicated = pool.Spec.Assignment.Mode == AssignmentMode.Dedicated
+            ? DedicatedDemandPlanner.Plan(pool, owned, signals.Demands, options.DemandTtl, now)
+            : null;
+        var plan = BuilderPoolPlanner.Plan(pool, options, owned, injected, tls, dedicated);
         try
         {
-            await ApplyChildrenAsync(plan, cancellationToken);
+            await ApplyChildrenAsync(pool, plan, cancellationToken);
         }
         catch (ChildConflictException ex)
         {
@@ -65,9 +78,19 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         }
 
         await RemoveVolumesAsync(VolumeRemovalPlanner.Plan(pool, plan, caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid)), plan, cancellationToken);
-        cached = await ConsumeDemandAsync(cached, pool, plan, cancellationToken);
-        var outcome = await WriteStatusAsync(cached, pool, outcome: null, plan, now, cancellationToken);
-        return Next(outcome, plan, renewAt, now);
+        await TidySignalsAsync(pool, plan, signals, now, cancellationToken);
+        var trustBefore = cached.Status.Conditions?.FirstOrDefault(c => c.Type == BuilderPoolStatusCalculator.BuilderTrustCondition)?.Reason;
+        // Children stay applied (the gateway refuses anonymous builds as untrusted meanwhile); the
+        // condition tells a person that the two settings contradict each other.
+        var conflict = BuilderPoolValidator.AnonymousWithUntrusted(pool, caches.BindingsOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name));
+        var outcome = await WriteStatusAsync(cached, pool, conflict is null ? null : Outcome.Stalled("AnonymousWithUntrusted", conflict), plan, now, cancellationToken, trust);
+        if (trust is not null && (trust.Advanced || (trustBefore is not null && trustBefore != BuilderPoolStatusCalculator.BuilderTrustReason(trust))))
+        {
+            // Once per step, also when the reconcile that took it failed after recording it.
+            await events.RecordAsync(pool, "Normal", $"BuilderTrust{trust.Step}", trust.Message, cancellationToken);
+        }
+
+        return Next(outcome, plan, renewAt, trust, now);
     }
 
     /// <summary>Why the reconcile stops before planning, and when to look again.</summary>
@@ -121,12 +144,15 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         return missing.Count > 0 ? new Stop(Outcome.Stalled("MissingReference", string.Join("; ", missing)), ReconcileResult.After(TimeSpan.FromSeconds(30))) : null;
     }
 
-    /// <summary>The gateway's TLS files and when the pool's certificates are due for renewal; nulls when TLS is off.</summary>
-    private async Task<(GatewayTls? Tls, DateTime? RenewAt)> GatewayTlsAsync(BuilderPool pool, SecretBinding? endpointBinding, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// The gateway's TLS files, when the pool's certificates are due for renewal, and where its
+    /// builders stand in trusting only the internal CA; nulls when TLS is off.
+    /// </summary>
+    private async Task<(GatewayTls? Tls, DateTime? RenewAt, BuilderTrustDecision? Trust)> GatewayTlsAsync(BuilderPool pool, SecretBinding? endpointBinding, DateTime now, CancellationToken cancellationToken)
     {
         if (pool.Spec.Endpoint.Tls.Mode == TlsMode.Disabled)
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         var ns = pool.Metadata.NamespaceProperty;
@@ -134,16 +160,15 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         var shape = GatewayTls.For(pool, endpointBinding?.Spec.EndpointTls, digest: null)!;
         var server = shape.ServerSecret == pki.Gateway.Metadata.Name ? pki.Gateway : caches.SecretReader.Cached(ns, shape.ServerSecret);
         var clientCa = shape.ClientCa is { } ca ? caches.SecretReader.Cached(ns, ca.Name) : null;
-        return (shape with { Digest = SecretDigest.Of([server, pki.Ca, pki.Gateway, clientCa]) }, pki.RenewAt);
+        return (shape with { Digest = SecretDigest.Of([server, pki.Ca, pki.Upstream, clientCa]), UpstreamSecret = pki.Upstream.Metadata.Name }, pki.RenewAt, pki.Trust);
     }
 
-    private async Task ApplyChildrenAsync(BuilderPoolPlan plan, CancellationToken cancellationToken)
+    // The pool's own objects first, then its volumes one by one: a volume the API refuses must
+    // never keep the gateway, its RBAC or the builders' NetworkPolicy from being applied, nor the
+    // other volumes.
+    private async Task ApplyChildrenAsync(BuilderPool pool, BuilderPoolPlan plan, CancellationToken cancellationToken)
     {
-        foreach (var volume in plan.Volumes)
-        {
-            await caches.VolumeWriter.ApplyAsync(volume, cancellationToken);
-        }
-
+        await caches.SignalWriter.ApplyAsync(plan.SignalLease, cancellationToken);
         await caches.ServiceAccountWriter.ApplyAsync(plan.GatewayServiceAccount, cancellationToken);
         await caches.RoleWriter.ApplyAsync(plan.GatewayRole, cancellationToken);
         await caches.RoleBindingWriter.ApplyAsync(plan.GatewayRoleBinding, cancellationToken);
@@ -151,6 +176,18 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         await caches.DeploymentWriter.ApplyAsync(plan.Gateway, cancellationToken);
         await caches.DisruptionBudgetWriter.ApplyAsync(plan.BuilderDisruptionBudget, cancellationToken);
         await caches.NetworkPolicyWriter.ApplyAsync(plan.BuilderNetworkPolicy, cancellationToken);
+        foreach (var volume in plan.Volumes)
+        {
+            try
+            {
+                await caches.VolumeWriter.ApplyAsync(volume, cancellationToken);
+            }
+            catch (KubernetesApiException ex) when (ex.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest)
+            {
+                Log.VolumeRefused(logger, volume.Metadata.Name, ex.Message);
+                await events.RecordAsync(pool, "Warning", "VolumeRefused", $"CacheVolume {volume.Metadata.Name} was refused by the API: {ex.Message}", cancellationToken);
+            }
+        }
     }
 
     private async Task RemoveVolumesAsync(VolumeRemovals removals, BuilderPoolPlan plan, CancellationToken cancellationToken)
@@ -169,26 +206,61 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
     }
 
     /// <summary>
-    /// Removes the demand annotations of keys that now have their volumes; only these keys, so
-    /// requests other gateway replicas added meanwhile stay. Returns the pool as last written.
+    /// Removes from the signal Lease what the operator has acted on or refuses: demands whose key
+    /// now has a volume, demands dropped (an invalid key, or none asked within the demand TTL:
+    /// one Event says which), signals that cannot be read, and signals about volumes long gone.
+    /// Only these annotations: requests other gateway replicas added meanwhile stay.
     /// </summary>
-    private async Task<BuilderPool> ConsumeDemandAsync(BuilderPool cached, BuilderPool pool, BuilderPoolPlan plan, CancellationToken cancellationToken)
+    private async Task TidySignalsAsync(BuilderPool pool, BuilderPoolPlan plan, PoolSignals signals, DateTime now, CancellationToken cancellationToken)
     {
-        if (plan.ConsumedDemand.Count == 0)
+        var ns = pool.Metadata.NamespaceProperty;
+        var volumes = caches.VolumesOf(ns, pool.Metadata.Name).Select(v => v.Metadata.Name).ToHashSet(StringComparer.Ordinal);
+        var gone = signals.VolumeSignals.Where(s => !volumes.Contains(s.Subject) && now - s.At > GoneSignalGrace).Select(s => s.Name);
+        var remove = plan.Dedicated.Consumed
+            .Concat(plan.Dedicated.Dropped.Select(d => d.Signal.Name))
+            .Concat(signals.Invalid.Select(s => s.Name))
+            .Concat(gone)
+            .ToHashSet(StringComparer.Ordinal);
+        if (remove.Count == 0)
         {
-            return cached;
+            return;
         }
 
-        var patch = new { metadata = new { annotations = plan.ConsumedDemand.ToDictionary(a => a, _ => (string?)null) } };
-        var patched = await caches.PoolClient.PatchAsync(pool.Metadata.NamespaceProperty, pool.Metadata.Name, patch, cancellationToken);
-        pool.Metadata.ResourceVersion = patched.Metadata.ResourceVersion;
-        return patched;
+        var patch = new { metadata = new { annotations = remove.ToDictionary(a => a, _ => (string?)null) } };
+        try
+        {
+            await caches.SignalWriter.Client.PatchAsync(ns, plan.SignalLease.Metadata.Name, patch, cancellationToken);
+        }
+        catch (NotFoundException)
+        {
+            // Deleted meanwhile: the next reconcile creates it again, empty.
+            return;
+        }
+
+        var refused = plan.Dedicated.Dropped.Select(d => $"key \"{Shorten(d.Signal.Detail)}\" of tenant {d.Signal.Subject}: {d.Why}")
+            .Concat(signals.Invalid.Select(s => $"{s.Name}: {s.Invalid}"))
+            .ToList();
+        if (refused.Count > 0)
+        {
+            Log.DemandDropped(logger, refused.Count, refused[0]);
+            // One Event per reconcile, naming a few: a client sending many bad keys must not flood the Events.
+            var message = $"dropped {refused.Count} volume request(s) of the gateway: {string.Join("; ", refused.Take(3))}{(refused.Count > 3 ? "; …" : string.Empty)}";
+            await events.RecordAsync(pool, "Warning", "DemandDropped", message, cancellationToken);
+        }
     }
 
-    private static ReconcileResult Next(Outcome outcome, BuilderPoolPlan plan, DateTime? renewAt, DateTime now)
+    private static string Shorten(string? text) => text is null ? string.Empty : text.Length <= 80 ? text : text[..80] + "…";
+
+    private static ReconcileResult Next(Outcome outcome, BuilderPoolPlan plan, DateTime? renewAt, BuilderTrustDecision? trust, DateTime now)
     {
         // While builders start, look again soon even if no event arrives (readiness is probed, not watched).
         var next = outcome.State == OutcomeState.Progressing ? TimeSpan.FromSeconds(15) : (TimeSpan?)null;
+        if (trust is { Done: false })
+        {
+            // Each step of the move to the internal CA waits for restarts, which nothing here watches.
+            next = TimeSpan.FromSeconds(5);
+        }
+
         if (plan.UnmetDemand > 0)
         {
             // Keys still wait for a volume (an evicted one may be draining): do not rely on the
@@ -206,11 +278,11 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         return next is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
     }
 
-    private async Task<Outcome> WriteStatusAsync(BuilderPool cached, BuilderPool pool, Outcome? outcome, BuilderPoolPlan? plan, DateTime now, CancellationToken cancellationToken)
+    private async Task<Outcome> WriteStatusAsync(BuilderPool cached, BuilderPool pool, Outcome? outcome, BuilderPoolPlan? plan, DateTime now, CancellationToken cancellationToken, BuilderTrustDecision? trust = null)
     {
         var volumes = caches.VolumesOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
         var gateway = caches.Deployments.Cache.Get(pool.Metadata.NamespaceProperty, ResourceNames.Gateway(pool.Metadata.Name));
-        var status = BuilderPoolStatusCalculator.Compute(pool, plan, volumes, gateway, outcome, now, out var decided);
+        var status = BuilderPoolStatusCalculator.Compute(pool, plan, volumes, gateway, outcome, now, out var decided, trust);
         if (!StatusComparer.Same(cached.Status, status))
         {
             pool.Status = status;
@@ -251,11 +323,10 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
     // from the API, not the cache: the cache can lag behind the volumes the previous reconcile
     // created, and a plan from it would count fewer keys than exist, serve further keys, remove
     // their demand, and so create more volumes than maxVolumes allows.
-    private async Task<IReadOnlyList<CacheVolume>> OwnedVolumesAsync(BuilderPool pool, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<CacheVolume>> OwnedVolumesAsync(BuilderPool pool, PoolSignals signals, CancellationToken cancellationToken)
     {
         var cached = caches.Volumes.Cache.ListOwnedBy(pool.Metadata.Uid);
-        if (pool.Spec.Assignment.Mode != AssignmentMode.Dedicated
-            || pool.Metadata.Annotations?.Keys.Any(k => k.StartsWith(DedicatedKeys.DemandPrefix, StringComparison.Ordinal)) != true)
+        if (pool.Spec.Assignment.Mode != AssignmentMode.Dedicated || signals.Demands.Count == 0)
         {
             return cached;
         }
@@ -271,6 +342,12 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Evicting idle cache volume {Volume}: {Waiting} routing keys wait for a volume at maxVolumes")]
         public static partial void Evicted(ILogger logger, string volume, int waiting);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "The API refused cache volume {Volume}; the pool's other objects are applied: {Error}")]
+        public static partial void VolumeRefused(ILogger logger, string volume, string error);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped {Count} volume requests of the gateway, first: {First}")]
+        public static partial void DemandDropped(ILogger logger, int count, string first);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Removing cache volume {Volume}: no longer in the pool's plan")]
         public static partial void ScaleIn(ILogger logger, string volume);

@@ -7,6 +7,19 @@ namespace BuildPool.Operator.Pools;
 /// <summary>Pure: the pool's status from what the caches show.</summary>
 public static class BuilderPoolStatusCalculator
 {
+    /// <summary>
+    /// Condition type: True when the pool's builders trust only its internal CA, False (reason:
+    /// the step) while a pool from before the internal CA moves to it.
+    /// </summary>
+    public const string BuilderTrustCondition = "BuilderTrust";
+
+    /// <summary>The BuilderTrust condition's reason: the step, or InternalCaOnly once complete.</summary>
+    public static string BuilderTrustReason(Security.BuilderTrustDecision trust)
+    {
+        ArgumentNullException.ThrowIfNull(trust);
+        return trust.Done ? "InternalCaOnly" : trust.Step.ToString();
+    }
+
     public static BuilderPoolStatus Compute(
         BuilderPool pool,
         BuilderPoolPlan? plan,
@@ -14,7 +27,8 @@ public static class BuilderPoolStatusCalculator
         V1Deployment? gateway,
         Outcome? outcome,
         DateTime now,
-        out Outcome decided)
+        out Outcome decided,
+        Security.BuilderTrustDecision? trust = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(volumes);
@@ -38,7 +52,10 @@ public static class BuilderPoolStatusCalculator
         decided = outcome ?? Decide(pool, live, readyBuilders, gateway);
         if (plan is { UnmetDemand: > 0 } && decided.State != OutcomeState.Stalled)
         {
-            decided = decided with { Message = $"{decided.Message}; {plan.UnmetDemand} routing keys wait for a volume: spec.assignment.maxVolumes ({pool.Spec.Assignment.MaxVolumes}) reached" };
+            // A few reasons, never all: tenants and their names are many, a condition message is bounded.
+            var reasons = plan.Dedicated.Unmet.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            var why = string.Join("; ", reasons.Take(3)) + (reasons.Count > 3 ? $"; and {reasons.Count - 3} more" : string.Empty);
+            decided = decided with { Message = $"{decided.Message}; {plan.UnmetDemand} routing keys wait for a volume: {why}" };
         }
 
         Conditions.SetOutcome(status.Conditions, decided, pool.Metadata.Generation, now);
@@ -50,6 +67,16 @@ public static class BuilderPoolStatusCalculator
         else
         {
             Conditions.Remove(status.Conditions, Conditions.Warning);
+        }
+
+        if (pool.Spec.Endpoint.Tls.Mode == TlsMode.Disabled)
+        {
+            Conditions.Remove(status.Conditions, BuilderTrustCondition);
+        }
+        else if (trust is not null)
+        {
+            // Without a decision (a reconcile that stopped early) the last one stays.
+            Conditions.Set(status.Conditions, BuilderTrustCondition, trust.Done, BuilderTrustReason(trust), trust.Message, pool.Metadata.Generation, now);
         }
 
         return status;

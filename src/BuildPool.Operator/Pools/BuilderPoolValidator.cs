@@ -95,6 +95,30 @@ public static class BuilderPoolValidator
         return errors;
     }
 
+    /// <summary>
+    /// Why the pool cannot keep its untrusted tenants apart, or null: a ClientAccess binding marked
+    /// untrusted while clients without a certificate may build. Such a tenant can leave its
+    /// certificate out; the gateway then treats every anonymous build as untrusted, which the
+    /// platform team did not ask for either. A person has to pick one of the two.
+    /// </summary>
+    public static string? AnonymousWithUntrusted(BuilderPool pool, IEnumerable<SecretBinding> bindings)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(bindings);
+        var tls = pool.Spec.Endpoint.Tls;
+        var anonymous = tls.Mode == TlsMode.Disabled ? "spec.endpoint.tls.mode is Disabled"
+            : !tls.RequireClientCertificate ? "spec.endpoint.tls.requireClientCertificate is false"
+            : null;
+        var untrusted = bindings
+            .Where(b => b.Spec.Kind == SecretBindingKind.ClientAccess && b.Spec.ClientAccess?.Untrusted == true && b.Spec.Pool == pool.Metadata.Name)
+            .Select(b => $"{b.Metadata.NamespaceProperty}/{b.Metadata.Name}")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        return anonymous is null || untrusted.Count == 0
+            ? null
+            : $"SecretBinding {string.Join(", ", untrusted)} (clientAccess.untrusted) cannot be enforced while clients without a certificate may build ({anonymous}): an untrusted tenant could leave its certificate out, so the gateway treats every build without a certificate as untrusted; require client certificates, or remove the untrusted binding";
+    }
+
     private static void CheckQuantityOrPercent(List<string> errors, string field, string? value)
     {
         if (value is not null && !QuantityOrPercent.TryParse(value, out _, out var reason))

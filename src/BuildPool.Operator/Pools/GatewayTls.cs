@@ -6,7 +6,8 @@ namespace BuildPool.Operator.Pools;
 /// <summary>
 /// Where the gateway of a TLS pool finds its files: the server certificate (the pool's own in
 /// Managed, the user's in FromSecret or an EndpointTLS binding), the CA its clients' certificates
-/// must chain to, and its own client certificate towards the builders (always the pool CA's).
+/// must chain to (the tenant CA unless a binding names another), and its own client certificate
+/// towards the builders with the CAs their server certificates chain to (the internal CA's).
 /// </summary>
 /// <param name="ServerSecret">Secret with tls.crt and tls.key served to clients.</param>
 /// <param name="ClientCa">Secret key with a CA for client certificates other than the pool CA; null means the pool CA.</param>
@@ -21,6 +22,14 @@ public sealed record GatewayTls(string ServerSecret, SecretKeyReference? ClientC
 
     /// <summary>Pod template annotation carrying <see cref="Digest"/>.</summary>
     public const string DigestAnnotation = "buildpool.dev/tls-digest";
+
+    /// <summary>
+    /// The Secret with the client certificate the gateway presents to builders and the CA bundle
+    /// it verifies them with (tls.crt, tls.key, ca.crt). Null means the internal CA's
+    /// (<c>&lt;pool&gt;-builder-client-tls</c>); a pool moving off the tenant CA names its
+    /// gateway certificate Secret until its builders trust the internal CA.
+    /// </summary>
+    public string? UpstreamSecret { get; init; }
 
     /// <summary>The gateway's TLS for <paramref name="pool"/>; null when its endpoint has TLS disabled.</summary>
     public static GatewayTls? For(BuilderPool pool, EndpointTlsBinding? endpointBinding, string? digest)
@@ -52,7 +61,7 @@ public sealed record GatewayTls(string ServerSecret, SecretKeyReference? ClientC
         }
 
         yield return "--upstream-ca";
-        yield return $"{CaDirectory}/ca.crt";
+        yield return $"{UpstreamDirectory}/ca.crt";
         yield return "--upstream-cert";
         yield return $"{UpstreamDirectory}/tls.crt";
         yield return "--upstream-key";

@@ -16,7 +16,7 @@ public static class VolumeRemovalPlanner
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(owned);
-        return new VolumeRemovals(ScaleIn(pool, plan, owned), plan.UnmetDemand > 0 ? Evict(owned) : null);
+        return new VolumeRemovals(ScaleIn(pool, plan, owned), plan.UnmetDemand > 0 ? Evict(owned, plan.Dedicated.UnmetTenants) : null);
     }
 
     // Hashed scale-in: volumes this pool created that the plan no longer lists. Dedicated volumes
@@ -33,12 +33,14 @@ public static class VolumeRemovalPlanner
         return owned.Where(v => !wanted.Contains(v.Metadata.Name) && v.Metadata.DeletionTimestamp is null).ToList();
     }
 
-    // Dedicated at maxVolumes: the least recently used idle volume makes room. One eviction at a
-    // time: a volume still draining counts against maxVolumes until it is gone, and evicting
-    // another meanwhile would throw away a second warm cache.
-    private static CacheVolume? Evict(IReadOnlyList<CacheVolume> owned) =>
+    // Dedicated at maxVolumes or a tenant's quota: the least recently used idle volume of a tenant
+    // whose keys wait makes room. Only its own: whatever keys a tenant sends, it never evicts
+    // another tenant's cache. One eviction at a time: a volume still draining counts against the
+    // limits until it is gone, and evicting another meanwhile would throw away a second warm cache.
+    private static CacheVolume? Evict(IReadOnlyList<CacheVolume> owned, IReadOnlySet<string> waiting) =>
         owned.Any(v => v.Metadata.DeletionTimestamp is not null) ? null : owned
             .Where(v => v.Metadata.DeletionTimestamp is null && v.Status.Phase == CacheVolumePhase.Idle && v.Status.ActiveBuilds == 0)
+            .Where(v => waiting.Contains(DedicatedDemandPlanner.TenantOf(v) ?? GatewaySignals.NoTenant))
             .OrderBy(v => v.Status.LastUsed ?? v.Metadata.CreationTimestamp ?? DateTime.MinValue)
             .ThenBy(v => v.Metadata.Name, StringComparer.Ordinal)
             .FirstOrDefault();

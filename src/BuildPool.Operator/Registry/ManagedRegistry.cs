@@ -9,8 +9,9 @@ namespace BuildPool.Operator.Registry;
 
 /// <summary>
 /// The in-cluster registry of a <c>managed: true</c> RegistryCacheTarget: a PVC, a one-replica
-/// Deployment of the distribution registry and a ClusterIP Service <c>&lt;target&gt;-registry</c>
-/// on port 5000, all owned by the target (deleting the target deletes them, the PVC included).
+/// Deployment of the distribution registry, a ClusterIP Service <c>&lt;target&gt;-registry</c>
+/// on port 5000 and a NetworkPolicy admitting only the builders that use it and the operator,
+/// all owned by the target (deleting the target deletes them, the PVC included).
 /// Pure: the target in, the desired objects out.
 /// </summary>
 /// <remarks>
@@ -253,6 +254,70 @@ public static partial class ManagedRegistry
                 },
             },
         };
+    }
+
+    /// <summary>
+    /// Who may reach the registry: the builders of the pools that list the target in
+    /// <c>spec.cacheTargets</c>, except isolated forks (an untrusted build's steps could write
+    /// any tag the trusted builds import; the registry has no per-client authorization to stop
+    /// them), and the operator, whose GC and checks use it. Nothing else, in any namespace.
+    /// </summary>
+    /// <param name="pools">Names of the pools in the target's namespace that list it.</param>
+    public static V1NetworkPolicy NetworkPolicy(RegistryCacheTarget target, IReadOnlyCollection<string> pools, string operatorNamespace)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(pools);
+        var name = target.Metadata.Name;
+        var peers = new List<V1NetworkPolicyPeer>();
+        if (pools.Count > 0)
+        {
+            peers.Add(new V1NetworkPolicyPeer
+            {
+                PodSelector = new V1LabelSelector
+                {
+                    MatchLabels = new Dictionary<string, string>(StringComparer.Ordinal)
+                    {
+                        [WellKnown.NameLabel] = "buildpool",
+                        [WellKnown.ManagedByLabel] = WellKnown.ManagedByValue,
+                        [WellKnown.ComponentLabel] = WellKnown.BuilderComponent,
+                    },
+                    MatchExpressions =
+                    [
+                        new V1LabelSelectorRequirement { Key = WellKnown.PoolLabel, OperatorProperty = "In", Values = [.. pools.Order(StringComparer.Ordinal)] },
+                        new V1LabelSelectorRequirement { Key = LifecycleAnnotations.IsolatedForLabel, OperatorProperty = "DoesNotExist" },
+                    ],
+                },
+            });
+        }
+
+        peers.Add(new V1NetworkPolicyPeer
+        {
+            NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = operatorNamespace } },
+            PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [WellKnown.NameLabel] = "buildpool", [WellKnown.ComponentLabel] = "operator" } },
+        });
+        return new V1NetworkPolicy
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "NetworkPolicy",
+            Metadata = Owners.ChildMeta(target, Name(name), Labels(name)),
+            Spec = new V1NetworkPolicySpec
+            {
+                PodSelector = new V1LabelSelector { MatchLabels = Selector(name) },
+                PolicyTypes = ["Ingress"],
+                Ingress = [new V1NetworkPolicyIngressRule { FromProperty = peers, Ports = [new V1NetworkPolicyPort { Port = Port, Protocol = "TCP" }] }],
+            },
+        };
+    }
+
+    /// <summary>The pools in the target's namespace that list it in spec.cacheTargets.</summary>
+    public static IReadOnlyCollection<string> PoolsUsing(RegistryCacheTarget target, IEnumerable<BuilderPool> pools)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(pools);
+        return pools
+            .Where(p => p.Metadata.NamespaceProperty == target.Metadata.NamespaceProperty && p.Spec.CacheTargets?.Any(t => t.Name == target.Metadata.Name) == true)
+            .Select(p => p.Metadata.Name)
+            .ToHashSet(StringComparer.Ordinal);
     }
 
     private static Dictionary<string, string> Selector(string target) => new(StringComparer.Ordinal)

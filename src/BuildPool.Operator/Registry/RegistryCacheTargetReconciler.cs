@@ -134,7 +134,7 @@ public sealed partial class RegistryCacheTargetReconciler(
     }
 
     /// <summary>
-    /// Creates or updates the managed registry's PVC, Service and Deployment; null once the
+    /// Creates or updates the managed registry's PVC, Service, NetworkPolicy and Deployment; null once the
     /// registry is ready (the check then runs against its Service), else what to return.
     /// </summary>
     private async Task<ReconcileResult?> ApplyManagedRegistryAsync(RegistryCacheTarget cached, RegistryCacheTarget target, RetentionLimits limits, DateTime now, CancellationToken cancellationToken)
@@ -151,6 +151,8 @@ public sealed partial class RegistryCacheTargetReconciler(
                 }
             }, [], cancellationToken);
             await caches.ServiceWriter.ApplyAsync(ManagedRegistry.Service(target), cancellationToken);
+            var pools = ManagedRegistry.PoolsUsing(target, caches.Pools.Cache.ListInNamespace(target.Metadata.NamespaceProperty));
+            await caches.NetworkPolicyWriter.ApplyAsync(ManagedRegistry.NetworkPolicy(target, pools, options.OperatorNamespace), cancellationToken);
             deployment = await caches.DeploymentWriter.ApplyAsync(ManagedRegistry.Deployment(target), cancellationToken);
         }
         catch (ChildConflictException ex)

@@ -10,8 +10,9 @@ namespace BuildPool.Operator.Security;
 
 /// <summary>
 /// The operator's own client certificate towards a TLS pool's builders (for readiness, drain and
-/// GC calls): the gateway's certificate, signed by the pool CA, read from the Secrets cache and
-/// parsed once per Secret version.
+/// GC calls): the one the gateway presents, so whatever builders take from the gateway they take
+/// from the operator, in every step of a pool's move to the internal CA. Read from the Secrets
+/// cache and parsed once per Secret version.
 /// </summary>
 public sealed class BuilderClientCredentials(OperatorCaches caches)
 {
@@ -30,7 +31,8 @@ public sealed class BuilderClientCredentials(OperatorCaches caches)
             return null;
         }
 
-        var secret = caches.SecretReader.Cached(ns, ResourceNames.GatewayTlsSecret(volume.Spec.Pool));
+        var gateway = caches.Deployments.Cache.Get(ns, ResourceNames.Gateway(volume.Spec.Pool));
+        var secret = caches.SecretReader.Cached(ns, PoolCertificates.GatewayUpstreamSecret(gateway) ?? ResourceNames.BuilderClientTlsSecret(volume.Spec.Pool));
         var certificatePem = PoolCertificates.Text(secret, TlsSecretKeys.Certificate);
         var keyPem = PoolCertificates.Text(secret, TlsSecretKeys.PrivateKey);
         var caPem = PoolCertificates.Text(secret, TlsSecretKeys.CaCertificate);
@@ -52,7 +54,7 @@ public sealed class BuilderClientCredentials(OperatorCaches caches)
             {
                 UseTls = true,
                 ClientCertificate = X509Certificate2.CreateFromPem(certificatePem, keyPem),
-                CertificateAuthority = X509Certificate2.CreateFromPem(caPem),
+                CertificateAuthorities = Bundle(caPem),
             };
             _parsed[key] = (version, options);
             return options;
@@ -61,5 +63,12 @@ public sealed class BuilderClientCredentials(OperatorCaches caches)
         {
             return new BuildKitClientOptions { UseTls = true };
         }
+    }
+
+    private static X509Certificate2Collection Bundle(string pem)
+    {
+        var bundle = new X509Certificate2Collection();
+        bundle.ImportFromPem(pem);
+        return bundle;
     }
 }

@@ -4,17 +4,25 @@ using System.Security.Cryptography.X509Certificates;
 namespace BuildPool.Operator.Security;
 
 /// <summary>
-/// A pool CA: an ECDSA P-256 key and a self-signed certificate that signs the gateway and
-/// builder certificates and every tenant's client certificate. The gateway trusts exactly this
-/// CA, so a certificate from another pool's CA is refused.
+/// A pool CA: an ECDSA P-256 key and a self-signed certificate. Each TLS pool has two: the
+/// tenant CA (the gateway's server certificate and every tenant's client certificate; the
+/// gateway's client CA) and the internal CA (builders' server certificate and the gateway's and
+/// operator's client certificate; the only CA builders trust). A certificate from another pool's
+/// CA, or from the other CA of the same pool, is refused where it does not belong.
 /// </summary>
 public sealed class CertificateAuthority : IDisposable
 {
     /// <summary>Certificates are valid from a little before "now", so a node whose clock lags accepts them.</summary>
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
 
-    private static readonly Oid ServerAuthOid = new("1.3.6.1.5.5.7.3.1");
-    private static readonly Oid ClientAuthOid = new("1.3.6.1.5.5.7.3.2");
+    /// <summary>Extended key usage id-kp-serverAuth.</summary>
+    public const string ServerAuth = "1.3.6.1.5.5.7.3.1";
+
+    /// <summary>Extended key usage id-kp-clientAuth.</summary>
+    public const string ClientAuth = "1.3.6.1.5.5.7.3.2";
+
+    private static readonly Oid ServerAuthOid = new(ServerAuth);
+    private static readonly Oid ClientAuthOid = new(ClientAuth);
 
     private CertificateAuthority(X509Certificate2 certificate)
     {

@@ -6,11 +6,25 @@ namespace BuildPool.Operator.Security;
 /// <summary>The names a pool's certificates are valid for.</summary>
 public static class PoolCertificateNames
 {
-    /// <summary>Common name of the pool CA: says which pool it belongs to in any tool that shows it.</summary>
+    /// <summary>Common name of the pool's tenant CA: says which pool it belongs to in any tool that shows it.</summary>
     public static string CaCommonName(BuilderPool pool)
     {
         ArgumentNullException.ThrowIfNull(pool);
         return $"BuildPool CA {pool.Metadata.NamespaceProperty}/{pool.Metadata.Name}";
+    }
+
+    /// <summary>Common name of the pool's internal CA, the only one its builders trust.</summary>
+    public static string InternalCaCommonName(BuilderPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        return $"BuildPool internal CA {pool.Metadata.NamespaceProperty}/{pool.Metadata.Name}";
+    }
+
+    /// <summary>Subject CN of the client certificate the gateway and the operator present to builders.</summary>
+    public static string BuilderClient(BuilderPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        return $"{pool.Metadata.Name} gateway and operator {pool.Metadata.NamespaceProperty}";
     }
 
     /// <summary>

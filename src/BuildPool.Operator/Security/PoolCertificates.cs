@@ -5,50 +5,83 @@ using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Naming;
+using BuildPool.Runtime.Informers;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
 namespace BuildPool.Operator.Security;
 
 /// <summary>
-/// Managed PKI of a pool whose endpoint has TLS: the pool CA, the gateway certificate and the
-/// builder certificate, each in a Secret the pool owns. A certificate is issued again when it is
-/// missing, unreadable, not signed by the current CA, for other names, or past two thirds of
-/// its lifetime. The CA itself is only replaced when it is unreadable or past two thirds of its
-/// (long) lifetime; that also reissues everything it signed.
+/// Managed PKI of a pool whose endpoint has TLS, in Secrets the pool owns. Two CAs: the tenant
+/// CA signs the gateway's server certificate and every ClientAccess certificate, and only the
+/// gateway trusts it; the internal CA signs the builders' server certificate and the one client
+/// certificate the gateway and the operator present to builders, and it is all builders trust.
+/// A pool from before the internal CA moves to it step by step (<see cref="BuilderTrust"/>).
+/// A certificate is issued again when it is missing, unreadable, not signed by its CA, for other
+/// names, or past two thirds of its lifetime. A CA itself is only replaced when it is unreadable
+/// or past two thirds of its (long) lifetime; that also reissues everything it signed.
 /// </summary>
 public sealed partial class PoolCertificates(OperatorCaches caches, OperatorOptions options, ILogger logger)
 {
+    /// <summary>On the internal CA Secret: the <see cref="BuilderTrustStep"/> the pool is at.</summary>
+    public const string StepAnnotation = "buildpool.dev/builder-trust-step";
+
     public async Task<PoolTls> EnsureAsync(BuilderPool pool, DateTime now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(pool);
         var ns = pool.Metadata.NamespaceProperty;
         var name = pool.Metadata.Name;
 
-        var caSecret = await ReadAsync(ns, ResourceNames.CaSecret(name), cancellationToken);
-        var ca = CertificateAuthority.TryLoad(Text(caSecret, TlsSecretKeys.CaCertificate), Text(caSecret, TlsSecretKeys.CaPrivateKey));
-        if (ca is null || now >= CertificateRenewal.RenewAt(ca.Certificate))
+        var (caSecret, tenantCa) = await EnsureCaAsync(pool, ResourceNames.CaSecret(name), PoolCertificateNames.CaCommonName(pool), now, cancellationToken);
+        using (tenantCa)
         {
-            ca?.Dispose();
-            (ca, var keyPem) = CertificateAuthority.Create(PoolCertificateNames.CaCommonName(pool), now, options.CaValidity);
-            caSecret = await WriteAsync(Desired(pool, ResourceNames.CaSecret(name), "ca", TlsSecretKeys.OpaqueType, new()
+            // Builders that exist before the internal CA trust the tenant CA: they move over in steps.
+            var before = await ReadAsync(ns, ResourceNames.BuilderTlsSecret(name), cancellationToken);
+            var (internalSecret, internalCa) = await EnsureCaAsync(pool, ResourceNames.InternalCaSecret(name), PoolCertificateNames.InternalCaCommonName(pool), now, cancellationToken,
+                created: before is null ? BuilderTrustStep.Complete : BuilderTrustStep.TrustInternalCa);
+            using (internalCa)
             {
-                [TlsSecretKeys.CaCertificate] = ca.CertificatePem,
-                [TlsSecretKeys.CaPrivateKey] = keyPem,
-            }), caSecret, cancellationToken);
-            Log.CaCreated(logger, caSecret.Metadata.Name, ca.Certificate.NotAfter.ToUniversalTime());
-        }
+                var recorded = StepOf(internalSecret);
+                var shape = new BuilderTrustDecision(recorded, Advanced: false, string.Empty);
+                var (builder, builderRenew) = await EnsureBuilderAsync(pool, tenantCa, internalCa, shape, now, cancellationToken);
+                var decision = BuilderTrust.Decide(new BuilderTrustFacts(
+                    recorded,
+                    BuildersBehind(ns, name, builder),
+                    GatewayOnInternalClient(ns, name)));
+                if (decision.Advanced)
+                {
+                    internalSecret = await RecordStepAsync(internalSecret, decision.Step, cancellationToken);
+                    Log.StepAdvanced(logger, decision.Step.ToString(), decision.Message);
+                    (builder, builderRenew) = await EnsureBuilderAsync(pool, tenantCa, internalCa, decision, now, cancellationToken);
+                }
 
-        using (ca)
-        {
-            var (gateway, gatewayRenew) = await EnsureLeafAsync(pool, ca, ResourceNames.GatewayTlsSecret(name), WellKnown.GatewayComponent,
-                new LeafProfile($"{ResourceNames.GatewayService(name)}.{ns}.svc", PoolCertificateNames.Gateway(pool), ServerAuth: true, ClientAuth: true), now, cancellationToken);
-            var (builder, builderRenew) = await EnsureLeafAsync(pool, ca, ResourceNames.BuilderTlsSecret(name), WellKnown.BuilderComponent,
-                new LeafProfile($"{name} builders {ns}", PoolCertificateNames.Builders(pool), ServerAuth: true, ClientAuth: false), now, cancellationToken);
-            var renewAt = new[] { gatewayRenew, builderRenew, CertificateRenewal.RenewAt(ca.Certificate) }.Min();
-            return new PoolTls(caSecret!, gateway, builder, renewAt);
+                var (builderClient, clientRenew) = await EnsureLeafAsync(pool, internalCa, ResourceNames.BuilderClientTlsSecret(name), WellKnown.GatewayComponent,
+                    new LeafProfile(PoolCertificateNames.BuilderClient(pool), [], ServerAuth: false, ClientAuth: true),
+                    decision.UpstreamTrustsTenantCa ? Bundle(internalCa, tenantCa) : internalCa.CertificatePem, now, cancellationToken);
+                // The gateway's server certificate stays with the tenant CA (tenants verify it with
+                // the ca.pem they hold). It stays a client certificate while a gateway replica from
+                // before the switch may still present it: a restarted container reads the mounted
+                // Secret again, and builders would refuse it without clientAuth.
+                var (gateway, gatewayRenew) = await EnsureLeafAsync(pool, tenantCa, ResourceNames.GatewayTlsSecret(name), WellKnown.GatewayComponent,
+                    new LeafProfile($"{ResourceNames.GatewayService(name)}.{ns}.svc", PoolCertificateNames.Gateway(pool), ServerAuth: true, ClientAuth: decision.Step < BuilderTrustStep.DropTenantCa),
+                    tenantCa.CertificatePem, now, cancellationToken);
+                var renewAt = new[] { gatewayRenew, builderRenew, clientRenew, CertificateRenewal.RenewAt(tenantCa.Certificate), CertificateRenewal.RenewAt(internalCa.Certificate) }.Min();
+                return new PoolTls(caSecret, gateway, builder, renewAt)
+                {
+                    InternalCa = internalSecret,
+                    BuilderClient = builderClient,
+                    Trust = decision,
+                };
+            }
         }
     }
+
+    /// <summary>The Secret the gateway Deployment presents to builders (its <c>gateway-tls</c> volume); null without a gateway.</summary>
+    public static string? GatewayUpstreamSecret(k8s.Models.V1Deployment? gateway) =>
+        gateway?.Spec?.Template?.Spec?.Volumes?.FirstOrDefault(v => v.Name == UpstreamVolume)?.Secret?.SecretName;
+
+    /// <summary>Name of the gateway's volume with the client certificate it presents to builders.</summary>
+    public const string UpstreamVolume = "gateway-tls";
 
     /// <summary>The pool CA, loaded from its Secret; null while it does not exist yet.</summary>
     public async Task<CertificateAuthority?> LoadCaAsync(string? @namespace, string pool, CancellationToken cancellationToken)
@@ -97,27 +130,135 @@ public sealed partial class PoolCertificates(OperatorCaches caches, OperatorOpti
         return certificate;
     }
 
-    private async Task<(V1Secret Secret, DateTime RenewAt)> EnsureLeafAsync(BuilderPool pool, CertificateAuthority ca, string secretName, string component, LeafProfile profile, DateTime now, CancellationToken cancellationToken)
+    private async Task<(V1Secret Secret, DateTime RenewAt)> EnsureBuilderAsync(BuilderPool pool, CertificateAuthority tenantCa, CertificateAuthority internalCa, BuilderTrustDecision shape, DateTime now, CancellationToken cancellationToken) =>
+        await EnsureLeafAsync(pool, shape.BuilderServerFromInternalCa ? internalCa : tenantCa, ResourceNames.BuilderTlsSecret(pool.Metadata.Name), WellKnown.BuilderComponent,
+            new LeafProfile($"{pool.Metadata.Name} builders {pool.Metadata.NamespaceProperty}", PoolCertificateNames.Builders(pool), ServerAuth: true, ClientAuth: false),
+            // ca.crt is the builders' [grpc.tls] ca: whose client certificates they take.
+            shape.BuildersTrustTenantCa ? Bundle(internalCa, tenantCa) : internalCa.CertificatePem, now, cancellationToken);
+
+    /// <summary>
+    /// The leaf certificate in <paramref name="secretName"/>, issued by <paramref name="issuer"/>,
+    /// next to <paramref name="trust"/> as ca.crt. A certificate that still serves is kept when
+    /// only ca.crt changes: a builder restarting for a new trust bundle keeps its identity.
+    /// </summary>
+    private async Task<(V1Secret Secret, DateTime RenewAt)> EnsureLeafAsync(BuilderPool pool, CertificateAuthority issuer, string secretName, string component, LeafProfile profile, string trust, DateTime now, CancellationToken cancellationToken)
     {
         var existing = await ReadAsync(pool.Metadata.NamespaceProperty, secretName, cancellationToken);
-        using (var current = Current(existing, TlsSecretKeys.Certificate, TlsSecretKeys.PrivateKey, ca, profile.DnsNames, null, now))
+        using (var current = Current(existing, TlsSecretKeys.Certificate, TlsSecretKeys.PrivateKey, issuer, profile.DnsNames, profile.CommonName, now))
         {
-            if (current is not null && Text(existing, TlsSecretKeys.CaCertificate) == ca.CertificatePem)
+            if (current is not null && Usable(current, profile))
             {
-                return (existing!, CertificateRenewal.RenewAt(current));
+                if (Text(existing, TlsSecretKeys.CaCertificate) == trust)
+                {
+                    return (existing!, CertificateRenewal.RenewAt(current));
+                }
+
+                var kept = await WriteAsync(Desired(pool, secretName, component, TlsSecretKeys.TlsType, new()
+                {
+                    [TlsSecretKeys.Certificate] = Text(existing, TlsSecretKeys.Certificate)!,
+                    [TlsSecretKeys.PrivateKey] = Text(existing, TlsSecretKeys.PrivateKey)!,
+                    [TlsSecretKeys.CaCertificate] = trust,
+                }), existing, cancellationToken);
+                Log.TrustChanged(logger, secretName, current.SerialNumber);
+                return (kept, CertificateRenewal.RenewAt(current));
             }
         }
 
-        var issued = ca.Issue(profile, now, options.ServerCertificateValidity);
+        var issued = issuer.Issue(profile, now, options.ServerCertificateValidity);
         var written = await WriteAsync(Desired(pool, secretName, component, TlsSecretKeys.TlsType, new()
         {
             [TlsSecretKeys.Certificate] = issued.CertificatePem,
             [TlsSecretKeys.PrivateKey] = issued.PrivateKeyPem,
-            [TlsSecretKeys.CaCertificate] = ca.CertificatePem,
+            [TlsSecretKeys.CaCertificate] = trust,
         }), existing, cancellationToken);
         Log.Issued(logger, secretName, issued.SerialNumber, issued.NotAfter, existing is null ? "new" : "renewed");
         return (written, CertificateRenewal.RenewAt(issued.NotBefore, issued.NotAfter));
     }
+
+    // A certificate that must stop being a client certificate (the gateway's, once builders no
+    // longer take it) is reissued; one that lacks a usage it now needs is too.
+    private static bool Usable(X509Certificate2 certificate, LeafProfile profile)
+    {
+        var usages = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().SelectMany(e => e.EnhancedKeyUsages.Cast<Oid>()).Select(o => o.Value).ToHashSet(StringComparer.Ordinal);
+        return usages.Contains(CertificateAuthority.ServerAuth) == profile.ServerAuth
+            && usages.Contains(CertificateAuthority.ClientAuth) == profile.ClientAuth;
+    }
+
+    /// <summary>
+    /// The pool CA in <paramref name="secretName"/>, created when missing, unreadable or due;
+    /// a created internal CA records <paramref name="created"/> as the pool's step.
+    /// </summary>
+    private async Task<(V1Secret Secret, CertificateAuthority Ca)> EnsureCaAsync(BuilderPool pool, string secretName, string commonName, DateTime now, CancellationToken cancellationToken, BuilderTrustStep? created = null)
+    {
+        var secret = await ReadAsync(pool.Metadata.NamespaceProperty, secretName, cancellationToken);
+        var ca = CertificateAuthority.TryLoad(Text(secret, TlsSecretKeys.CaCertificate), Text(secret, TlsSecretKeys.CaPrivateKey));
+        if (ca is not null && now < CertificateRenewal.RenewAt(ca.Certificate))
+        {
+            return (secret!, ca);
+        }
+
+        ca?.Dispose();
+        (ca, var keyPem) = CertificateAuthority.Create(commonName, now, options.CaValidity);
+        var desired = Desired(pool, secretName, "ca", TlsSecretKeys.OpaqueType, new()
+        {
+            [TlsSecretKeys.CaCertificate] = ca.CertificatePem,
+            [TlsSecretKeys.CaPrivateKey] = keyPem,
+        });
+        if (created is { } step && secret is null)
+        {
+            desired.Metadata.Annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [StepAnnotation] = step.ToString() };
+        }
+
+        secret = await WriteAsync(desired, secret, cancellationToken);
+        Log.CaCreated(logger, secret.Metadata.Name, ca.Certificate.NotAfter.ToUniversalTime());
+        return (secret, ca);
+    }
+
+    private static BuilderTrustStep StepOf(V1Secret internalCa) =>
+        internalCa.Metadata.Annotations?.TryGetValue(StepAnnotation, out var text) == true && Enum.TryParse<BuilderTrustStep>(text, out var step) && Enum.IsDefined(step)
+            ? step
+            : BuilderTrustStep.Complete;
+
+    private async Task<V1Secret> RecordStepAsync(V1Secret internalCa, BuilderTrustStep step, CancellationToken cancellationToken)
+    {
+        var updated = ObjectCopy.DeepCopy(internalCa);
+        updated.Metadata.Annotations = new Dictionary<string, string>(updated.Metadata.Annotations ?? new Dictionary<string, string>(), StringComparer.Ordinal) { [StepAnnotation] = step.ToString() };
+        // With the read resourceVersion: two operators never record different steps.
+        return await caches.SecretClient.ReplaceAsync(updated, cancellationToken);
+    }
+
+    /// <summary>
+    /// Builders of the pool still running with another builder certificate Secret than
+    /// <paramref name="builderTls"/>: their pod template carries another digest, or a pod from an
+    /// older template has not gone yet. A stopped builder is behind no one: it starts with the current files.
+    /// </summary>
+    private IReadOnlyList<string> BuildersBehind(string? @namespace, string pool, V1Secret builderTls)
+    {
+        var digest = SecretDigest.Of([builderTls]);
+        return caches.Deployments.Cache.ListInNamespace(@namespace ?? string.Empty)
+            .Where(d => d.Metadata.Labels?.TryGetValue(WellKnown.PoolLabel, out var p) == true && p == pool
+                && d.Metadata.Labels.TryGetValue(WellKnown.ComponentLabel, out var c) && c == WellKnown.BuilderComponent)
+            .Where(d => (d.Spec?.Replicas ?? 1) > 0 || (d.Status?.Replicas ?? 0) > 0)
+            .Where(d => d.Spec?.Template?.Metadata?.Annotations?.TryGetValue(Bindings.BuilderCredentials.TlsDigestAnnotation, out var had) != true || had != digest
+                || (d.Status?.ObservedGeneration ?? 0) < (d.Metadata.Generation ?? 0)
+                || (d.Status?.UpdatedReplicas ?? 0) != (d.Status?.Replicas ?? 0))
+            .Select(d => d.Metadata.Name)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>The gateway Deployment presents the internal CA's client certificate, and no replica from before it did is left.</summary>
+    private bool GatewayOnInternalClient(string? @namespace, string pool)
+    {
+        var gateway = caches.Deployments.Cache.Get(@namespace, ResourceNames.Gateway(pool));
+        return gateway is not null
+            && GatewayUpstreamSecret(gateway) == ResourceNames.BuilderClientTlsSecret(pool)
+            && (gateway.Status?.ObservedGeneration ?? 0) >= (gateway.Metadata.Generation ?? 0)
+            && (gateway.Status?.UpdatedReplicas ?? 0) == (gateway.Status?.Replicas ?? 0);
+    }
+
+    private static string Bundle(CertificateAuthority first, CertificateAuthority second) =>
+        $"{first.CertificatePem.TrimEnd()}\n{second.CertificatePem.TrimEnd()}\n";
 
     private static V1Secret Desired(BuilderPool pool, string name, string component, string type, Dictionary<string, string> data) => new()
     {
@@ -159,5 +300,11 @@ public sealed partial class PoolCertificates(OperatorCaches caches, OperatorOpti
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Issued certificate {Serial} into Secret {Secret} ({Why}), valid until {NotAfter:O}")]
         public static partial void Issued(ILogger logger, string secret, string serial, DateTime notAfter, string why);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Kept certificate {Serial} in Secret {Secret} with a new CA bundle (ca.crt)")]
+        public static partial void TrustChanged(ILogger logger, string secret, string serial);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Builder trust moved to {Step}: {Message}")]
+        public static partial void StepAdvanced(ILogger logger, string step, string message);
     }
 }

@@ -63,10 +63,17 @@ public static class BuilderChildrenPlanner
         };
 
         var podLabels = new Dictionary<string, string>(labels, StringComparer.Ordinal);
+        if (Forks.ForkPlanner.IsolatedFor(volume) is { } build)
+        {
+            // NetworkPolicies tell an untrusted build's builder from the others by this label
+            // (a managed registry admits only trusted builders: its cache is what they import).
+            podLabels[LifecycleAnnotations.IsolatedForLabel] = build;
+        }
+
         var template = new V1PodTemplateSpec
         {
             Metadata = new V1ObjectMeta { Labels = podLabels },
-            Spec = BuilderPod(builder, name),
+            Spec = BuilderPod(builder, name, isolated: Forks.ForkPlanner.IsolatedFor(volume) is not null),
         };
         if (credentials is not null)
         {
@@ -77,6 +84,12 @@ public static class BuilderChildrenPlanner
         {
             // Secrets are read at start too: their digest in the template rolls the pod through drain.
             template.Metadata.Annotations = new Dictionary<string, string> { [BuilderCredentials.DigestAnnotation] = digest };
+        }
+
+        if (credentials?.TlsDigest is { } tlsDigest)
+        {
+            template.Metadata.Annotations ??= new Dictionary<string, string>();
+            template.Metadata.Annotations[BuilderCredentials.TlsDigestAnnotation] = tlsDigest;
         }
 
         var templateHash = Hash(KubernetesJson.Serialize(template) + buildkitdToml);
@@ -152,7 +165,7 @@ public static class BuilderChildrenPlanner
 
     public static string StateDirectory(SecurityProfile profile) => profile == SecurityProfile.Rootless ? RootlessState : RootfulState;
 
-    private static V1PodSpec BuilderPod(BuilderSpec builder, string volume)
+    private static V1PodSpec BuilderPod(BuilderSpec builder, string volume, bool isolated)
     {
         var profile = builder.SecurityProfile;
         var state = StateDirectory(profile);
@@ -225,7 +238,7 @@ public static class BuilderChildrenPlanner
         };
         for (var i = 0; i < (builder.Registries?.Count ?? 0); i++)
         {
-            if (RegistryFiles.For(builder.Registries![i], i) is var (secretVolume, mount))
+            if (RegistryFiles.For(builder.Registries![i], i, keyPair: !isolated) is var (secretVolume, mount))
             {
                 volumes.Add(secretVolume);
                 container.VolumeMounts.Add(mount);

@@ -1,21 +1,22 @@
 using System.Globalization;
 using BuildPool.Api.V1Alpha1;
-using BuildPool.Operator.Naming;
+using BuildPool.Operator.Signals;
 
 namespace BuildPool.Operator.Volumes;
 
 /// <summary>
 /// Pure: should a volume's builder run? Warm builders (the first <c>warmBuilders</c> volumes of a
-/// pool by name) always run; others run while builds use them or the gateway asks for them, and
+/// pool by name) always run; others run while builds use them or the gateway asks for them (its signals), and
 /// stop after <c>idleTimeout</c> without use. Their volume stays either way.
 /// </summary>
 public static class BuilderScaling
 {
     public sealed record Decision(bool Running, string Reason, TimeSpan? RecheckAfter);
 
-    public static Decision Decide(CacheVolume volume, BuilderPool pool, IReadOnlyList<CacheVolume> poolVolumes, TimeSpan idleTimeout, DateTime now)
+    public static Decision Decide(CacheVolume volume, BuilderPool pool, IReadOnlyList<CacheVolume> poolVolumes, VolumeSignals signals, TimeSpan idleTimeout, DateTime now)
     {
         ArgumentNullException.ThrowIfNull(volume);
+        ArgumentNullException.ThrowIfNull(signals);
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(poolVolumes);
         if (Forks.ForkPlanner.IsFork(volume))
@@ -40,7 +41,7 @@ public static class BuilderScaling
             return new Decision(true, "ActiveBuilds", idleTimeout);
         }
 
-        var lastWanted = Latest(Annotation(volume, WellKnown.DemandAnnotation), Annotation(volume, WellKnown.LastUsedAnnotation));
+        var lastWanted = Latest(signals.Start, signals.Used);
         if (lastWanted is { } t && now - t < idleTimeout)
         {
             return new Decision(true, "RecentlyUsed", idleTimeout - (now - t));
@@ -49,7 +50,7 @@ public static class BuilderScaling
         return new Decision(false, "Idle", null);
     }
 
-    /// <summary>A time the gateway wrote into an annotation; null when absent or unreadable.</summary>
+    /// <summary>A time written into an annotation; null when absent or unreadable.</summary>
     public static DateTime? Annotation(CacheVolume volume, string key) =>
         volume.Metadata.Annotations is { } a && a.TryGetValue(key, out var text)
             && DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t)

@@ -1,5 +1,6 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Bindings;
+using BuildPool.Operator.Signals;
 using k8s.Models;
 
 namespace BuildPool.Operator.Volumes;
@@ -41,6 +42,12 @@ public sealed record CacheVolumeObservation
 
     /// <summary>For a fork, its base volume (null when gone).</summary>
     public CacheVolume? ForkBase { get; init; }
+
+    /// <summary>What the pool's gateway asks for this volume (its signal Lease).</summary>
+    public VolumeSignals Signals { get; init; } = VolumeSignals.None;
+
+    /// <summary>For a fork, what the gateway asks for its base (which untrusted builds still run).</summary>
+    public VolumeSignals ForkBaseSignals { get; init; } = VolumeSignals.None;
 
     /// <summary>The daemon's answers; null when no builder pod exists to ask.</summary>
     public BuilderProbe? Probe { get; init; }

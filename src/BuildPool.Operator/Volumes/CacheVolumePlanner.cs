@@ -4,6 +4,7 @@ using BuildPool.Operator.Children;
 using BuildPool.Operator.Forks;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Rendering;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Status;
 using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Controllers;
@@ -26,6 +27,9 @@ public static class CacheVolumePlanner
 
     // A named Secret arriving enqueues the volume; this recheck is only a backstop.
     private static readonly TimeSpan MissingSecretRecheck = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a volume stalled on a claim that is not its own looks at the claim again.</summary>
+    public static readonly TimeSpan ClaimConflictRecheck = TimeSpan.FromSeconds(30);
 
     public static CacheVolumePlan Plan(CacheVolumeObservation observed, DateTime now)
     {
@@ -59,13 +63,19 @@ public static class CacheVolumePlanner
             return Stop(Halt(status, CacheVolumePhase.Pending, now, Outcome.Stalled("MissingSecret", $"BuilderPool {pool.Metadata.Name}: {string.Join("; ", observed.MissingSecrets)}")), ReconcileResult.After(MissingSecretRecheck));
         }
 
-        var fork = ForkPlanner.IsFork(volume) ? ForkRetirement.Decide(volume, observed.ForkBase, ForkPlanner.IdleTimeout(pool, settings), now) : null;
+        if (observed.Claim is { } claim && ClaimAdoption.Conflict(claim, volume) is { } conflict)
+        {
+            // Nothing announces that someone deleted or labelled the claim: look again now and then.
+            return Stop(Halt(status, CacheVolumePhase.Pending, now, Outcome.Stalled(ClaimAdoption.ConflictReason, conflict)), ReconcileResult.After(ClaimConflictRecheck));
+        }
+
+        var fork = ForkPlanner.IsFork(volume) ? ForkRetirement.Decide(volume, observed.Signals, observed.ForkBase, observed.ForkBaseSignals, ForkPlanner.IdleTimeout(pool, settings), now) : null;
         if (fork?.Why is { } done)
         {
             return new CacheVolumePlan { Delete = new CacheVolumePlan.Deletion(CacheVolumePlan.DeletionCause.ForkRetired, done) };
         }
 
-        if (RetentionLeft(volume, pool, now) is { } left && left <= TimeSpan.Zero)
+        if (RetentionLeft(volume, pool, observed.Signals, now) is { } left && left <= TimeSpan.Zero)
         {
             var idleFor = GoDuration.Format(GoDuration.Parse(volume.Spec.Retention!.DeleteAfterIdle!) - left);
             return new CacheVolumePlan { Delete = new CacheVolumePlan.Deletion(CacheVolumePlan.DeletionCause.RetentionExpired, idleFor) };
@@ -84,7 +94,7 @@ public static class CacheVolumePlanner
         var volume = observed.Volume;
         var status = volume.Status;
         var poll = ReconcileResult.After(observed.Options.DrainPollInterval);
-        var decision = BuilderScaling.Decide(volume, pool, observed.PoolVolumes, settings.IdleTimeout, now);
+        var decision = BuilderScaling.Decide(volume, pool, observed.PoolVolumes, observed.Signals, settings.IdleTimeout, now);
         var children = BuilderChildrenPlanner.Plan(volume, pool, settings.BuildkitdToml, decision.Running, observed.Credentials);
         var deployment = observed.Deployment;
         var podsRunning = (deployment?.Spec?.Replicas ?? 0) > 0 && (deployment?.Status?.Replicas ?? 0) > 0;
@@ -134,7 +144,7 @@ public static class CacheVolumePlanner
 
             // Nothing announces that a retention period ran out: come back when it does.
             var idle = Keep(status, CacheVolumePhase.Idle, now, Outcome.Ready("Idle", "builder stopped; the cache volume is kept")) with { ActiveBuilds = 0 };
-            return (idle, RetentionLeft(observed.Volume, pool, now) is { } left
+            return (idle, RetentionLeft(observed.Volume, pool, observed.Signals, now) is { } left
                 ? ReconcileResult.After(left > TimeSpan.Zero ? left + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1))
                 : ReconcileResult.Done);
         }
@@ -215,9 +225,10 @@ public static class CacheVolumePlanner
     /// volumes with a running or draining builder, and the volumes a Hashed pool's plan needs
     /// (it would only create them again) are never removed here.
     /// </summary>
-    public static TimeSpan? RetentionLeft(CacheVolume volume, BuilderPool pool, DateTime now)
+    public static TimeSpan? RetentionLeft(CacheVolume volume, BuilderPool pool, VolumeSignals signals, DateTime now)
     {
         ArgumentNullException.ThrowIfNull(volume);
+        ArgumentNullException.ThrowIfNull(signals);
         ArgumentNullException.ThrowIfNull(pool);
         if (pool.Spec.Cache.ReclaimPolicy != ReclaimPolicy.Delete
             || volume.Spec.Retention?.DeleteAfterIdle is not { } text
@@ -234,7 +245,7 @@ public static class CacheVolumePlanner
             return null;
         }
 
-        var lastUsed = BuilderScaling.Latest(volume.Status.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation)) ?? volume.Metadata.CreationTimestamp;
+        var lastUsed = BuilderScaling.Latest(volume.Status.LastUsed, signals.Used) ?? volume.Metadata.CreationTimestamp;
         return lastUsed is { } used ? keep - (now - used) : null;
     }
 
@@ -246,10 +257,19 @@ public static class CacheVolumePlanner
         return BuilderScaling.Latest(observed.Cached.Status.LastGC, recorded);
     }
 
-    /// <summary>What happens to a deleted volume's claim: its reclaim-policy label decides; anything unknown is kept.</summary>
-    public static ClaimFate FateOf(V1PersistentVolumeClaim claim)
+    /// <summary>
+    /// What happens to a deleted volume's claim: a claim that is not the volume's is not touched;
+    /// its reclaim-policy label decides; anything unknown is kept.
+    /// </summary>
+    public static ClaimFate FateOf(V1PersistentVolumeClaim claim, CacheVolume volume)
     {
         ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(volume);
+        if (ClaimAdoption.Conflict(claim, volume) is not null)
+        {
+            return ClaimFate.Kept;
+        }
+
         if (claim.Metadata.Labels?.Lookup(BuilderChildrenPlanner.ReclaimPolicyLabel) == nameof(ReclaimPolicy.Delete))
         {
             return ClaimFate.Delete;

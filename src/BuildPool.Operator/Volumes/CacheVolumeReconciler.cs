@@ -7,6 +7,7 @@ using BuildPool.Operator.Forks;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Pools;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Snapshots;
 using BuildPool.Operator.Status;
 using BuildPool.Runtime.Client;
@@ -64,8 +65,11 @@ public sealed partial class CacheVolumeReconciler(
     {
         var ns = volume.Metadata.NamespaceProperty;
         var pool = caches.Pools.Cache.Get(ns, volume.Spec.Pool);
-        var credentials = pool is null ? null : BuilderCredentialsPlanner.Plan(pool, caches.BindingsOf(ns, pool.Metadata.Name), secret => caches.SecretReader.Cached(ns, secret));
+        var credentials = pool is null ? null : BuilderCredentialsPlanner.Plan(pool, caches.BindingsOf(ns, pool.Metadata.Name), secret => caches.SecretReader.Cached(ns, secret),
+            isolated: ForkPlanner.IsolatedFor(volume) is not null);
         var deployment = caches.Deployments.Cache.Get(ns, ResourceNames.Builder(volume.Metadata.Name));
+        var signals = caches.SignalsOf(ns, volume.Spec.Pool);
+        var forkBase = ForkPlanner.BaseOf(volume);
         var finalizing = volume.Metadata.DeletionTimestamp is not null;
         var probe = (deployment?.Status?.Replicas ?? 0) > 0 && (!finalizing || Finalizers.Has(volume, WellKnown.VolumeFinalizer))
             ? await ProbeAsync(volume, cancellationToken)
@@ -82,7 +86,9 @@ public sealed partial class CacheVolumeReconciler(
             PoolVolumes = pool is null ? [] : caches.VolumesOf(ns, pool.Metadata.Name),
             Deployment = deployment,
             Claim = caches.Claims.Cache.Get(ns, ResourceNames.StateClaim(volume.Metadata.Name)),
-            ForkBase = ForkPlanner.BaseOf(volume) is { } baseName ? caches.Volumes.Cache.Get(ns, baseName) : null,
+            ForkBase = forkBase is null ? null : caches.Volumes.Cache.Get(ns, forkBase),
+            Signals = signals.For(volume.Metadata.Name),
+            ForkBaseSignals = forkBase is null ? VolumeSignals.None : signals.For(forkBase),
             Probe = probe,
         };
     }
@@ -148,8 +154,23 @@ public sealed partial class CacheVolumeReconciler(
     {
         var volume = observed.Volume;
         var pool = observed.Pool!;
-        // A retained claim from an earlier pool of this name is adopted, and is retained no more.
-        await ClaimApplier.ApplyAsync(caches.ClaimWriter, children.Claim, verifyExisting: null, [WellKnown.RetainedAnnotation], cancellationToken);
+        // A retained claim from an earlier pool of this name is adopted (it stays Retain). The cache
+        // shows only labelled claims: one without our labels is found when creating it, and refused.
+        try
+        {
+            await ClaimApplier.ApplyAsync(caches.ClaimWriter, children.Claim, existing => ClaimAdoption.Verify(existing, children.Claim, volume), [WellKnown.RetainedAnnotation], cancellationToken);
+        }
+        catch (ChildConflictException ex)
+        {
+            var stalled = new CacheVolumeOutcome(CacheVolumePhase.Pending, Outcome.Stalled(ClaimAdoption.ConflictReason, ex.Message), now)
+            {
+                LastSnapshot = volume.Status.LastSnapshot,
+                LastSnapshotTime = volume.Status.LastSnapshotTime,
+                Forks = volume.Status.Forks,
+            };
+            return (stalled, ReconcileResult.After(CacheVolumePlanner.ClaimConflictRecheck));
+        }
+
         await caches.ConfigMapWriter.ApplyAsync(children.Config, cancellationToken);
         await caches.ServiceWriter.ApplyAsync(children.Service, cancellationToken);
         await caches.DeploymentWriter.ApplyAsync(children.Builder, cancellationToken);
@@ -162,7 +183,7 @@ public sealed partial class CacheVolumeReconciler(
         };
         if (plan.EnsureForks)
         {
-            outcome = outcome with { Forks = await _forks.EnsureForksAsync(volume, pool, ForkPlanner.IdleTimeout(pool, observed.Settings!), now, cancellationToken) };
+            outcome = outcome with { Forks = await _forks.EnsureForksAsync(volume, observed.Signals, pool, ForkPlanner.IdleTimeout(pool, observed.Settings!), now, cancellationToken) };
         }
 
         if (plan.Growth is { } growth)
@@ -285,7 +306,7 @@ public sealed partial class CacheVolumeReconciler(
         // Read live when the cache has none: a claim it does not show yet must not be left behind.
         var claim = caches.Claims.Cache.Get(ns, ResourceNames.StateClaim(volume.Metadata.Name))
             ?? await caches.ClaimWriter.Client.GetAsync(ns, ResourceNames.StateClaim(volume.Metadata.Name), cancellationToken);
-        switch (claim is null ? ClaimFate.Kept : CacheVolumePlanner.FateOf(claim))
+        switch (claim is null ? ClaimFate.Kept : CacheVolumePlanner.FateOf(claim, volume))
         {
             case ClaimFate.Delete:
                 Log.ClaimDeleted(logger, claim!.Metadata.Name);

@@ -45,6 +45,8 @@ public sealed record CacheVolumeSettings(long SizeBytes, TimeSpan IdleTimeout, s
         }
 
         var builder = pool.Spec.Builder;
+        // An untrusted build's builder gets no client keypair (BuilderChildrenPlanner mounts none).
+        var keyPairs = Forks.ForkPlanner.IsolatedFor(volume) is null;
         var input = new BuildkitdConfigInput
         {
             VersionTag = BuildkitVersion.TagOf(builder.Image),
@@ -54,7 +56,7 @@ public sealed record CacheVolumeSettings(long SizeBytes, TimeSpan IdleTimeout, s
             MaxParallelism = builder.MaxParallelism,
             Registries = (builder.Registries ?? []).Select(r => RegistryConfig.FromSettings(r,
                 r.CaSecretRef is null ? null : RegistryFiles.CaPath(r.Host),
-                r.ClientKeyPairSecretRef is null ? null : new RegistryKeyPair(RegistryFiles.KeyPath(r.Host), RegistryFiles.CertPath(r.Host))))
+                r.ClientKeyPairSecretRef is null || !keyPairs ? null : new RegistryKeyPair(RegistryFiles.KeyPath(r.Host), RegistryFiles.CertPath(r.Host))))
                 .Concat(credentials?.Registries ?? []).ToArray(),
             Tls = credentials?.Tls,
             UnixSocket = builder.SecurityProfile == SecurityProfile.Rootless ? BuildkitdConfigInput.DefaultUnixSocket : "unix:///run/buildkit/buildkitd.sock",

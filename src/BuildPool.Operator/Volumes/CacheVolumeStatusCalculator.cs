@@ -25,8 +25,8 @@ public static class CacheVolumeStatusCalculator
             Capacity = volume.Spec.Size ?? observed.Pool?.Spec.Cache.Volume.Size,
             UsedBytes = outcome.UsedBytes,
             ActiveBuilds = outcome.ActiveBuilds,
-            // The gateway's heartbeat annotation, shown in status for people and dashboards.
-            LastUsed = BuilderScaling.Latest(previous.LastUsed, BuilderScaling.Annotation(volume, WellKnown.LastUsedAnnotation) is { } used ? StatusClock.Truncate(used) : null),
+            // The gateway's heartbeat signal, shown in status for people and dashboards.
+            LastUsed = BuilderScaling.Latest(previous.LastUsed, observed.Signals.Used is { } used ? StatusClock.Truncate(used) : null),
             LastGC = outcome.GcRan ? now : CacheVolumePlanner.LastGc(observed),
             CacheHitRatio = previous.CacheHitRatio,
             LastSnapshot = outcome.LastSnapshot,

@@ -22,7 +22,8 @@ public static class RegistryFiles
     public static string KeyPath(string host) => $"{Directory(host)}/tls.key";
 
     /// <summary>One projected volume per registry that has a CA or keypair; null when it has neither.</summary>
-    public static (V1Volume Volume, V1VolumeMount Mount)? For(RegistrySettings registry, int index)
+    /// <param name="keyPair">False for an isolated fork's builder: the CA only, never a client identity an untrusted build step could read.</param>
+    public static (V1Volume Volume, V1VolumeMount Mount)? For(RegistrySettings registry, int index, bool keyPair = true)
     {
         ArgumentNullException.ThrowIfNull(registry);
         var sources = new List<V1VolumeProjection>();
@@ -34,7 +35,7 @@ public static class RegistryFiles
             });
         }
 
-        if (registry.ClientKeyPairSecretRef is { } pair)
+        if (registry.ClientKeyPairSecretRef is { } pair && keyPair)
         {
             sources.Add(new V1VolumeProjection
             {

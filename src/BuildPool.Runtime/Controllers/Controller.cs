@@ -99,6 +99,34 @@ public sealed partial class Controller<T> : IRunnable, IDisposable
         return this;
     }
 
+    /// <summary>
+    /// Reconciles whatever <paramref name="diff"/> names from an object of another kind's old and
+    /// new versions (null when it was added or deleted): for an object that stands for many, of
+    /// which one update touches few.
+    /// </summary>
+    public Controller<T> WatchesChanges<TOther>(Informer<TOther> informer, Func<TOther?, TOther?, IEnumerable<ReconcileRequest>> diff)
+        where TOther : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(informer);
+        ArgumentNullException.ThrowIfNull(diff);
+        _informers.Add(informer);
+        void Enqueue(TOther? oldObj, TOther? newObj)
+        {
+            foreach (var request in diff(oldObj, newObj))
+            {
+                Queue.Add(request);
+            }
+        }
+
+        informer.AddEventHandler(new ResourceEventHandler<TOther>
+        {
+            Added = obj => Enqueue(null, obj),
+            Updated = Enqueue,
+            Deleted = obj => Enqueue(obj, null),
+        });
+        return this;
+    }
+
     /// <summary>Reconciles whatever <paramref name="map"/> names when an object of another kind changes.</summary>
     public Controller<T> Watches<TOther>(Informer<TOther> informer, Func<TOther, IEnumerable<ReconcileRequest>> map)
         where TOther : class, IKubernetesObject<V1ObjectMeta>

@@ -158,20 +158,76 @@ public sealed class BuildCorrelatorTests : IDisposable
     }
 
     [Fact]
-    public void Builds_of_a_closed_connection_and_idle_leftovers_are_forgotten()
+    public async Task Builds_of_a_closed_connection_are_forgotten_after_the_grace_period_and_calls_without_a_solve_at_once()
     {
         var other = BuildCorrelator.OpenConnection("c2");
         _builds.JoinRef("gone", BuildCallKind.Status, other, Plain).Dispose();
+        Assert.Equal(0, _builds.TrackedBuilds);
+
         var session = _builds.JoinSession("s1", "app:00", _connection, Plain);
+        var solve = _builds.JoinSolve(Solve("r1", "s1"), _connection, Plain, CancellationToken.None);
+        (await solve.AdmitAsync()).Dispose();
         _builds.CloseConnection(_connection);
+        solve.Completed(1);
+        solve.Dispose();
         session.Dispose();
-        Assert.Equal(2, _builds.TrackedBuilds);
+        Assert.Equal(1, _builds.TrackedBuilds);
 
         _time.Advance(TimeSpan.FromMinutes(1.5));
+        Assert.Equal(0, _builds.TrackedBuilds);
+    }
+
+    [Fact]
+    public void A_session_reset_before_its_solve_is_forgotten_when_its_last_call_ends()
+    {
+        var session = _builds.JoinSession("s1", "app:00", _connection, Plain);
+        var status = _builds.JoinRef("r1", BuildCallKind.Status, _connection, Plain);
+        Assert.Equal(2, _builds.TrackedBuilds);
+        session.Dispose();
         Assert.Equal(1, _builds.TrackedBuilds);
-        _time.Advance(TimeSpan.FromMinutes(10));
+
+        status.Dispose();
 
         Assert.Equal(0, _builds.TrackedBuilds);
+        Assert.Empty(_builds.RecentBuilds);
+    }
+
+    [Fact]
+    public void A_tenant_cannot_open_more_builds_than_its_cap_over_all_its_connections()
+    {
+        using var builds = new BuildCorrelator(
+            new KeyExtractor(KeyExtractor.DefaultSources, null), _placement, _admission, new BuildCorrelatorOptions { MaxBuildsPerTenant = 3 }, _time);
+        var teamA = Plain with { ClientIdentity = "team-a" };
+        var calls = Enumerable.Range(0, 3).Select(i => builds.JoinSession($"s{i}", null, BuildCorrelator.OpenConnection($"c{i}"), teamA)).ToList();
+
+        var refused = Assert.Throws<BuildLimitException>(() => builds.JoinSession("s3", null, BuildCorrelator.OpenConnection("c3"), teamA));
+
+        Assert.Equal("tenant team-a already has 3 builds, the gateway's limit (--max-builds-per-tenant)", refused.Message);
+        // Another tenant, and the calls of builds the tenant has, still get in.
+        builds.JoinSession("s9", null, BuildCorrelator.OpenConnection("c9"), Plain with { ClientIdentity = "team-b" }).Dispose();
+        builds.JoinSession("s0", null, BuildCorrelator.OpenConnection("c0"), teamA).Dispose();
+        calls[0].Dispose();
+        builds.JoinSession("s3", null, BuildCorrelator.OpenConnection("c3"), teamA).Dispose();
+        calls.ForEach(c => c.Dispose());
+        Assert.Equal(0, builds.TrackedBuilds);
+    }
+
+    [Fact]
+    public async Task At_the_gateway_wide_cap_an_ended_build_makes_room_and_running_ones_refuse_the_next()
+    {
+        using var builds = new BuildCorrelator(
+            new KeyExtractor(KeyExtractor.DefaultSources, null), _placement, _admission, new BuildCorrelatorOptions { MaxBuilds = 2 }, _time);
+        var solve = builds.JoinSolve(Solve("r1", string.Empty), _connection, Plain, CancellationToken.None);
+        (await solve.AdmitAsync()).Dispose();
+        solve.Completed(0);
+        solve.Dispose();
+        using var running = builds.JoinSession("s2", null, _connection, Plain);
+        Assert.Equal(2, builds.TrackedBuilds);
+
+        using var next = builds.JoinSession("s3", null, _connection, Plain);
+        var refused = Assert.Throws<BuildLimitException>(() => builds.JoinSession("s4", null, _connection, Plain));
+
+        Assert.Equal("the gateway already tracks 2 builds, its limit (--max-tracked-builds)", refused.Message);
     }
 
     [Fact]

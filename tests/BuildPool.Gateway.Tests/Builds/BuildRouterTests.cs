@@ -47,6 +47,9 @@ public sealed class BuildRouterTests
     [
         ("A keyed build goes to the builder its key is placed on",
             Static, RoutingDecision.Route(Home, PlacementOutcome.Hashed, home: Home)),
+        ("A build whose key breaks the key rule is refused with its own status, even an untrusted one, before any placement",
+            UntrustedBuild with { Key = null, KeyRefusal = "routing key \"my app\" (from SessionDirectory) refused: it contains ' '", KeyRefusalStatus = 3 },
+            RoutingDecision.Refuse(PlacementOutcome.Unavailable, "routing key \"my app\" (from SessionDirectory) refused: it contains ' '", 3)),
         ("A build whose builder is stopped waits for it to start when pool mode can start it",
             Pool with { Placed = new(StoppedHome, PlacementOutcome.Hashed) },
             RoutingDecision.HoldFor(BuildHoldKind.BuilderStart, TimeSpan.MaxValue, StoppedHome, PlacementOutcome.Hashed)),

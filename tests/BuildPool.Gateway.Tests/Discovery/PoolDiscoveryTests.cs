@@ -61,10 +61,9 @@ public sealed class PoolDiscoveryTests
         Assert.True(h.Gateway.Placement.Place(project).NeedsStart);
 
         var build = h.Client.BuildAsync(new FakeBuildxOptions { ContextName = project, Bootstrap = false });
-        var demand = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-2", LifecycleAnnotations.Demand), d => d is not null, "the gateway to write buildpool.dev/demand on pool-2");
+        var demand = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.SignalAsync(GatewaySignalKind.Start, "pool-2"), d => d is not null, "the gateway to write buildpool.dev/demand on pool-2");
 
-        Assert.True(DateTimeOffset.TryParseExact(demand, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at), demand);
-        Assert.InRange(DateTimeOffset.UtcNow - at, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        Assert.InRange(DateTime.UtcNow - demand!.At, TimeSpan.Zero, TimeSpan.FromMinutes(1));
         Assert.False(build.IsCompleted, "the build waits for its builder");
         Assert.All(h.Fleet.Builders, b => Assert.DoesNotContain(b.Builds.Calls, c => c.Method == "Solve"));
 
@@ -85,7 +84,7 @@ public sealed class PoolDiscoveryTests
         var woken = h.Gateway.Placement.Place("buildpool.dev/bootstrap").Backend!.Id;
 
         var info = h.Client.InfoAsync();
-        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync(woken, LifecycleAnnotations.Demand), d => d is not null, "demand on one stopped builder");
+        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.SignalAsync(GatewaySignalKind.Start, woken), d => d is not null, "demand on one stopped builder");
         Assert.False(info.IsCompleted, "the call waits for the builder");
 
         await h.SetPhaseAsync(woken, CacheVolumePhase.Ready);
@@ -105,7 +104,7 @@ public sealed class PoolDiscoveryTests
         var rv = h.Server.ResourceVersion;
 
         var builds = Enumerable.Range(0, 3).Select(_ => h.Client.BuildAsync(new FakeBuildxOptions { ContextName = project, Bootstrap = false })).ToList();
-        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-0", LifecycleAnnotations.Demand), d => d is not null, "demand on pool-0");
+        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.SignalAsync(GatewaySignalKind.Start, "pool-0"), d => d is not null, "demand on pool-0");
         await Eventually.TrueAsync(() => h.Gateway.Builds.TrackedBuilds >= 3, "all three builds to wait");
         var written = h.Server.ResourceVersion - rv;
         await h.SetPhaseAsync("pool-0", CacheVolumePhase.Ready);
@@ -135,7 +134,7 @@ public sealed class PoolDiscoveryTests
         // It waited out the start timeout, then spilled well before the client's 30 s timeout
         // (10 s left a loaded machine too little room for the build itself).
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(450), TimeSpan.FromSeconds(25));
-        Assert.NotNull(await h.AnnotationAsync("pool-1", LifecycleAnnotations.Demand));
+        Assert.NotNull(await h.SignalAsync(GatewaySignalKind.Start, "pool-1"));
     }
 
     [Fact]
@@ -182,12 +181,12 @@ public sealed class PoolDiscoveryTests
         var project = h.ProjectHomedOn("pool-0");
 
         var result = await h.Client.BuildAsync(new FakeBuildxOptions { ContextName = project, Bootstrap = false });
-        var lastUsed = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-0", LifecycleAnnotations.LastUsed), v => v is not null, "last-used on pool-0");
+        var lastUsed = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.SignalAsync(GatewaySignalKind.Used, "pool-0"), v => v is not null, "last-used on pool-0");
 
         Assert.True(result.Succeeded, result.ToString());
-        Assert.True(DateTimeOffset.TryParse(lastUsed, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _), lastUsed);
-        Assert.Null(await h.AnnotationAsync("pool-1", LifecycleAnnotations.LastUsed));
-        Assert.Null(await h.AnnotationAsync("pool-0", LifecycleAnnotations.Demand));
+        Assert.InRange(DateTime.UtcNow - lastUsed!.At, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        Assert.Null(await h.SignalAsync(GatewaySignalKind.Used, "pool-1"));
+        Assert.Null(await h.SignalAsync(GatewaySignalKind.Start, "pool-0"));
     }
 
     [Fact]
@@ -229,13 +228,13 @@ public sealed class PoolDiscoveryTests
             spareBuilders: ["pool-knew"]);
 
         var build = h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "ctx", ExporterImage = Image + ":1", Bootstrap = false });
-        var asked = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.PoolAnnotationAsync(LifecycleAnnotations.DedicatedDemand(Image)), v => v is not null, "the pool annotation asking for a volume");
-        Assert.Equal(Image, asked);
+        var asked = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.SignalAsync(GatewaySignalKind.Demand, Image), v => v is not null, "the pool annotation asking for a volume");
+        Assert.Equal(Image, asked!.Detail);
         Assert.False(build.IsCompleted);
 
         // The operator's part: a volume for the key, first starting, then ready.
         await h.CreateVolumeAsync("pool-knew", CacheVolumePhase.Starting, s => { s.Keys = [Image]; return s; });
-        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.AnnotationAsync("pool-knew", LifecycleAnnotations.Demand), d => d is not null, "demand on the new volume while it starts");
+        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.SignalAsync(GatewaySignalKind.Start, "pool-knew"), d => d is not null, "demand on the new volume while it starts");
         await h.SetPhaseAsync("pool-knew", CacheVolumePhase.Ready);
         var result = await build.Within(20);
 

@@ -33,6 +33,7 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
         Transport = new KubernetesTransport(Kubernetes);
         Pools = new ResourceClient<BuilderPool>(Transport);
         Volumes = new ResourceClient<CacheVolume>(Transport);
+        Leases = new ResourceClient<V1Lease>(Transport);
     }
 
     public LocalApiServer Server { get; }
@@ -46,6 +47,9 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
     public ResourceClient<BuilderPool> Pools { get; }
 
     public ResourceClient<CacheVolume> Volumes { get; }
+
+    /// <summary>Where the gateway writes its signals (the pool's signal Lease, which the operator creates).</summary>
+    public ResourceClient<V1Lease> Leases { get; }
 
     public GatewayServer Gateway { get; private set; } = null!;
 
@@ -79,6 +83,7 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
                 var spec = new BuilderPoolSpec();
                 pool?.Invoke(spec);
                 await harness.Pools.CreateAsync(new BuilderPool { Metadata = new V1ObjectMeta { Name = PoolName, NamespaceProperty = Ns }, Spec = spec });
+                await harness.Leases.CreateAsync(new V1Lease { Metadata = new V1ObjectMeta { Name = GatewaySignals.LeaseName(PoolName), NamespaceProperty = Ns }, Spec = new V1LeaseSpec() });
                 foreach (var name in volumes)
                 {
                     var phase = phases?.GetValueOrDefault(name, CacheVolumePhase.Ready) ?? CacheVolumePhase.Ready;
@@ -148,11 +153,13 @@ internal sealed class PoolGatewayHarness : IAsyncDisposable
 
     public BackendState? StateOf(string name) => Gateway.Placement.Backends.FirstOrDefault(b => b.Id == name)?.State;
 
-    public async Task<string?> AnnotationAsync(string volume, string annotation) =>
-        (await Volumes.GetAsync(Ns, volume))?.Metadata.Annotations?.TryGetValue(annotation, out var value) == true ? value : null;
-
-    public async Task<string?> PoolAnnotationAsync(string annotation) =>
-        (await Pools.GetAsync(Ns, PoolName))?.Metadata.Annotations?.TryGetValue(annotation, out var value) == true ? value : null;
+    /// <summary>The gateway's signal of <paramref name="kind"/> about <paramref name="subject"/> (a volume; for a demand, the key); null when there is none.</summary>
+    public async Task<GatewaySignal?> SignalAsync(GatewaySignalKind kind, string subject)
+    {
+        var lease = await Leases.GetAsync(Ns, GatewaySignals.LeaseName(PoolName));
+        return GatewaySignals.ParseAll(lease?.Metadata.Annotations)
+            .FirstOrDefault(s => s.Kind == kind && (kind == GatewaySignalKind.Demand ? s.Detail : s.Subject) == subject);
+    }
 
     /// <summary>A project (context directory) whose key goes to <paramref name="volume"/> now.</summary>
     public string ProjectHomedOn(string volume) =>

@@ -79,17 +79,6 @@ public sealed class PoolSettingsTests
         Assert.True(before.NeedsRestartFor(before with { KeySources = [Source.SessionDirectory] }));
     }
 
-    [Fact]
-    public void Annotation_names_are_the_operators()
-    {
-        // The operator's WellKnown.DemandAnnotation / LastUsedAnnotation and DedicatedKeys.DemandAnnotation.
-        Assert.Equal("buildpool.dev/demand", LifecycleAnnotations.Demand);
-        Assert.Equal("buildpool.dev/last-used", LifecycleAnnotations.LastUsed);
-        Assert.Matches("^demand\\.buildpool\\.dev/[0-9a-f]{16}$", LifecycleAnnotations.DedicatedDemand("registry.example.test/app"));
-        Assert.Equal(LifecycleAnnotations.DedicatedDemand("a"), LifecycleAnnotations.DedicatedDemand("a"));
-        Assert.Equal("2025-03-04T05:06:07Z", LifecycleAnnotations.Timestamp(new DateTimeOffset(2025, 3, 4, 7, 6, 7, TimeSpan.FromHours(2))));
-    }
-
     private static BuilderPool Pool(Action<BuilderPoolSpec> configure)
     {
         var spec = new BuilderPoolSpec();

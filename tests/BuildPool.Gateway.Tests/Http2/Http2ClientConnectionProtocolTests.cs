@@ -12,7 +12,7 @@ public sealed class Http2ClientConnectionProtocolTests
     private static KeyValuePair<string, string> H(string name, string value) => new(name, value);
 
     [Fact]
-    public async Task The_preface_announces_push_disabled_and_a_large_connection_window()
+    public async Task The_preface_announces_push_disabled_a_bounded_stream_window_and_a_larger_connection_window()
     {
         await using var peer = new RawHttp2Peer();
         await using var connection = await peer.ConnectClientAsync();
@@ -26,7 +26,7 @@ public sealed class Http2ClientConnectionProtocolTests
 
         var windowUpdate = await peer.ExpectAsync(Http2FrameType.WindowUpdate);
         Assert.Equal(0u, values[Http2SettingId.EnablePush]);
-        Assert.Equal(16u * 1024 * 1024, values[Http2SettingId.InitialWindowSize]);
+        Assert.Equal(1024u * 1024, values[Http2SettingId.InitialWindowSize]);
         Assert.Equal(0, windowUpdate.Header.StreamId);
         Assert.Equal((16 * 1024 * 1024) - 65_535, BinaryPrimitives.ReadInt32BigEndian(windowUpdate.Payload));
         await peer.ExpectAsync(h => h.Type == Http2FrameType.Settings && h.Flags == Http2FrameFlags.Ack);
@@ -254,9 +254,12 @@ public sealed class Http2ClientConnectionProtocolTests
             KeepAlivePingTimeout = TimeSpan.FromMilliseconds(200),
         });
 
+        var stream = await connection.StartStreamAsync(Get, endStream: true);
+
         await peer.ExpectAsync(h => h.Type == Http2FrameType.Ping && h.Flags == 0);
 
         await connection.Completion.Within();
         Assert.False(connection.IsAvailable);
+        await Assert.ThrowsAsync<Http2ConnectionException>(() => stream.ReadResponseHeadersAsync().Within());
     }
 }

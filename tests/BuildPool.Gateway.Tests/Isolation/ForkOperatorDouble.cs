@@ -87,6 +87,8 @@ internal sealed class ForkOperatorDouble : IAsyncDisposable
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
         var volumes = await _h.Volumes.ListAsync(PoolGatewayHarness.Ns, cancellationToken: cancellationToken);
+        var lease = await _h.Leases.GetAsync(PoolGatewayHarness.Ns, GatewaySignals.LeaseName(PoolGatewayHarness.PoolName), cancellationToken);
+        var signals = GatewaySignals.ParseAll(lease?.Metadata.Annotations).Where(s => s.Invalid is null).ToList();
         var forks = volumes.Where(v => Label(v, LifecycleAnnotations.ForkOfLabel) is not null).ToList();
         var names = forks.Select(f => f.Metadata.Name).ToHashSet(StringComparer.Ordinal);
         var bases = volumes.Where(v => Label(v, LifecycleAnnotations.ForkOfLabel) is null).ToDictionary(v => v.Metadata.Name, StringComparer.Ordinal);
@@ -96,7 +98,7 @@ internal sealed class ForkOperatorDouble : IAsyncDisposable
         {
             if (Label(fork, LifecycleAnnotations.IsolatedForLabel) is { } id
                 && bases.TryGetValue(Label(fork, LifecycleAnnotations.ForkOfLabel)!, out var owner)
-                && owner.Metadata.Annotations?.ContainsKey(LifecycleAnnotations.Isolate(id)) != true)
+                && !signals.Any(s => s.Kind == GatewaySignalKind.Isolate && s.Subject == owner.Metadata.Name && s.Detail == id))
             {
                 await _h.Volumes.DeleteAsync(PoolGatewayHarness.Ns, fork.Metadata.Name, cancellationToken);
                 names.Remove(fork.Metadata.Name);
@@ -110,10 +112,9 @@ internal sealed class ForkOperatorDouble : IAsyncDisposable
 
         foreach (var (name, volume) in bases)
         {
-            var annotations = volume.Metadata.Annotations ?? new Dictionary<string, string>();
-            foreach (var (key, _) in annotations.Where(a => a.Key.StartsWith(LifecycleAnnotations.IsolatePrefix, StringComparison.Ordinal)).OrderBy(a => a.Value, StringComparer.Ordinal))
+            foreach (var isolate in signals.Where(s => s.Kind == GatewaySignalKind.Isolate && s.Subject == name).OrderBy(s => s.At))
             {
-                var id = key[LifecycleAnnotations.IsolatePrefix.Length..];
+                var id = isolate.Detail!;
                 var forkName = $"{name}-i{id}";
                 if (names.Contains(forkName) || !Room(names, name) || !_freeBuilders.TryDequeue(out var builder))
                 {
@@ -125,8 +126,8 @@ internal sealed class ForkOperatorDouble : IAsyncDisposable
                 names.Add(forkName);
             }
 
-            if (annotations.TryGetValue(LifecycleAnnotations.ForksWanted, out var text) && int.TryParse(text, CultureInfo.InvariantCulture, out var wanted)
-                && annotations.TryGetValue(LifecycleAnnotations.ForksWantedAt, out var at) && DateTimeOffset.Parse(at, CultureInfo.InvariantCulture) >= _staleBefore)
+            if (signals.FirstOrDefault(s => s.Kind == GatewaySignalKind.Forks && s.Subject == name) is { } asked
+                && int.TryParse(asked.Detail, CultureInfo.InvariantCulture, out var wanted) && asked.At >= _staleBefore)
             {
                 var overflow = names.Count(n => n.StartsWith(name + "-f", StringComparison.Ordinal));
                 for (var i = 0; overflow < wanted && i < _maxPerVolume && Room(names, name); i++)

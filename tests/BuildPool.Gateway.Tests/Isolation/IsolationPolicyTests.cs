@@ -30,7 +30,17 @@ public sealed class IsolationPolicyTests
         Assert.Contains("pr-*", policy.UntrustedBecause("pr-7", "main-ci"), StringComparison.Ordinal);
         Assert.Contains("fork-ci-3", policy.UntrustedBecause("app", "fork-ci-3"), StringComparison.Ordinal);
         Assert.Null(policy.UntrustedBecause("app", "main-ci"));
-        Assert.Null(policy.UntrustedBecause(null, null));
+        Assert.Null(new IsolationPolicy(["pr-*"]).UntrustedBecause(null, null));
+    }
+
+    [Fact]
+    public void A_client_without_a_certificate_is_untrusted_while_some_identity_is_untrusted()
+    {
+        var policy = new IsolationPolicy(identities: new StaticUntrustedIdentities(["fork-ci-*"]));
+
+        Assert.Contains("without a certificate", policy.UntrustedBecause("app", identity: null), StringComparison.Ordinal);
+        Assert.Null(policy.UntrustedBecause("app", "main-ci"));
+        Assert.Null(new IsolationPolicy(identities: new StaticUntrustedIdentities([])).UntrustedBecause("app", identity: null));
     }
 
     [Fact]

@@ -43,8 +43,7 @@ public sealed class PrivateForkTests
 
         Assert.Equal(["pool-0-f0", "pool-0-f1"], operatorDouble.Created.Order(StringComparer.Ordinal));
         Assert.Equal(0, h.Fleet.RunningSolves["pool-0-f2"]);
-        Assert.True(int.Parse((await h.AnnotationAsync("pool-0", LifecycleAnnotations.ForksWanted))!, System.Globalization.CultureInfo.InvariantCulture) >= 2);
-        Assert.NotNull(await h.AnnotationAsync("pool-0", LifecycleAnnotations.ForksWantedAt));
+        Assert.True(int.Parse((await h.SignalAsync(GatewaySignalKind.Forks, "pool-0"))!.Detail!, System.Globalization.CultureInfo.InvariantCulture) >= 2);
 
         // Stop holding before releasing: a queued build admitted by a release would otherwise
         // reach its builder while it still holds new Solves, and wait forever.
@@ -132,6 +131,6 @@ public sealed class PrivateForkTests
         var results = await Task.WhenAll(builds).Within(30);
 
         Assert.All(results, r => Assert.Equal("pool-0", r.Builder));
-        Assert.Null(await h.AnnotationAsync("pool-0", LifecycleAnnotations.ForksWanted));
+        Assert.Null(await h.SignalAsync(GatewaySignalKind.Forks, "pool-0"));
     }
 }

@@ -1,4 +1,5 @@
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Tests.Discovery;
 using BuildPool.Gateway.Tests.Support;
 using BuildPool.TestDoubles;
@@ -40,9 +41,64 @@ public sealed class UntrustedBuildTests
         Assert.Equal([operatorDouble.BuilderOf[fork]], h.Fleet.BuildersOf(result.Ref));
         Assert.All(Volumes, v => Assert.DoesNotContain(h.Fleet[v].Builds.Calls, c => c.Ref == result.Ref || c.SessionId == result.SessionId));
         await Eventually.TrueAsync(() => operatorDouble.Released.Contains(fork), "the gateway to release the isolated fork after the build");
-        Assert.DoesNotContain((await h.Volumes.GetAsync(PoolGatewayHarness.Ns, home))!.Metadata.Annotations ?? new Dictionary<string, string>(), a => a.Key.StartsWith(LifecycleAnnotations.IsolatePrefix, StringComparison.Ordinal));
+        Assert.Null(await h.SignalAsync(GatewaySignalKind.Isolate, home));
         var summary = await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => Task.FromResult(h.Gateway.Builds.RecentBuilds.FirstOrDefault(b => b.Ref == result.Ref)), s => s is not null, "the build's summary");
         Assert.Equal("isolated", summary!.Isolation);
+    }
+
+    [Fact]
+    public async Task An_untrusted_build_imports_the_pools_injected_cache_but_never_exports_to_it()
+    {
+        await using var h = await PoolGatewayHarness.StartAsync(
+            Volumes,
+            pool: Pool(),
+            spareBuilders: IsolatedBuilders(1),
+            gateway: o => o with { CacheInjection = new CacheInjectionOptions { RefTemplate = "cache.internal:5000/cache/{key}" } });
+        await using var operatorDouble = new ForkOperatorDouble(h, maxPerVolume: 8, maxPerPool: 8, IsolatedBuilders(1));
+
+        var untrusted = await h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "pr-17", Bootstrap = false });
+        var trusted = await h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "app", Bootstrap = false });
+
+        Assert.True(untrusted.Succeeded, untrusted.ToString());
+        Assert.True(trusted.Succeeded, trusted.ToString());
+        var isolated = h.Fleet["iso-0"].Builds.Solves.Single(s => s.Ref == untrusted.Ref);
+        Assert.Equal(["cache.internal:5000/cache/pr-17"], isolated.CacheImportRefs);
+        Assert.Empty(isolated.CacheExportRefs);
+        var shared = h.Fleet[trusted.Builder!].Builds.Solves.Single(s => s.Ref == trusted.Ref);
+        Assert.Equal(["cache.internal:5000/cache/app"], shared.CacheExportRefs);
+    }
+
+    [Fact]
+    public async Task An_untrusted_build_that_brings_its_own_export_to_the_pools_registry_cache_is_refused_and_reaches_no_builder()
+    {
+        await using var h = await PoolGatewayHarness.StartAsync(
+            Volumes,
+            // The fork-PR jobs push an image, whose name (ranked above the cache ref) is their key.
+            pool: p =>
+            {
+                Pool()(p);
+                p.Routing.UntrustedKeys = ["pr-*", "reg.test/pr-*"];
+            },
+            spareBuilders: IsolatedBuilders(2),
+            gateway: o => o with { CacheInjection = new CacheInjectionOptions { RefTemplate = "cache.internal:5000/cache/{key}" } });
+        await using var operatorDouble = new ForkOperatorDouble(h, maxPerVolume: 8, maxPerPool: 8, IsolatedBuilders(2));
+
+        // A fork-PR job aiming at the cache trusted builds of "app" import, next to an export of its own.
+        var poisoning = await h.Client.BuildAsync(new FakeBuildxOptions
+        {
+            ExporterImage = "reg.test/pr-17:latest",
+            Bootstrap = false,
+            CacheExports = ["registry.example.test/pr/cache", "CACHE.internal:5000/cache/app"],
+        });
+        var own = await h.Client.BuildAsync(new FakeBuildxOptions { ExporterImage = "reg.test/pr-18:latest", Bootstrap = false, CacheExports = ["registry.example.test/pr/cache"] });
+
+        Assert.Equal(StatusCode.PermissionDenied, poisoning.Status);
+        Assert.Equal("an untrusted build may not export a cache to the pool's registry cache (CACHE.internal:5000/cache/app): trusted builds import it", poisoning.Message);
+        Assert.Empty(h.Fleet.CallsOf(poisoning.Ref));
+        Assert.True(own.Succeeded, own.ToString());
+        var solve = h.Fleet.Builders.SelectMany(b => b.Builds.Solves).Single(s => s.Ref == own.Ref);
+        Assert.StartsWith("iso-", solve.Builder, StringComparison.Ordinal);
+        Assert.Equal(["registry.example.test/pr/cache"], solve.CacheExportRefs);
     }
 
     [Fact]
@@ -106,7 +162,7 @@ public sealed class UntrustedBuildTests
         Assert.All(h.Fleet.Builders, b => Assert.DoesNotContain(b.Builds.Calls, c => c.SessionId == result.SessionId));
         // It asked for the fork, and gave the request back when it gave up.
         await global::BuildPool.TestDoubles.Eventually.TrueAsync(
-            async () => (await h.Volumes.GetAsync(PoolGatewayHarness.Ns, home))!.Metadata.Annotations?.Keys.Any(k => k.StartsWith(LifecycleAnnotations.IsolatePrefix, StringComparison.Ordinal)) != true,
+            async () => await h.SignalAsync(GatewaySignalKind.Isolate, home) is null,
             "the isolation request to be withdrawn");
     }
 }

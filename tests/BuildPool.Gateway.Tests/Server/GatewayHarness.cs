@@ -59,6 +59,19 @@ internal sealed class GatewayHarness : IAsyncDisposable
     /// <summary>The builder a key goes to now, as placement sees it.</summary>
     public string HomeOf(string key) => Gateway.Placement.Place(key).Backend!.Id;
 
+    /// <summary>A project name whose builds go to <paramref name="builder"/>.</summary>
+    public string ProjectOn(string builder, string prefix = "project")
+    {
+        for (var i = 0; ; i++)
+        {
+            var candidate = $"{prefix}-{i}";
+            if (HomeOf(candidate) == builder)
+            {
+                return candidate;
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Fleet.ReleaseAll();

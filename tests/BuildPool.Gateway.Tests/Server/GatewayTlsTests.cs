@@ -98,12 +98,41 @@ public sealed class GatewayTlsTests : IDisposable
     }
 
     [Theory]
-    [InlineData(ClientTlsStyle.Buildx, "web." + Domain, "web")]
-    [InlineData(ClientTlsStyle.AlpnH2, "web." + Domain, "web")]
+    [InlineData(ClientTlsStyle.Buildx, "1.3.6.1.5.5.7.3.1")]
+    [InlineData(ClientTlsStyle.AlpnH2, "1.3.6.1.5.5.7.3.1")]
+    [InlineData(ClientTlsStyle.Buildx, null)]
+    public async Task A_certificate_of_the_client_ca_without_the_client_auth_usage_is_refused_reaches_no_builder_and_is_logged_and_counted(ClientTlsStyle style, string? usage)
+    {
+        var logs = new CapturedLogs();
+        using var refusals = new RefusalCounter(Gateway.Tenants.ClientAuthUsage.Refusal);
+        await using var harness = await StartAsync(logging: logs);
+        // Chains to the client CA like a tenant's, but is a server certificate (or says nothing of its use).
+        using var serverShaped = (usage is null
+            ? _pki.IssueClientWithUsages($"no-usage-{style}", "team-a")
+            : _pki.IssueClientWithUsages($"server-usage-{style}", "team-a", usage)).Certificate;
+        var buildx = Client(harness, serverShaped, style);
+
+        var result = await buildx.BuildAsync(new FakeBuildxOptions { Bootstrap = false, Timeout = TimeSpan.FromSeconds(10) });
+
+        Assert.False(result.Succeeded);
+        Assert.NotEqual(Grpc.Core.StatusCode.DeadlineExceeded, result.Status);
+        Assert.Empty(harness.Fleet.Builders.SelectMany(b => b.Builds.Calls));
+        await Eventually.TrueAsync(
+            () => logs.Lines.Any(l => l.Contains("is not for TLS client authentication", StringComparison.Ordinal)
+                && l.Contains("requires clientAuth (1.3.6.1.5.5.7.3.2)", StringComparison.Ordinal)
+                && l.Contains(Gateway.Tenants.CertificateSerial.Normalize(serverShaped.SerialNumber), StringComparison.Ordinal)),
+            "the refused certificate's warning");
+        Assert.True(refusals.Count >= 1, "buildpool_gateway_refused_calls{reason=client_auth_usage_missing} counted the handshake");
+    }
+
+    [Theory]
+    // An :authority under the domain must name the SNI host (another one is refused: TenantAccessTests).
+    [InlineData(ClientTlsStyle.Buildx, "gateway." + Domain + ":1234", "gateway")]
+    [InlineData(ClientTlsStyle.AlpnH2, "GATEWAY." + Domain, "gateway")]
     // buildx before 0.36 sends :authority localhost; the name is then only in SNI.
     [InlineData(ClientTlsStyle.Buildx, "localhost", "gateway")]
     [InlineData(ClientTlsStyle.AlpnH2, "localhost", "gateway")]
-    public async Task A_name_under_the_routing_domain_in_the_authority_or_else_in_sni_keys_a_tls_build(ClientTlsStyle style, string authority, string key)
+    public async Task A_name_under_the_routing_domain_in_the_authority_matching_sni_or_else_in_sni_keys_a_tls_build(ClientTlsStyle style, string authority, string key)
     {
         await using var harness = await StartAsync(o => o with { Domain = Domain });
         using var client = _pki.IssueClient($"team-a-{style}-{key}", "team-a").Certificate;
@@ -182,5 +211,38 @@ public sealed class GatewayTlsTests : IDisposable
         Gateway.Builds.BuildSummary? summary = null;
         await Eventually.TrueAsync(() => (summary = harness.Gateway.Builds.RecentBuilds.FirstOrDefault(b => b.Ref == reference)) is not null, "the build's summary");
         return summary!;
+    }
+
+    // Reads buildpool_gateway_refused_calls for one reason, the way an exporter would.
+    private sealed class RefusalCounter : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private long _count;
+
+        public RefusalCounter(string reason)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == GatewayMetrics.MeterName && instrument.Name == "buildpool_gateway_refused_calls")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "reason" && tag.Value as string == reason)
+                    {
+                        Interlocked.Add(ref _count, value);
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public void Dispose() => _listener.Dispose();
     }
 }

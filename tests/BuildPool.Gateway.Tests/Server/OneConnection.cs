@@ -24,18 +24,51 @@ internal sealed class OneConnection : IAsyncDisposable
         _authority = authority;
     }
 
-    public static async Task<OneConnection> OpenAsync(IPEndPoint gateway)
+    public static async Task<OneConnection> OpenAsync(IPEndPoint gateway, Http2ClientConnectionOptions? options = null)
     {
         var endPoint = new DnsEndPoint(gateway.Address.ToString(), gateway.Port);
         var transport = await Http2Connector.ConnectAsync(endPoint, tls: null, CancellationToken.None);
-        return new OneConnection(await Http2ClientConnection.ConnectAsync(transport, peerName: "gateway"), endPoint.Host);
+        return new OneConnection(await Http2ClientConnection.ConnectAsync(transport, options, peerName: "gateway"), endPoint.Host);
     }
+
+    /// <summary>The connection closed (the gateway cut it, or it failed).</summary>
+    public Task Closed => _connection.Completion;
 
     /// <summary>One build; <paramref name="sharedKey"/> null sends no shared-key header (a keyless build).</summary>
     public async Task<(StatusCode Status, string? Builder)> BuildAsync(string? sharedKey)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var token = timeout.Token;
+        var (session, status, builder) = await SolveAsync(sharedKey, token);
+        await using (session)
+        {
+            await session.CompleteRequestAsync();
+            await ReadToEndAsync(session, token);
+        }
+
+        return (status, builder);
+    }
+
+    /// <summary>
+    /// A keyless build whose Solve has completed and whose Session stream stays open for the
+    /// caller to write to: the builder echoes what it is sent, and nobody reads the echo here.
+    /// </summary>
+    public async Task<Http2ClientStream> OpenSessionAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var (session, status, _) = await SolveAsync(sharedKey: null, timeout.Token);
+        if (status != StatusCode.OK)
+        {
+            await session.DisposeAsync();
+            throw new InvalidOperationException($"A build's Solve ended with {status}.");
+        }
+
+        return session;
+    }
+
+    // Opens a Session, then runs a Solve that uses it; the Session stays open.
+    private async Task<(Http2ClientStream Session, StatusCode Status, string? Builder)> SolveAsync(string? sharedKey, CancellationToken token)
+    {
         var sessionId = FakeBuildxOptions.NewId();
         var sessionHeaders = new List<KeyValuePair<string, string>> { new(FakeBuilds.SessionUuidHeader.ToLowerInvariant(), sessionId) };
         if (sharedKey is not null)
@@ -44,18 +77,25 @@ internal sealed class OneConnection : IAsyncDisposable
         }
 
         sessionHeaders.AddRange(FakeSession.FileSyncMethods.Select(m => new KeyValuePair<string, string>(FakeBuilds.SessionMethodHeader.ToLowerInvariant(), m)));
-        await using var session = await _connection.StartStreamAsync(Headers("Session", sessionHeaders), endStream: false, token);
-        await session.WriteAsync(Frame(new BytesMessage { Data = ByteString.CopyFromUtf8("context") }), token);
-
-        await using var solve = await _connection.StartStreamAsync(Headers("Solve", []), endStream: false, token);
-        await solve.WriteAsync(Frame(new SolveRequest { Ref = FakeBuildxOptions.NewId(), Session = sessionId }), token);
-        await solve.CompleteRequestAsync();
-        var (status, builder) = await ReadToEndAsync(solve, token);
-
-        await session.CompleteRequestAsync();
-        await ReadToEndAsync(session, token);
-        return (status, builder);
+        var session = await _connection.StartStreamAsync(Headers("Session", sessionHeaders), endStream: false, token);
+        try
+        {
+            await session.WriteAsync(Frame(new BytesMessage { Data = ByteString.CopyFromUtf8("context") }), token);
+            await using var solve = await _connection.StartStreamAsync(Headers("Solve", []), endStream: false, token);
+            await solve.WriteAsync(Frame(new SolveRequest { Ref = FakeBuildxOptions.NewId(), Session = sessionId }), token);
+            await solve.CompleteRequestAsync();
+            var (status, builder) = await ReadToEndAsync(solve, token);
+            return (session, status, builder);
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
     }
+
+    /// <summary>One gRPC <c>BytesMessage</c> as a Session stream carries it, framed.</summary>
+    public static byte[] SessionMessage(int size) => Frame(new BytesMessage { Data = ByteString.CopyFrom(new byte[size]) });
 
     public ValueTask DisposeAsync() => _connection.DisposeAsync();
 

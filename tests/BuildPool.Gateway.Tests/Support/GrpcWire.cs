@@ -95,6 +95,19 @@ internal static class GrpcWire
         return headers;
     }
 
+    /// <summary>Reads a call's answer to its end: its grpc-status and (unescaped) grpc-message.</summary>
+    public static async Task<(string? Status, string Message)> ReadStatusAsync(Http2ClientStream stream, CancellationToken cancellationToken = default)
+    {
+        var response = await stream.ReadResponseHeadersAsync(cancellationToken);
+        if (!stream.IsTrailersOnly)
+        {
+            await ReadToEndAsync(stream);
+            response = await stream.ReadTrailersAsync(cancellationToken);
+        }
+
+        return (response.Get("grpc-status"), Uri.UnescapeDataString(response.Get("grpc-message") ?? string.Empty));
+    }
+
     public static string? Get(this IReadOnlyList<KeyValuePair<string, string>> headers, string name) =>
         headers.FirstOrDefault(h => h.Key == name).Value;
 }

@@ -38,13 +38,17 @@ internal sealed class TestPki : IDisposable
     public (X509Certificate2 Certificate, string CertPath, string KeyPath) IssueClient(string fileName, string identity) =>
         Issue(fileName, $"CN={identity}, O=buildpool.dev", dnsName: null, serverAuth: false);
 
+    /// <summary>A tenant-shaped client certificate with exactly <paramref name="usages"/> as extended key usages; none leaves the extension out.</summary>
+    public (X509Certificate2 Certificate, string CertPath, string KeyPath) IssueClientWithUsages(string fileName, string identity, params string[] usages) =>
+        Issue(fileName, $"CN={identity}, O=buildpool.dev", dnsName: null, serverAuth: false, usages);
+
     public void Dispose()
     {
         Ca.Dispose();
         _caKey.Dispose();
     }
 
-    private (X509Certificate2, string, string) Issue(string fileName, string subject, string? dnsName, bool serverAuth)
+    private (X509Certificate2, string, string) Issue(string fileName, string subject, string? dnsName, bool serverAuth, string[]? usages = null)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -56,7 +60,18 @@ internal sealed class TestPki : IDisposable
             request.CertificateExtensions.Add(san.Build());
         }
 
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")], critical: false));
+        usages ??= [serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2"];
+        if (usages.Length > 0)
+        {
+            var oids = new OidCollection();
+            foreach (var usage in usages)
+            {
+                oids.Add(new Oid(usage));
+            }
+
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(oids, critical: false));
+        }
+
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(Ca.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Single()));
         using var issued = request.Create(Ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(12), RandomNumberGenerator.GetBytes(12));
         var certPath = Path.Combine(Directory, fileName + ".crt");

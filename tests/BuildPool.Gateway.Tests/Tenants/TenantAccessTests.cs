@@ -326,10 +326,178 @@ public sealed class TenantAccessTests : IDisposable
         await first.ResponseAsync.Within();
     }
 
-    private Task<PoolGatewayHarness> StartAsync(Func<GatewayOptions, GatewayOptions>? configure = null, Action<BuilderPoolSpec>? pool = null, TimeProvider? time = null) =>
+    [Fact]
+    public async Task A_tenant_naming_another_tenants_image_never_lands_on_the_volume_pinned_for_that_tenant()
+    {
+        // Beta's release volume, pinned to beta's key as the gateway names it now (beta@…) and as it did before tenants had key spaces.
+        await using var h = await StartAsync(pool: ImageKeys, volumes: [Volume, "beta-release"], pinned: new Dictionary<string, string[]> { ["beta-release"] = ["beta@reg.test/app", "reg.test/app"] });
+        using var alpha = Client("alpha");
+        using var beta = Client("beta");
+        await BindAsync(h, "alpha", alpha);
+        await BindAsync(h, "beta", beta);
+
+        var betas = await Buildx(h, beta, ClientTlsStyle.Buildx).BuildAsync(new FakeBuildxOptions { Bootstrap = false, ExporterImage = "reg.test/app:1" });
+        var alphas = await Buildx(h, alpha, ClientTlsStyle.Buildx).BuildAsync(new FakeBuildxOptions { Bootstrap = false, ExporterImage = "reg.test/app:1" });
+
+        Assert.True(betas.Succeeded, betas.ToString());
+        Assert.Equal("beta-release", betas.Builder);
+        Assert.True(alphas.Succeeded, alphas.ToString());
+        Assert.Equal(Volume, alphas.Builder);
+        Assert.DoesNotContain(h.Fleet["beta-release"].Builds.Calls, c => c.Ref == alphas.Ref || c.SessionId == alphas.SessionId);
+        Gateway.Builds.BuildSummary? summary = null;
+        await Eventually.TrueAsync(() => (summary = h.Gateway.Builds.RecentBuilds.FirstOrDefault(b => b.Ref == alphas.Ref)) is not null, "alpha's build summary");
+        Assert.Equal("alpha@reg.test/app", summary!.Key);
+    }
+
+    [Fact]
+    public async Task A_key_a_binding_shares_is_used_as_it_is_by_that_tenant_only()
+    {
+        await using var h = await StartAsync(pool: ImageKeys, volumes: [Volume, "base"], pinned: new Dictionary<string, string[]> { ["base"] = ["base-images"] });
+        using var alpha = Client("alpha");
+        using var beta = Client("beta");
+        await BindAsync(h, "alpha", alpha, access: a => a.SharedKeys = ["base-images"]);
+        await BindAsync(h, "beta", beta);
+
+        var alphas = await Buildx(h, alpha, ClientTlsStyle.Buildx).BuildAsync(new FakeBuildxOptions { Bootstrap = false, ExporterImage = "base-images:1" });
+        var betas = await Buildx(h, beta, ClientTlsStyle.Buildx).BuildAsync(new FakeBuildxOptions { Bootstrap = false, ExporterImage = "base-images:1" });
+
+        Assert.Equal("base", alphas.Builder);
+        Assert.Equal(Volume, betas.Builder);
+    }
+
+    [Fact]
+    public async Task An_untrusted_tenant_that_connects_without_its_certificate_never_builds_on_a_trusted_builder()
+    {
+        await using var h = await StartAsync(o => o with { RequireClientCertificate = false }, pool: p => p.Scaling.StartTimeout = "1s");
+        using var forks = Client("forks");
+        await BindAsync(h, "forks", forks, access: a => a.Untrusted = true);
+
+        // The fork's job drops its certificate and names the main project's image.
+        var anonymous = await Buildx(h, certificate: null, ClientTlsStyle.Buildx).BuildAsync(new FakeBuildxOptions { Bootstrap = false, ExporterImage = "reg.test/main-app:pr-7" });
+
+        Assert.False(anonymous.Succeeded, anonymous.ToString());
+        Assert.Equal(StatusCode.Unavailable, anonymous.Status);
+        Assert.Contains("without a certificate", anonymous.Message, StringComparison.Ordinal);
+        Assert.Empty(h.Fleet.CallsOf(anonymous.Ref));
+        Assert.DoesNotContain(h.Fleet[Volume].Builds.Calls, c => c.SessionId == anonymous.SessionId);
+    }
+
+    [Fact]
+    public async Task Under_tls_an_authority_naming_another_host_than_the_server_name_is_refused_with_permission_denied()
+    {
+        var (server, certPath, keyPath) = _pki.IssueServer("gateway-wildcard", "*.builds.test");
+        server.Dispose();
+        await using var h = await StartAsync(o => o with { TlsCertificatePath = certPath, TlsKeyPath = keyPath }, pool: p => p.Routing.Domain = "builds.test");
+        using var alpha = Client("alpha");
+        await BindAsync(h, "alpha", alpha);
+        var buildx = FakeBuildxClient.For(h.Gateway.Address, new Http2TlsOptions { TrustedRoots = [_pki.Ca], ClientCertificates = [alpha], ServerName = "alpha-app.builds.test" });
+
+        var matching = await buildx.BuildAsync(new FakeBuildxOptions { Bootstrap = false, Authority = "alpha-app.builds.test:1234" });
+        var forged = await buildx.BuildAsync(new FakeBuildxOptions { Bootstrap = false, Authority = "beta-app.builds.test" });
+
+        Assert.True(matching.Succeeded, matching.ToString());
+        Assert.Equal(StatusCode.PermissionDenied, forged.Status);
+        Assert.Contains(":authority beta-app.builds.test does not match the TLS server name alpha-app.builds.test", forged.Message, StringComparison.Ordinal);
+        Assert.Empty(h.Fleet.CallsOf(forged.Ref));
+    }
+
+    [Fact]
+    public async Task A_tenants_prune_disk_usage_and_history_never_reach_a_builder_that_serves_another_tenant()
+    {
+        await using var h = await StartAsync();
+        using var alpha = Client("alpha");
+        using var beta = Client("beta");
+        await BindAsync(h, "alpha", alpha);
+        await BindAsync(h, "beta", beta);
+        var betas = await Buildx(h, beta, ClientTlsStyle.Buildx).BuildAsync(new FakeBuildxOptions { Bootstrap = false });
+        Assert.True(betas.Succeeded, betas.ToString());
+        h.Fleet[Volume].Daemon.AddRecord("beta-layer", 1024, "regular", "beta's cache");
+        using var channel = Channel(h, alpha, out _);
+        var control = new Control.ControlClient(channel);
+
+        // docker buildx prune -af, docker buildx du, docker buildx history ls.
+        var prune = await Assert.ThrowsAsync<RpcException>(async () => await Drain(control.Prune(new PruneRequest { All = true }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseStream));
+        var usage = await Assert.ThrowsAsync<RpcException>(async () => await control.DiskUsageAsync(new DiskUsageRequest(), deadline: DateTime.UtcNow.AddSeconds(10)));
+        var history = await Assert.ThrowsAsync<RpcException>(async () => await Drain(control.ListenBuildHistory(new BuildHistoryRequest(), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseStream));
+
+        Assert.All([prune, usage, history], e => Assert.Equal(StatusCode.PermissionDenied, e.StatusCode));
+        Assert.Contains($"Prune refused for tenant {PoolGatewayHarness.Ns}/alpha: no builder holds only this tenant's keys", prune.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty(h.Fleet[Volume].Daemon.PruneRequests);
+        Assert.True(h.Fleet[Volume].Daemon.Records.ContainsKey("beta-layer"));
+        Assert.DoesNotContain(h.Fleet[Volume].Daemon.Calls, c => c is "Prune" or "DiskUsage" or "ListenBuildHistory");
+    }
+
+    [Fact]
+    public async Task A_tenants_prune_reaches_the_volume_that_holds_only_its_own_keys()
+    {
+        await using var h = await StartAsync(volumes: ["alpha-own", Volume], pinned: new Dictionary<string, string[]> { ["alpha-own"] = ["alpha@app"] });
+        using var alpha = Client("alpha");
+        await BindAsync(h, "alpha", alpha);
+        h.Fleet["alpha-own"].Daemon.AddRecord("alpha-layer", 1024, "regular", "alpha's cache");
+        h.Fleet[Volume].Daemon.AddRecord("shared-layer", 1024, "regular", "everyone's cache");
+        using var channel = Channel(h, alpha, out _);
+
+        await Drain(new Control.ControlClient(channel).Prune(new PruneRequest { All = true }).ResponseStream).Within();
+
+        Assert.Single(h.Fleet["alpha-own"].Daemon.PruneRequests);
+        Assert.False(h.Fleet["alpha-own"].Daemon.Records.ContainsKey("alpha-layer"));
+        Assert.Empty(h.Fleet[Volume].Daemon.PruneRequests);
+        Assert.True(h.Fleet[Volume].Daemon.Records.ContainsKey("shared-layer"));
+    }
+
+    [Fact]
+    public async Task Another_tenant_naming_a_running_builds_ref_is_refused_and_the_build_completes()
+    {
+        await using var h = await StartAsync();
+        h.Fleet.Configure(b => b.HoldSolves = true);
+        using var alpha = Client("alpha");
+        using var beta = Client("beta");
+        await BindAsync(h, "alpha", alpha);
+        await BindAsync(h, "beta", beta);
+        using var betaChannel = Channel(h, beta, out _);
+        using var alphaChannel = Channel(h, alpha, out _);
+        var betaControl = new Control.ControlClient(betaChannel);
+        var alphaControl = new Control.ControlClient(alphaChannel);
+        using var betaSolve = betaControl.SolveAsync(new SolveRequest { Ref = "r-beta" });
+        await h.Fleet[Volume].Builds.WaitForRunningAsync("r-beta");
+
+        var status = await Assert.ThrowsAsync<RpcException>(async () => await Drain(alphaControl.Status(new StatusRequest { Ref = "r-beta" }, deadline: DateTime.UtcNow.AddSeconds(5)).ResponseStream));
+        var solve = await Assert.ThrowsAsync<RpcException>(async () => await alphaControl.SolveAsync(new SolveRequest { Ref = "r-beta" }, deadline: DateTime.UtcNow.AddSeconds(5)));
+
+        Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
+        Assert.Equal("build r-beta belongs to another tenant's build; a build's calls must come from the tenant that started it", status.Status.Detail);
+        Assert.Equal(StatusCode.PermissionDenied, solve.StatusCode);
+        Assert.Equal(status.Status.Detail, solve.Status.Detail);
+        Assert.DoesNotContain(h.Fleet[Volume].Builds.Calls, c => c.Method == "Status");
+        Assert.Single(h.Fleet[Volume].Builds.Solves, s => s.Ref == "r-beta");
+        h.Fleet[Volume].Builds.Release("r-beta");
+        Assert.Equal(Volume, (await betaSolve.ResponseAsync.Within()).ExporterResponse["x-fake-builder"]);
+    }
+
+    // Keys from what a build names (image, context directory), not from the certificate.
+    private static void ImageKeys(BuilderPoolSpec pool) => pool.Routing.KeySources = [RoutingKeySource.ImageName, RoutingKeySource.SessionDirectory];
+
+    private static async Task Drain<T>(IAsyncStreamReader<T> stream)
+    {
+        while (await stream.MoveNext(CancellationToken.None))
+        {
+        }
+    }
+
+    private Task<PoolGatewayHarness> StartAsync(
+        Func<GatewayOptions, GatewayOptions>? configure = null,
+        Action<BuilderPoolSpec>? pool = null,
+        TimeProvider? time = null,
+        IReadOnlyList<string>? volumes = null,
+        IReadOnlyDictionary<string, string[]>? pinned = null) =>
         PoolGatewayHarness.StartAsync(
-            [Volume],
+            volumes ?? [Volume],
             pool: pool,
+            volume: (name, spec) =>
+            {
+                spec.Keys = pinned?.GetValueOrDefault(name) ?? spec.Keys;
+                return spec;
+            },
             time: time,
             gateway: o =>
             {
@@ -344,7 +512,8 @@ public sealed class TenantAccessTests : IDisposable
         (ca ?? _pki).IssueClient($"client-{binding}-{Guid.NewGuid():N}", $"{TenantNamespace}/{binding}").Certificate;
 
     // Plays the operator: a ClientAccess binding whose status names the issued certificate's serial.
-    private static async Task<TenantInfo> BindAsync(PoolGatewayHarness h, string name, X509Certificate2 certificate, int? maxConcurrentBuilds = null, Action<SecretBindingStatus>? status = null)
+    private static async Task<TenantInfo> BindAsync(
+        PoolGatewayHarness h, string name, X509Certificate2 certificate, int? maxConcurrentBuilds = null, Action<SecretBindingStatus>? status = null, Action<ClientAccessBinding>? access = null)
     {
         var bindings = new ResourceClient<SecretBinding>(h.Transport);
         var created = await bindings.CreateAsync(new SecretBinding
@@ -354,7 +523,7 @@ public sealed class TenantAccessTests : IDisposable
             {
                 Kind = SecretBindingKind.ClientAccess,
                 Pool = PoolGatewayHarness.PoolName,
-                ClientAccess = new ClientAccessBinding { TargetNamespace = TenantNamespace, MaxConcurrentBuilds = maxConcurrentBuilds },
+                ClientAccess = Access(new ClientAccessBinding { TargetNamespace = TenantNamespace, MaxConcurrentBuilds = maxConcurrentBuilds }, access),
             },
         });
         created.Status = new SecretBindingStatus { CertificateSerialNumber = certificate.SerialNumber, IssuedSecret = $"{TenantNamespace}/buildpool-client" };
@@ -363,6 +532,12 @@ public sealed class TenantAccessTests : IDisposable
         TenantInfo? tenant = null;
         await Eventually.TrueAsync(() => (tenant = h.Discovery.Tenants.Directory.Find(certificate.SerialNumber)) is not null, $"the gateway knows binding {name}");
         return tenant!;
+    }
+
+    private static ClientAccessBinding Access(ClientAccessBinding access, Action<ClientAccessBinding>? change)
+    {
+        change?.Invoke(access);
+        return access;
     }
 
     // One HTTP/2 connection per channel (SocketsHttpHandler multiplexes calls on it); connects counts the TCP connects.

@@ -45,7 +45,7 @@ public sealed class TenantBindingsTests
 
         var tenant = TenantBindings.ToTenant(binding, "pool")!;
 
-        Assert.Equal(new TenantInfo("team/alpha", "A1B2") { Binding = "ci/alpha", MaxConcurrentBuilds = 3, Untrusted = true }, tenant);
+        Assert.Equal(new TenantInfo("team/alpha", "A1B2") { Binding = "ci/alpha", MaxConcurrentBuilds = 3, Untrusted = true, KeyNamespace = "alpha" }, tenant);
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public sealed class TenantBindingsTests
         directory.Replace(TenantBindings.From([binding], "pool"));
 
         var current = directory.Find("0B");
-        Assert.Equal(new TenantInfo("team/alpha", "B") { Binding = "ci/alpha", MaxConcurrentBuilds = 2 }, current);
+        Assert.Equal(new TenantInfo("team/alpha", "B") { Binding = "ci/alpha", MaxConcurrentBuilds = 2, KeyNamespace = "alpha" }, current);
         Assert.Equal(current! with { SerialNumber = "A", AcceptedUntil = new DateTimeOffset(2026, 11, 22, 13, 0, 0, TimeSpan.Zero) }, directory.Find("0A"));
         Assert.Equal("B", directory.FindByIdentity("team/alpha")?.SerialNumber);
 
@@ -111,6 +111,22 @@ public sealed class TenantBindingsTests
         using var certificate = TestCertificate("0A");
         Assert.Equal("unbound_certificate", TenantGate.Check(certificate, directory).Refusal);
         Assert.Equal(current, directory.Find("0B"));
+    }
+
+    [Fact]
+    public void A_bound_serial_on_a_certificate_without_the_client_auth_usage_is_refused_naming_the_usage()
+    {
+        var directory = new TenantDirectory("BuilderPool ci/pool");
+        directory.Replace(TenantBindings.From([Binding("alpha", "0B")], "pool"));
+        using var serverOnly = TestCertificate("0B", clientAuth: false);
+        using var client = TestCertificate("0B");
+
+        var refused = TenantGate.Check(serverOnly, directory);
+
+        Assert.False(refused.Allowed);
+        Assert.Equal((ClientAuthUsage.Refusal, TenantGate.PermissionDenied), (refused.Refusal, refused.GrpcStatus));
+        Assert.Contains("is not for TLS client authentication", refused.Message, StringComparison.Ordinal);
+        Assert.True(TenantGate.Check(client, directory).Allowed);
     }
 
     [Fact]
@@ -153,10 +169,11 @@ public sealed class TenantBindingsTests
         Assert.Equal(normalized, CertificateSerial.Normalize(serial));
 
     // A certificate with the given serial, for TenantGate (which reads the serial and the CN).
-    private static X509Certificate2 TestCertificate(string serial)
+    private static X509Certificate2 TestCertificate(string serial, bool clientAuth = true)
     {
         using var key = ECDsa.Create();
         var request = new CertificateRequest("CN=team/alpha", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(clientAuth ? ClientAuthUsage.Oid : "1.3.6.1.5.5.7.3.1")], critical: false));
         var now = DateTimeOffset.UtcNow;
         using var certificate = request.Create(request.SubjectName, X509SignatureGenerator.CreateForECDsa(key), now.AddMinutes(-1), now.AddHours(1), Convert.FromHexString(serial));
         return X509CertificateLoader.LoadCertificate(certificate.RawData);

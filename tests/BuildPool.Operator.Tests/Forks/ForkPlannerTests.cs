@@ -1,5 +1,7 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Forks;
+using BuildPool.Operator.Signals;
+using BuildPool.Operator.Tests.Signals;
 using k8s.Models;
 
 namespace BuildPool.Operator.Tests.Forks;
@@ -14,23 +16,23 @@ public sealed class ForkPlannerTests
         Spec = new BuilderPoolSpec { Cache = new CacheSpec { Sharing = CacheSharing.Private, Forks = new ForkPolicy { MaxPerVolume = 2, MaxPerPool = 3 } } },
     };
 
-    private static CacheVolume Base(params (string Key, string Value)[] annotations) => new()
+    private static readonly CacheVolume Base = new()
     {
-        Metadata = new V1ObjectMeta { Name = "web-0", NamespaceProperty = "ci", Uid = "u-0", Annotations = annotations.ToDictionary(a => a.Key, a => a.Value) },
+        Metadata = new V1ObjectMeta { Name = "web-0", NamespaceProperty = "ci", Uid = "u-0" },
         Spec = new CacheVolumeSpec { Pool = "web" },
     };
 
-    private static (string, string) Wanted(int count, TimeSpan _) => (LifecycleAnnotations.ForksWanted, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    private static VolumeSignals Asked(params KeyValuePair<string, string>[] signals) => TestSignals.For("web-0", signals);
 
-    private static (string, string) At(TimeSpan ago) => (LifecycleAnnotations.ForksWantedAt, LifecycleAnnotations.Timestamp(Now - ago));
+    private static KeyValuePair<string, string> Wanted(int count, TimeSpan ago) => GatewaySignals.Forks("web-0", count, Now - ago);
 
-    private static ForkPlan Plan(CacheVolume volume, params (string Name, string Base)[] forks) =>
-        ForkPlanner.Plan(volume, Pool, forks, TimeSpan.FromMinutes(30), ForkSeed.Cloned, Now);
+    private static ForkPlan Plan(VolumeSignals signals, params (string Name, string Base)[] forks) =>
+        ForkPlanner.Plan(Base, signals, Pool, forks, TimeSpan.FromMinutes(30), ForkSeed.Cloned, Now);
 
     [Fact]
     public void A_fresh_request_gets_the_forks_it_asks_for_up_to_the_per_volume_limit()
     {
-        var plan = Plan(Base(Wanted(5, TimeSpan.Zero), At(TimeSpan.FromMinutes(1))));
+        var plan = Plan(Asked(Wanted(5, TimeSpan.FromMinutes(1))));
 
         Assert.Equal(["web-0-f0", "web-0-f1"], plan.Create.Select(f => f.Metadata.Name));
         Assert.All(plan.Create, f => Assert.Equal("web-0", f.Spec.CloneFrom));
@@ -39,7 +41,7 @@ public sealed class ForkPlannerTests
     [Fact]
     public void A_request_older_than_the_fork_idle_timeout_creates_nothing()
     {
-        var plan = Plan(Base(Wanted(2, TimeSpan.Zero), At(TimeSpan.FromMinutes(31))));
+        var plan = Plan(Asked(Wanted(2, TimeSpan.FromMinutes(31))));
 
         Assert.Empty(plan.Create);
         Assert.Null(plan.Refused);
@@ -48,7 +50,7 @@ public sealed class ForkPlannerTests
     [Fact]
     public void Forks_of_other_volumes_count_against_the_pool_limit()
     {
-        var plan = Plan(Base(Wanted(2, TimeSpan.Zero), At(TimeSpan.Zero)), ("web-1-f0", "web-1"), ("web-1-f1", "web-1"));
+        var plan = Plan(Asked(Wanted(2, TimeSpan.Zero)), ("web-1-f0", "web-1"), ("web-1-f1", "web-1"));
 
         Assert.Equal(["web-0-f0"], plan.Create.Select(f => f.Metadata.Name));
         Assert.Contains("maxPerPool", plan.Refused, StringComparison.Ordinal);
@@ -58,7 +60,7 @@ public sealed class ForkPlannerTests
     public void Isolated_forks_come_before_overflow_forks_and_a_fork_that_exists_is_not_made_twice()
     {
         var plan = Plan(
-            Base(Wanted(2, TimeSpan.Zero), At(TimeSpan.Zero), (LifecycleAnnotations.Isolate("aa11"), LifecycleAnnotations.Timestamp(Now))),
+            Asked(Wanted(2, TimeSpan.Zero), GatewaySignals.Isolate("web-0", "aa11", Now)),
             ("web-0-f0", "web-0"));
 
         Assert.Equal(["web-0-iaa11"], plan.Create.Select(f => f.Metadata.Name));
@@ -69,7 +71,7 @@ public sealed class ForkPlannerTests
     [Fact]
     public void Without_cloning_the_fork_has_no_source_and_says_why()
     {
-        var plan = ForkPlanner.Plan(Base(Wanted(1, TimeSpan.Zero), At(TimeSpan.Zero)), Pool, [], TimeSpan.FromMinutes(30), new ForkSeed(false, "no CSI"), Now);
+        var plan = ForkPlanner.Plan(Base, Asked(Wanted(1, TimeSpan.Zero)), Pool, [], TimeSpan.FromMinutes(30), new ForkSeed(false, "no CSI"), Now);
 
         var fork = Assert.Single(plan.Create);
         Assert.Null(fork.Spec.CloneFrom);

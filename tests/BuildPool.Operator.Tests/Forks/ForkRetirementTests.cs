@@ -1,6 +1,8 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Forks;
 using BuildPool.Operator.Naming;
+using BuildPool.Operator.Signals;
+using BuildPool.Operator.Tests.Signals;
 using k8s.Models;
 
 namespace BuildPool.Operator.Tests.Forks;
@@ -14,33 +16,28 @@ public sealed class ForkRetirementTests
     /// <param name="Why">Why the fork goes, or null when it stays.</param>
     /// <param name="Recheck">When a fork that stays could next be idle.</param>
     /// <param name="Seeded">Its Seeded condition as "status reason", when it stays.</param>
-    private sealed record Case(CacheVolume Fork, CacheVolume? Base, string? Why, TimeSpan? Recheck, string? Seeded);
+    private sealed record Case((CacheVolume Volume, VolumeSignals Signals) Fork, (CacheVolume Volume, VolumeSignals Signals)? Base, string? Why, TimeSpan? Recheck, string? Seeded);
 
-    private static CacheVolume Fork(string? isolatedFor = null, int active = 0, TimeSpan? usedAgo = null, bool cloned = true) => new()
+    private static (CacheVolume, VolumeSignals) Fork(string? isolatedFor = null, int active = 0, TimeSpan? usedAgo = null, bool cloned = true) => (new CacheVolume
     {
         Metadata = new V1ObjectMeta
         {
-            Name = "ci-0-f0",
+            Name = isolatedFor is null ? "ci-0-f0" : ResourceNames.IsolatedFork("ci-0", isolatedFor),
             CreationTimestamp = Now - TimeSpan.FromHours(1),
             Labels = isolatedFor is null
                 ? new Dictionary<string, string> { [LifecycleAnnotations.ForkOfLabel] = "ci-0" }
                 : new Dictionary<string, string> { [LifecycleAnnotations.ForkOfLabel] = "ci-0", [LifecycleAnnotations.IsolatedForLabel] = isolatedFor },
-            Annotations = usedAgo is { } ago ? new Dictionary<string, string> { [WellKnown.LastUsedAnnotation] = (Now - ago).ToString("O") } : null,
+            OwnerReferences = [new V1OwnerReference { ApiVersion = GroupVersion.ApiVersion, Kind = CacheVolume.KubeKind, Name = "ci-0", Uid = "u-0", Controller = true }],
         },
         Spec = new CacheVolumeSpec { Pool = "ci", CloneFrom = cloned ? "ci-0" : null },
         Status = new CacheVolumeStatus { ActiveBuilds = active },
-    };
+    }, usedAgo is { } ago ? TestSignals.For("ci-0-f0", GatewaySignals.Used("ci-0-f0", Now - ago)) : VolumeSignals.None);
 
-    private static CacheVolume Base(string? isolating = null, bool deleting = false) => new()
+    private static (CacheVolume, VolumeSignals) Base(string? isolating = null, bool deleting = false) => (new CacheVolume
     {
-        Metadata = new V1ObjectMeta
-        {
-            Name = "ci-0",
-            DeletionTimestamp = deleting ? Now : null,
-            Annotations = isolating is null ? null : new Dictionary<string, string> { [LifecycleAnnotations.Isolate(isolating)] = Now.ToString("O") },
-        },
+        Metadata = new V1ObjectMeta { Name = "ci-0", DeletionTimestamp = deleting ? Now : null },
         Spec = new CacheVolumeSpec { Pool = "ci" },
-    };
+    }, isolating is null ? VolumeSignals.None : TestSignals.For("ci-0", GatewaySignals.Isolate("ci-0", isolating, Now)));
 
     private static readonly Dictionary<string, Case> Cases = new(StringComparer.Ordinal)
     {
@@ -61,7 +58,7 @@ public sealed class ForkRetirementTests
     {
         var c = Cases[name];
 
-        var retirement = ForkRetirement.Decide(c.Fork, c.Base, Idle, Now);
+        var retirement = ForkRetirement.Decide(c.Fork.Volume, c.Fork.Signals, c.Base?.Volume, c.Base?.Signals ?? VolumeSignals.None, Idle, Now);
 
         Assert.Equal(c.Why, retirement.Why);
         Assert.Equal(c.Recheck, retirement.Recheck);

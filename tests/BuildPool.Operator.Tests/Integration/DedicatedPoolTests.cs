@@ -31,10 +31,10 @@ public sealed class DedicatedPoolTests
         await h.WaitAsync(() => h.Pools.GetAsync(Ns, "per"), p => p?.Status.ObservedGeneration == 1, "the pool's first status");
         Assert.Empty(await h.Volumes.ListAsync(Ns));
 
-        // What gateway replicas do: one annotation per key, merged independently.
+        // What gateway replicas do: one signal per key, merged independently.
         foreach (var key in new[] { "team/app", "team/api", "team/web" })
         {
-            await h.Pools.PatchAsync(Ns, "per", new { metadata = new { annotations = new Dictionary<string, string> { [DedicatedKeys.DemandAnnotation(key)] = key } } });
+            await h.DemandAsync(Ns, "per", key);
         }
 
         var volumes = await h.WaitAsync(() => h.Volumes.ListAsync(Ns), v => v.Count == 2, "two dedicated volumes");
@@ -44,10 +44,10 @@ public sealed class DedicatedPoolTests
         var waiting = new[] { "team/app", "team/api", "team/web" }.Except(keys).Single();
         Assert.All(volumes, v => Assert.Equal(DedicatedKeys.VolumeName("per", v.Spec.Keys![0]), v.Metadata.Name));
 
-        var pool = await h.WaitAsync(() => h.Pools.GetAsync(Ns, "per"),
-            p => p!.Metadata.Annotations?.Count(a => a.Key.StartsWith(DedicatedKeys.DemandPrefix, StringComparison.Ordinal)) == 1,
+        var lease = await h.WaitAsync(() => h.Leases.GetAsync(Ns, GatewaySignals.LeaseName("per")),
+            l => l!.Metadata.Annotations?.Count(a => a.Key.StartsWith(GatewaySignals.DemandPrefix, StringComparison.Ordinal)) == 1,
             "the served demands to be removed");
-        Assert.Equal(waiting, pool!.Metadata.Annotations![DedicatedKeys.DemandAnnotation(waiting)]);
+        Assert.EndsWith(" " + waiting, lease!.Metadata.Annotations![GatewaySignals.DemandName(waiting)], StringComparison.Ordinal);
         await h.WaitAsync(() => h.Pools.GetAsync(Ns, "per"),
             p => p!.Status.Conditions.Any(c => c.Type == "Ready" && c.Message.Contains("1 routing keys wait for a volume: spec.assignment.maxVolumes (2) reached", StringComparison.Ordinal)),
             "the status to say a key waits for a volume");

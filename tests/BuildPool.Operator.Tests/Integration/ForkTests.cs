@@ -40,17 +40,17 @@ public sealed class ForkTests
         return h;
     }
 
-    private static async Task AnnotateAsync(OperatorHarness h, string volume, Dictionary<string, string?> annotations)
+    // What the gateway does for a volume: a signal on the pool's signal Lease, once the volume exists.
+    private static async Task SignalAsync(OperatorHarness h, string volume, KeyValuePair<string, string?> signal)
     {
         await h.WaitAsync(() => h.Volumes.GetAsync(Ns, volume), v => v is not null, $"{volume} to exist");
-        await h.Volumes.PatchAsync(Ns, volume, new { metadata = new { annotations } });
+        await h.SignalAsync(Ns, "priv", signal);
     }
 
-    private static Dictionary<string, string?> WantForks(int count) => new()
-    {
-        [LifecycleAnnotations.ForksWanted] = count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        [LifecycleAnnotations.ForksWantedAt] = LifecycleAnnotations.Timestamp(DateTimeOffset.UtcNow),
-    };
+    private static KeyValuePair<string, string?> WantForks(string volume, int count) =>
+        Nullable(GatewaySignals.Forks(volume, count, DateTimeOffset.UtcNow));
+
+    private static KeyValuePair<string, string?> Nullable(KeyValuePair<string, string> signal) => new(signal.Key, signal.Value);
 
     private static async Task<IReadOnlyList<CacheVolume>> ForksAsync(OperatorHarness h) =>
         (await h.Volumes.ListAsync(Ns)).Where(v => v.Metadata.Labels?.ContainsKey(LifecycleAnnotations.ForkOfLabel) == true).ToList();
@@ -61,9 +61,9 @@ public sealed class ForkTests
         await using var h = await StartAsync("csi-fast", "fast.csi.example.com");
         await h.Pools.CreateAsync(Pool("csi-fast", maxPerVolume: 2, maxPerPool: 3));
 
-        await AnnotateAsync(h, "priv-0", WantForks(5));
+        await SignalAsync(h, "priv-0", WantForks("priv-0", 5));
         var first = await h.WaitAsync(() => ForksAsync(h), f => f.Count == 2, "two forks of priv-0 (maxPerVolume)");
-        await AnnotateAsync(h, "priv-1", WantForks(5));
+        await SignalAsync(h, "priv-1", WantForks("priv-1", 5));
         await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "priv-1"), v => v?.Status.Forks == 1, "priv-1 to report its one fork");
         var forks = await ForksAsync(h);
 
@@ -94,7 +94,7 @@ public sealed class ForkTests
         // 2 s that reconcile could already find the fork idle and delete it before any claim existed.
         await h.Pools.CreateAsync(Pool("csi-fast", idle: "10s"));
 
-        await AnnotateAsync(h, "priv-0", WantForks(1));
+        await SignalAsync(h, "priv-0", WantForks("priv-0", 1));
         await h.WaitAsync(() => h.Claims.GetAsync(Ns, "priv-0-f0-state"), c => c is not null, "the fork's claim");
         await h.WaitAsync(() => ForksAsync(h), f => f.Count == 0, "the idle fork to be deleted");
         await h.WaitAsync(() => h.Claims.GetAsync(Ns, "priv-0-f0-state"), c => c is null, "the fork's claim to be deleted");
@@ -109,7 +109,7 @@ public sealed class ForkTests
         await using var h = await StartAsync("local", "rancher.io/local-path");
         await h.Pools.CreateAsync(Pool("local"));
 
-        await AnnotateAsync(h, "priv-0", WantForks(1));
+        await SignalAsync(h, "priv-0", WantForks("priv-0", 1));
         var fork = await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "priv-0-f0"), v => v?.Status.Conditions.Any(c => c.Type == ForkManager.SeededCondition) == true, "the fork's Seeded condition");
         var claim = await h.WaitAsync(() => h.Claims.GetAsync(Ns, "priv-0-f0-state"), c => c is not null, "the fork's claim");
 
@@ -126,14 +126,110 @@ public sealed class ForkTests
         await using var h = await StartAsync("csi-fast", "fast.csi.example.com");
         await h.Pools.CreateAsync(Pool("csi-fast"));
 
-        await AnnotateAsync(h, "priv-1", new() { [LifecycleAnnotations.Isolate("b1c2d3e4f5")] = LifecycleAnnotations.Timestamp(DateTimeOffset.UtcNow) });
+        await SignalAsync(h, "priv-1", Nullable(GatewaySignals.Isolate("priv-1", "b1c2d3e4f5", DateTimeOffset.UtcNow)));
         var fork = await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "priv-1-ib1c2d3e4f5"), v => v is not null, "the isolated fork");
         Assert.Equal("b1c2d3e4f5", fork!.Metadata.Labels[LifecycleAnnotations.IsolatedForLabel]);
         Assert.Equal("priv-1", fork.Metadata.Labels[LifecycleAnnotations.ForkOfLabel]);
 
-        await AnnotateAsync(h, "priv-1", new() { [LifecycleAnnotations.Isolate("b1c2d3e4f5")] = null });
+        await SignalAsync(h, "priv-1", new(GatewaySignals.IsolateName("priv-1", "b1c2d3e4f5"), null));
 
         await h.WaitAsync(() => h.Volumes.GetAsync(Ns, "priv-1-ib1c2d3e4f5"), v => v is null, "the released fork to be deleted");
         await h.WaitAsync(() => h.Claims.GetAsync(Ns, "priv-1-ib1c2d3e4f5-state"), c => c is null, "its claim to be deleted");
+    }
+
+    [Fact]
+    public async Task An_isolated_fork_gets_no_cache_backend_credentials_while_its_base_and_overflow_forks_keep_them()
+    {
+        await using var h = await StartAsync("csi-fast", "fast.csi.example.com");
+        await new ResourceClient<V1Secret>(h.Kubernetes).CreateAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "s3-creds", NamespaceProperty = Ns },
+            StringData = new Dictionary<string, string> { ["AWS_SECRET_ACCESS_KEY"] = "trusted-only" },
+        });
+        var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
+        foreach (var (name, delivery) in new[] { ("s3-env", CredentialDelivery.Env), ("s3-files", CredentialDelivery.Files) })
+        {
+            await bindings.CreateAsync(new SecretBinding
+            {
+                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns },
+                Spec = new SecretBindingSpec
+                {
+                    Kind = SecretBindingKind.CacheBackendCredentials,
+                    Pool = "priv",
+                    CacheBackendCredentials = new CacheBackendCredentialsBinding { SecretName = "s3-creds", Delivery = delivery },
+                },
+            });
+        }
+
+        await h.Pools.CreateAsync(Pool("csi-fast"));
+        static bool HoldsCredentials(V1Deployment? d) =>
+            d?.Spec.Template.Spec.Containers[0].EnvFrom?.Any(e => e.SecretRef?.Name == "s3-creds") == true
+            || d?.Spec.Template.Spec.Volumes.Any(v => v.Secret?.SecretName == "s3-creds") == true;
+        await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "priv-1-builder"), HoldsCredentials, "the base builder with its credentials");
+
+        // An untrusted build's fork, and an overflow fork for trusted builds.
+        await SignalAsync(h, "priv-1", WantForks("priv-1", 1));
+        await SignalAsync(h, "priv-1", Nullable(GatewaySignals.Isolate("priv-1", "b1c2d3e4f5", DateTimeOffset.UtcNow)));
+
+        var isolated = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "priv-1-ib1c2d3e4f5-builder"), d => d is not null, "the isolated fork's builder");
+        var overflow = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "priv-1-f0-builder"), d => d is not null, "the overflow fork's builder");
+        Assert.False(HoldsCredentials(isolated), "an untrusted build's builder must not hold the pool's cache-backend credentials");
+        Assert.Null(isolated!.Spec.Template.Spec.Containers[0].EnvFrom);
+        Assert.True(HoldsCredentials(overflow));
+    }
+
+    [Fact]
+    public async Task An_isolated_fork_trusts_the_registry_cas_but_holds_no_registry_client_keypair()
+    {
+        await using var h = await StartAsync("csi-fast", "fast.csi.example.com");
+        var secrets = new ResourceClient<V1Secret>(h.Kubernetes);
+        foreach (var name in new[] { "mirror-ca", "mirror-client", "cache-ca", "cache-client" })
+        {
+            await secrets.CreateAsync(new V1Secret
+            {
+                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns },
+                StringData = new Dictionary<string, string> { ["ca.crt"] = "ca", ["tls.crt"] = "cert", ["tls.key"] = "key" },
+            });
+        }
+
+        await new ResourceClient<SecretBinding>(h.Kubernetes).CreateAsync(new SecretBinding
+        {
+            Metadata = new V1ObjectMeta { Name = "cache-tls", NamespaceProperty = Ns },
+            Spec = new SecretBindingSpec
+            {
+                Kind = SecretBindingKind.RegistryTls,
+                Pool = "priv",
+                RegistryTls = new RegistryTlsBinding
+                {
+                    Registry = "cache.example.test",
+                    CaSecretRef = new SecretKeyReference { Name = "cache-ca" },
+                    ClientKeyPairSecretRef = new SecretReference { Name = "cache-client" },
+                },
+            },
+        });
+        var pool = Pool("csi-fast");
+        pool.Spec.Builder.Registries =
+        [
+            new RegistrySettings { Host = "mirror.example.test", CaSecretRef = new SecretKeyReference { Name = "mirror-ca" }, ClientKeyPairSecretRef = new SecretReference { Name = "mirror-client" } },
+        ];
+        await h.Pools.CreateAsync(pool);
+
+        static IEnumerable<string> Mounted(V1Deployment d) => d.Spec.Template.Spec.Volumes.SelectMany(v =>
+            (v.Projected?.Sources ?? []).Select(s => s.Secret?.Name).Append(v.Secret?.SecretName)).OfType<string>();
+        var shared = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "priv-1-builder"), d => d is not null && Mounted(d).Contains("cache-client"), "the base builder with the bound keypair");
+        Assert.Contains("mirror-client", Mounted(shared!));
+        Assert.Contains("keypair", (await new ResourceClient<V1ConfigMap>(h.Kubernetes).GetAsync(Ns, "priv-1-buildkitd"))!.Data["buildkitd.toml"], StringComparison.Ordinal);
+
+        await SignalAsync(h, "priv-1", Nullable(GatewaySignals.Isolate("priv-1", "b1c2d3e4f5", DateTimeOffset.UtcNow)));
+
+        var isolated = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "priv-1-ib1c2d3e4f5-builder"), d => d is not null, "the isolated fork's builder");
+        var mounted = Mounted(isolated!).ToList();
+        Assert.DoesNotContain("mirror-client", mounted);
+        Assert.DoesNotContain("cache-client", mounted);
+        Assert.Contains("mirror-ca", mounted);
+        Assert.Contains("cache-ca", mounted);
+        var toml = (await new ResourceClient<V1ConfigMap>(h.Kubernetes).GetAsync(Ns, "priv-1-ib1c2d3e4f5-buildkitd"))!.Data["buildkitd.toml"];
+        Assert.DoesNotContain("keypair", toml, StringComparison.Ordinal);
+        Assert.Contains("ca.crt", toml, StringComparison.Ordinal);
     }
 }

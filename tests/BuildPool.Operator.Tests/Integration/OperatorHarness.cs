@@ -28,6 +28,7 @@ internal sealed class OperatorHarness : IAsyncDisposable
         Volumes = new ResourceClient<CacheVolume>(Kubernetes);
         Deployments = new ResourceClient<V1Deployment>(Kubernetes);
         Claims = new ResourceClient<V1PersistentVolumeClaim>(Kubernetes);
+        Leases = new ResourceClient<V1Lease>(Kubernetes);
     }
 
     // BUILDPOOL_TEST_LOGS=1 shows the operator's own log while a test runs.
@@ -49,6 +50,8 @@ internal sealed class OperatorHarness : IAsyncDisposable
     public ResourceClient<V1Deployment> Deployments { get; }
 
     public ResourceClient<V1PersistentVolumeClaim> Claims { get; }
+
+    public ResourceClient<V1Lease> Leases { get; }
 
     public static async Task<OperatorHarness> StartAsync(OperatorOptions? options = null, bool startOperator = true, TimeProvider? time = null, ILoggerFactory? logging = null)
     {
@@ -109,6 +112,25 @@ internal sealed class OperatorHarness : IAsyncDisposable
 
             return await probe();
         }, done, what, timeout ?? TimeSpan.FromSeconds(60));
+
+    /// <summary>
+    /// What a pool's gateway does: merge-patches signals (<see cref="GatewaySignals"/>) onto the
+    /// pool's signal Lease, once the operator has created it. A null value removes the signal.
+    /// </summary>
+    public async Task SignalAsync(string @namespace, string pool, params KeyValuePair<string, string?>[] signals)
+    {
+        var lease = GatewaySignals.LeaseName(pool);
+        await WaitAsync(() => Leases.GetAsync(@namespace, lease), l => l is not null, $"the signal Lease of pool {pool}");
+        var annotations = signals.ToDictionary(s => s.Key, s => s.Value);
+        await Leases.PatchAsync(@namespace, lease, new { metadata = new { annotations } });
+    }
+
+    /// <summary>A Dedicated demand for <paramref name="key"/>, as the gateway writes it for a build of <paramref name="tenant"/>.</summary>
+    public Task DemandAsync(string @namespace, string pool, string key, string? tenant = null)
+    {
+        var signal = GatewaySignals.Demand(key, tenant, DateTimeOffset.UtcNow);
+        return SignalAsync(@namespace, pool, new KeyValuePair<string, string?>(signal.Key, signal.Value));
+    }
 
     public async Task StopOperatorAsync()
     {

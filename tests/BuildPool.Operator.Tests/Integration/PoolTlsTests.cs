@@ -66,23 +66,30 @@ public sealed class PoolTlsTests
         Assert.Equal(
             ["*.build.example.test", "build.example.test", "ci", "ci.default", "ci.default.svc", "ci.default.svc.cluster.local"],
             DnsNames(gateway).Order(StringComparer.Ordinal));
-        Assert.Equal(["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"], Usages(gateway).Order(StringComparer.Ordinal));
+        // A server certificate only: the gateway presents another one, from the internal CA, to builders.
+        Assert.Equal(["1.3.6.1.5.5.7.3.1"], Usages(gateway));
 
+        // Builders' certificate comes from the internal CA, not from the CA that signs tenants' certificates.
         using var builder = Certificate(builderSecret!);
-        Assert.True(ChainsTo(builder, ca));
+        var internalSecret = await h.WaitAsync(() => secrets.GetAsync(Ns, "ci-internal-ca"), s => s is not null, "the internal CA Secret");
+        using var internalCa = Certificate(internalSecret!, "ca.crt");
+        Assert.True(ChainsTo(builder, internalCa));
+        Assert.False(ChainsTo(builder, ca));
         Assert.Equal(["*.default.svc", "*.default.svc.cluster.local"], DnsNames(builder).Order(StringComparer.Ordinal));
         Assert.Equal(["1.3.6.1.5.5.7.3.1"], Usages(builder));
 
-        // The gateway serves the pool certificate, asks clients for one, and dials builders with mTLS.
+        // The gateway serves the pool certificate, asks clients for one, and dials builders with mTLS
+        // (its client certificate and the bundle it verifies builders with come from the internal CA).
         var deployment = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-gateway"),
             d => d?.Spec.Template.Metadata.Annotations?.ContainsKey(GatewayTls.DigestAnnotation) == true, "the gateway with TLS");
         var args = deployment!.Spec.Template.Spec.Containers[0].Args;
         Assert.Equal(
             ["--tls-cert", "/etc/buildpool/tls/tls.crt", "--tls-key", "/etc/buildpool/tls/tls.key", "--client-ca", "/etc/buildpool/ca/ca.crt",
-             "--upstream-ca", "/etc/buildpool/ca/ca.crt", "--upstream-cert", "/etc/buildpool/gateway-tls/tls.crt", "--upstream-key", "/etc/buildpool/gateway-tls/tls.key"],
+             "--upstream-ca", "/etc/buildpool/gateway-tls/ca.crt", "--upstream-cert", "/etc/buildpool/gateway-tls/tls.crt", "--upstream-key", "/etc/buildpool/gateway-tls/tls.key"],
             args.SkipWhile(a => a != "--tls-cert"));
         var volumes = deployment.Spec.Template.Spec.Volumes;
         Assert.Equal("ci-gateway-tls", volumes.Single(v => v.Name == "tls").Secret.SecretName);
+        Assert.Equal("ci-builder-client-tls", volumes.Single(v => v.Name == "gateway-tls").Secret.SecretName);
         // Only the CA certificate reaches the gateway, never the CA key.
         var caProjection = Assert.Single(volumes.Single(v => v.Name == "ca").Projected.Sources);
         Assert.Equal("ci-ca", caProjection.Secret.Name);
@@ -92,7 +99,7 @@ public sealed class PoolTlsTests
         Assert.Contains(deployment.Spec.Template.Spec.Containers[0].VolumeMounts, m => m.Name == "tmp" && m.MountPath == "/tmp");
         Assert.True(deployment.Spec.Template.Spec.Containers[0].SecurityContext.ReadOnlyRootFilesystem);
 
-        // Builders serve TLS with the builder certificate and take only the pool CA's clients.
+        // Builders serve TLS with the builder certificate and take only the internal CA's clients.
         var builderDeployment = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-0-builder"), d => d is not null, "the builder");
         Assert.Contains(builderDeployment!.Spec.Template.Spec.Volumes, v => v.Secret?.SecretName == "ci-builder-tls");
         var config = await new ResourceClient<V1ConfigMap>(h.Kubernetes).GetAsync(Ns, "ci-0-buildkitd");
@@ -141,7 +148,7 @@ public sealed class PoolTlsTests
     }
 
     [Fact]
-    public async Task A_from_secret_pool_serves_the_given_certificate_and_still_signs_builders_with_its_own_ca()
+    public async Task A_from_secret_pool_serves_the_given_certificate_and_still_signs_builders_with_its_internal_ca()
     {
         await using var h = await OperatorHarness.StartAsync();
         var secrets = new ResourceClient<V1Secret>(h.Kubernetes);
@@ -163,8 +170,8 @@ public sealed class PoolTlsTests
         var deployment = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "byo-gateway"), d => d is not null, "the gateway");
         var volumes = deployment!.Spec.Template.Spec.Volumes;
         Assert.Equal("byo-cert", volumes.Single(v => v.Name == "tls").Secret.SecretName);
-        Assert.Equal("byo-gateway-tls", volumes.Single(v => v.Name == "gateway-tls").Secret.SecretName);
-        var ca = await h.WaitAsync(() => secrets.GetAsync(Ns, "byo-ca"), s => s is not null, "the pool CA");
+        Assert.Equal("byo-builder-client-tls", volumes.Single(v => v.Name == "gateway-tls").Secret.SecretName);
+        var ca = await h.WaitAsync(() => secrets.GetAsync(Ns, "byo-internal-ca"), s => s is not null, "the internal CA");
         var builderTls = await h.WaitAsync(() => secrets.GetAsync(Ns, "byo-builder-tls"), s => s is not null, "the builder certificate");
         using var poolCa = Certificate(ca!, "ca.crt");
         using var builder = Certificate(builderTls!);

@@ -72,10 +72,10 @@ public sealed class RetentionTests
     {
         await using var h = await OperatorHarness.StartAsync();
         await h.Pools.CreateAsync(Dedicated("lru", ReclaimPolicy.Delete, maxVolumes: 1));
-        await h.Pools.PatchAsync(Ns, "lru", new { metadata = new { annotations = new Dictionary<string, string> { [DedicatedKeys.DemandAnnotation("a")] = "a" } } });
+        await h.DemandAsync(Ns, "lru", "a");
         await h.WaitAsync(() => h.Volumes.GetAsync(Ns, DedicatedKeys.VolumeName("lru", "a")), v => v?.Status.Phase == CacheVolumePhase.Idle, "key a's idle volume");
 
-        await h.Pools.PatchAsync(Ns, "lru", new { metadata = new { annotations = new Dictionary<string, string> { [DedicatedKeys.DemandAnnotation("b")] = "b" } } });
+        await h.DemandAsync(Ns, "lru", "b");
 
         await h.WaitAsync(() => h.Volumes.ListAsync(Ns), v => v.Count == 1 && v[0].Spec.Keys![0] == "b", "key b to replace key a");
     }

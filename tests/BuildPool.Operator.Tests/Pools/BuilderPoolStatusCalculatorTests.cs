@@ -3,6 +3,7 @@ using BuildPool.Operator.Naming;
 using BuildPool.Operator.Pools;
 using BuildPool.Operator.Status;
 using BuildPool.Operator.Tests.Rendering;
+using BuildPool.Operator.Tests.Signals;
 using k8s;
 using k8s.Models;
 
@@ -18,7 +19,7 @@ public sealed class BuilderPoolStatusCalculatorTests
     private static readonly DateTime Now = new(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc);
     private static readonly DateTime Earlier = Now.AddHours(-2);
 
-    private sealed record Case(BuilderPool Pool, IReadOnlyList<CacheVolume> Volumes, V1Deployment? Gateway, Outcome? Outcome = null, bool Planned = true);
+    private sealed record Case(BuilderPool Pool, IReadOnlyList<CacheVolume> Volumes, V1Deployment? Gateway, Outcome? Outcome = null, bool Planned = true, string[]? Waiting = null);
 
     private static BuilderPool Pool(int volumes = 2, int warm = 2, TlsMode tls = TlsMode.Managed, BuilderPoolStatus? status = null) => new()
     {
@@ -63,12 +64,6 @@ public sealed class BuilderPoolStatusCalculatorTests
     {
         var pool = Pool(warm: 0);
         pool.Spec.Assignment = new AssignmentSpec { Mode = AssignmentMode.Dedicated, MaxVolumes = 1 };
-        pool.Metadata.Annotations = new Dictionary<string, string>
-        {
-            [DedicatedKeys.DemandPrefix + "a"] = "repo-a",
-            [DedicatedKeys.DemandPrefix + "b"] = "repo-b",
-            [DedicatedKeys.DemandPrefix + "c"] = "repo-c",
-        };
         return pool;
     }
 
@@ -115,7 +110,8 @@ public sealed class BuilderPoolStatusCalculatorTests
         ["Keys_waiting_at_maxVolumes_are_counted_in_the_message"] = new(
             DedicatedAtMaxVolumes(),
             [Volume(DedicatedKeys.VolumeName("ci", "repo-a"), CacheVolumePhase.Idle, key: "repo-a")],
-            Gateway(available: 2)),
+            Gateway(available: 2),
+            Waiting: ["repo-a", "repo-b", "repo-c"]),
     };
 
     public static TheoryData<string> Names => new(Cases.Keys);
@@ -150,7 +146,9 @@ public sealed class BuilderPoolStatusCalculatorTests
 
     private static (BuilderPoolStatus Status, Outcome Decided) Compute(Case c)
     {
-        var plan = c.Planned ? BuilderPoolPlanner.Plan(c.Pool, new OperatorOptions(), c.Volumes) : null;
+        var demands = TestSignals.Demands(Now, null, c.Waiting ?? []);
+        var dedicated = c.Pool.Spec.Assignment.Mode == AssignmentMode.Dedicated ? DedicatedDemandPlanner.Plan(c.Pool, c.Volumes, demands, TimeSpan.FromMinutes(5), Now) : null;
+        var plan = c.Planned ? BuilderPoolPlanner.Plan(c.Pool, new OperatorOptions(), c.Volumes, dedicated: dedicated) : null;
         var status = BuilderPoolStatusCalculator.Compute(c.Pool, plan, c.Volumes, c.Gateway, c.Outcome, Now, out var decided);
         return (status, decided);
     }

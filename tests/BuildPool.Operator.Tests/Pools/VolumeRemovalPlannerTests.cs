@@ -1,6 +1,6 @@
 using BuildPool.Api.V1Alpha1;
-using BuildPool.Operator.Naming;
 using BuildPool.Operator.Pools;
+using BuildPool.Operator.Tests.Signals;
 using k8s.Models;
 
 namespace BuildPool.Operator.Tests.Pools;
@@ -12,28 +12,31 @@ public sealed class VolumeRemovalPlannerTests
 
     /// <param name="ScaleIn">Names of the volumes scaled in, in order.</param>
     /// <param name="Evict">Name of the volume evicted, or null.</param>
-    private sealed record Case(BuilderPool Pool, IReadOnlyList<CacheVolume> Owned, string[] ScaleIn, string? Evict);
+    private sealed record Case(Pool Pool, IReadOnlyList<CacheVolume> Owned, string[] ScaleIn, string? Evict);
 
-    private static BuilderPool Hashed(int volumes) => new()
-    {
-        Metadata = new V1ObjectMeta { Name = "ci", NamespaceProperty = "default", Uid = "pool-uid" },
-        Spec = new BuilderPoolSpec { Assignment = new AssignmentSpec { Mode = AssignmentMode.Hashed, Volumes = volumes } },
-    };
+    /// <summary>A pool and the demands of its gateway's signal Lease.</summary>
+    private sealed record Pool(BuilderPool Spec, IReadOnlyList<GatewaySignal> Demands);
 
-    /// <summary>A Dedicated pool at <paramref name="maxVolumes"/> and the keys asking for a volume.</summary>
-    private static BuilderPool Dedicated(int maxVolumes, params string[] waiting) => new()
-    {
-        Metadata = new V1ObjectMeta
+    private static Pool Hashed(int volumes) => new(
+        new BuilderPool
         {
-            Name = "ci",
-            NamespaceProperty = "default",
-            Uid = "pool-uid",
-            Annotations = waiting.ToDictionary(k => DedicatedKeys.DemandPrefix + k, k => k),
+            Metadata = new V1ObjectMeta { Name = "ci", NamespaceProperty = "default", Uid = "pool-uid" },
+            Spec = new BuilderPoolSpec { Assignment = new AssignmentSpec { Mode = AssignmentMode.Hashed, Volumes = volumes } },
         },
-        Spec = new BuilderPoolSpec { Assignment = new AssignmentSpec { Mode = AssignmentMode.Dedicated, MaxVolumes = maxVolumes } },
-    };
+        []);
 
-    private static CacheVolume Volume(string name, CacheVolumePhase phase = CacheVolumePhase.Idle, int active = 0, int? usedHoursAgo = null, int createdHoursAgo = 100, bool deleting = false, string? key = null) => new()
+    /// <summary>A Dedicated pool at <paramref name="maxVolumes"/> and the keys asking for a volume (each of its own tenant when <paramref name="tenant"/> is given).</summary>
+    private static Pool Dedicated(int maxVolumes, params string[] waiting) => TenantDedicated(maxVolumes, null, GatewaySignals.NoTenant, waiting);
+
+    private static Pool TenantDedicated(int maxVolumes, int? perTenant, string tenant, params string[] waiting) => new(
+        new BuilderPool
+        {
+            Metadata = new V1ObjectMeta { Name = "ci", NamespaceProperty = "default", Uid = "pool-uid" },
+            Spec = new BuilderPoolSpec { Assignment = new AssignmentSpec { Mode = AssignmentMode.Dedicated, MaxVolumes = maxVolumes, MaxVolumesPerTenant = perTenant } },
+        },
+        TestSignals.Demands(Now, tenant, waiting));
+
+    private static CacheVolume Volume(string name, CacheVolumePhase phase = CacheVolumePhase.Idle, int active = 0, int? usedHoursAgo = null, int createdHoursAgo = 100, bool deleting = false, string? key = null, string? tenant = null) => new()
     {
         Metadata = new V1ObjectMeta
         {
@@ -41,6 +44,7 @@ public sealed class VolumeRemovalPlannerTests
             NamespaceProperty = "default",
             CreationTimestamp = Now.AddHours(-createdHoursAgo),
             DeletionTimestamp = deleting ? Now : null,
+            Annotations = tenant is null ? null : new Dictionary<string, string> { [DedicatedDemandPlanner.TenantAnnotation] = tenant },
         },
         Spec = new CacheVolumeSpec { Pool = "ci", Keys = [key ?? name] },
         Status = new CacheVolumeStatus { Phase = phase, ActiveBuilds = active, LastUsed = usedHoursAgo is { } h ? Now.AddHours(-h) : null },
@@ -70,6 +74,12 @@ public sealed class VolumeRemovalPlannerTests
             Dedicated(2), [Volume("ci-a", usedHoursAgo: 1), Volume("ci-b", usedHoursAgo: 5)], ScaleIn: [], Evict: null),
         ["Nothing_is_evicted_when_every_volume_is_busy"] = new(
             Dedicated(1, "new"), [Volume("ci-a", CacheVolumePhase.Ready)], ScaleIn: [], Evict: null),
+        ["A_tenant_whose_key_waits_at_a_full_pool_never_evicts_another_tenants_volume"] = new(
+            TenantDedicated(2, null, "team-a", "random-key"), [Volume("ci-b1", usedHoursAgo: 50, tenant: "team-b"), Volume("ci-b2", usedHoursAgo: 40, tenant: "team-b")], ScaleIn: [], Evict: null),
+        ["A_tenant_whose_key_waits_at_a_full_pool_evicts_its_own_least_recently_used_idle_volume"] = new(
+            TenantDedicated(3, null, "team-a", "new"), [Volume("ci-b1", usedHoursAgo: 50, tenant: "team-b"), Volume("ci-a1", usedHoursAgo: 2, tenant: "team-a"), Volume("ci-a2", usedHoursAgo: 1, tenant: "team-a")], ScaleIn: [], Evict: "ci-a1"),
+        ["A_tenant_at_its_quota_evicts_its_own_volume_even_when_the_pool_has_room"] = new(
+            TenantDedicated(10, 1, "team-a", "new"), [Volume("ci-b1", usedHoursAgo: 50, tenant: "team-b"), Volume("ci-a1", usedHoursAgo: 2, tenant: "team-a")], ScaleIn: [], Evict: "ci-a1"),
     };
 
     public static TheoryData<string> Names => new(Cases.Keys);
@@ -79,9 +89,10 @@ public sealed class VolumeRemovalPlannerTests
     public void Removes_what_the_table_says(string name)
     {
         var c = Cases[name];
-        var plan = BuilderPoolPlanner.Plan(c.Pool, new OperatorOptions(), c.Owned);
+        var dedicated = DedicatedDemandPlanner.Plan(c.Pool.Spec, c.Owned, c.Pool.Demands, TimeSpan.FromMinutes(5), Now);
+        var plan = BuilderPoolPlanner.Plan(c.Pool.Spec, new OperatorOptions(), c.Owned, dedicated: dedicated);
 
-        var removals = VolumeRemovalPlanner.Plan(c.Pool, plan, c.Owned);
+        var removals = VolumeRemovalPlanner.Plan(c.Pool.Spec, plan, c.Owned);
 
         Assert.Equal(c.ScaleIn, removals.ScaleIn.Select(v => v.Metadata.Name));
         Assert.Equal(c.Evict, removals.Evict?.Metadata.Name);

@@ -20,6 +20,12 @@ public sealed class ManagedRegistryTests
     private static V1Condition? Condition(RegistryCacheTarget? target, string type) =>
         target?.Status?.Conditions.FirstOrDefault(c => c.Type == type && c.ObservedGeneration == target.Metadata.Generation);
 
+    private static RegistryCacheTarget ManagedTarget(CacheRetentionPolicy? retention = null) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "cache", NamespaceProperty = Ns },
+        Spec = new RegistryCacheTargetSpec { Ref = "cache/app:{key}", Managed = true, Retention = retention },
+    };
+
     private static bool Is(RegistryCacheTarget? target, string type, string reason) =>
         Condition(target, type) is { Status: "True" } c && c.Reason == reason;
 
@@ -142,11 +148,7 @@ public sealed class ManagedRegistryTests
     {
         await using var h = await OperatorHarness.StartAsync(Options);
         var targets = new ResourceClient<RegistryCacheTarget>(h.Kubernetes);
-        await targets.CreateAsync(new RegistryCacheTarget
-        {
-            Metadata = new V1ObjectMeta { Name = "cache", NamespaceProperty = Ns },
-            Spec = new RegistryCacheTargetSpec { Ref = "cache/app:{key}", Managed = true, Retention = new CacheRetentionPolicy { MaxBytes = "10Gi" } },
-        });
+        await targets.CreateAsync(ManagedTarget(new CacheRetentionPolicy { MaxBytes = "10Gi" }));
         await h.WaitAsync(() => h.Claims.GetAsync(Ns, "cache-registry"), c => c is not null, "the registry claim");
 
         await targets.PatchAsync(Ns, "cache", new { spec = new { retention = new { maxBytes = "20Gi" } } });
@@ -172,14 +174,54 @@ public sealed class ManagedRegistryTests
             },
         });
         var targets = new ResourceClient<RegistryCacheTarget>(h.Kubernetes);
-        await targets.CreateAsync(new RegistryCacheTarget
-        {
-            Metadata = new V1ObjectMeta { Name = "cache", NamespaceProperty = Ns },
-            Spec = new RegistryCacheTargetSpec { Ref = "cache/app:{key}", Managed = true },
-        });
+        await targets.CreateAsync(ManagedTarget());
 
         var stalled = await h.WaitAsync(() => targets.GetAsync(Ns, "cache"), t => Is(t, "Stalled", "ChildConflict"), "the target to refuse a claim that is not its own");
         Assert.Contains("PersistentVolumeClaim default/cache-registry", Condition(stalled, "Stalled")!.Message, StringComparison.Ordinal);
         Assert.Null(await h.Deployments.GetAsync(Ns, "cache-registry"));
+    }
+
+    [Fact]
+    public async Task Only_the_trusted_builders_of_pools_using_a_managed_registry_and_the_operator_can_reach_it()
+    {
+        await using var h = await OperatorHarness.StartAsync(Options);
+        var targets = new ResourceClient<RegistryCacheTarget>(h.Kubernetes);
+        await targets.CreateAsync(ManagedTarget());
+        BuilderPool Pool(string name, bool usesTarget) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns },
+            Spec = new BuilderPoolSpec
+            {
+                Assignment = new AssignmentSpec { Mode = AssignmentMode.Hashed, Volumes = 1 },
+                Cache = new CacheSpec { Volume = new CacheVolumeTemplate { Size = "10Gi" } },
+                CacheTargets = usesTarget ? [new CacheTargetReference { Name = "cache" }] : null,
+            },
+        };
+        await h.Pools.CreateAsync(Pool("ci", usesTarget: true));
+        await h.Pools.CreateAsync(Pool("other", usesTarget: false));
+
+        var policies = new ResourceClient<V1NetworkPolicy>(h.Kubernetes);
+        var policy = await h.WaitAsync(() => policies.GetAsync(Ns, "cache-registry"),
+            p => p?.Spec.Ingress.SelectMany(r => r.FromProperty).Any(f => f.PodSelector?.MatchExpressions?.Any(e => e.Values?.Contains("ci") == true) == true) == true,
+            "the registry's NetworkPolicy to admit pool ci");
+        Assert.Equal("cache", Assert.Single(policy!.Metadata.OwnerReferences).Name);
+        var registryPod = (await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "cache-registry"), d => d is not null, "the registry Deployment"))!.Spec.Template.Metadata.Labels;
+        Assert.True(NetworkPolicyCheck.Matches(policy!.Spec.PodSelector, registryPod), "the policy selects the registry's pods");
+
+        IDictionary<string, string> PodOf(V1Deployment? d) => d!.Spec.Template.Metadata.Labels;
+        var builder = PodOf(await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-0-builder"), d => d is not null, "pool ci's builder"));
+        var otherBuilder = PodOf(await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "other-0-builder"), d => d is not null, "pool other's builder"));
+        var gateway = PodOf(await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "ci-gateway"), d => d is not null, "pool ci's gateway"));
+        var isolatedFork = new Dictionary<string, string>(builder) { [LifecycleAnnotations.IsolatedForLabel] = "b1c2d3e4f5" };
+        var operatorPod = new Dictionary<string, string> { ["app.kubernetes.io/name"] = "buildpool", ["app.kubernetes.io/component"] = "operator" };
+
+        bool Admits(string ns, IDictionary<string, string> pod) => NetworkPolicyCheck.Admits(policy, Ns, ns, pod, ManagedRegistry.Port);
+        Assert.True(Admits(Ns, builder), "a builder of a pool that lists the target");
+        Assert.True(Admits(new OperatorOptions().OperatorNamespace, operatorPod), "the operator, for GC and checks");
+        Assert.False(Admits(Ns, isolatedFork), "an untrusted build's isolated fork could overwrite the cache trusted builds import");
+        Assert.False(Admits(Ns, otherBuilder), "a builder of a pool that does not list the target");
+        Assert.False(Admits(Ns, gateway), "the gateway");
+        Assert.False(Admits("team-b", builder), "a pod with builder labels in another namespace");
+        Assert.False(Admits(Ns, new Dictionary<string, string> { ["app"] = "anything" }), "any other pod");
     }
 }

@@ -56,6 +56,25 @@ public sealed class BuilderCredentialsPlannerTests
     }
 
     [Fact]
+    public void An_isolated_forks_builder_keeps_its_tls_but_gets_no_cache_backend_credentials_by_env_or_file()
+    {
+        var pool = PoolTlsTests.Pool("ci", TlsMode.Managed);
+        var files = Credentials("files", "creds");
+        files.Spec.CacheBackendCredentials!.Delivery = CredentialDelivery.Files;
+        SecretBinding[] bindings = [Credentials("env", "creds"), files];
+
+        var shared = BuilderCredentialsPlanner.Plan(pool, bindings, n => Secret(n))!;
+        var isolated = BuilderCredentialsPlanner.Plan(pool, bindings, n => Secret(n), isolated: true)!;
+
+        Assert.Equal(["creds"], shared.EnvFrom.Select(e => e.SecretRef.Name));
+        Assert.Contains(shared.Volumes, v => v.Secret?.SecretName == "creds");
+        Assert.Empty(isolated.EnvFrom);
+        Assert.DoesNotContain(isolated.Volumes, v => v.Secret?.SecretName == "creds");
+        Assert.NotNull(isolated.Tls);
+        Assert.Equal(["ci-builder-tls"], isolated.Volumes.Select(v => v.Secret?.SecretName));
+    }
+
+    [Fact]
     public void An_endpoint_tls_binding_with_a_client_ca_points_the_gateway_at_it()
     {
         var pool = PoolTlsTests.Pool("ci", TlsMode.Managed);
@@ -67,7 +86,8 @@ public sealed class BuilderCredentialsPlannerTests
         Assert.Equal("public-cert", tls.ServerSecret);
         var args = tls.Args().ToList();
         Assert.Equal("/etc/buildpool/ca/client-ca.crt", args[args.IndexOf("--client-ca") + 1]);
-        Assert.Equal("/etc/buildpool/ca/ca.crt", args[args.IndexOf("--upstream-ca") + 1]);
+        // Builders are verified against the bundle that comes with the gateway's client certificate, never the client CA.
+        Assert.Equal("/etc/buildpool/gateway-tls/ca.crt", args[args.IndexOf("--upstream-ca") + 1]);
         Assert.Null(GatewayTls.For(PoolTlsTests.Pool("ci", TlsMode.Disabled), null, null));
     }
 }

@@ -90,4 +90,20 @@ public sealed class BuilderChildrenPlannerTests
             BuilderChildrenPlanner.Plan(volume, pool, "a", true).PodTemplateHash,
             BuilderChildrenPlanner.Plan(volume, pool, "a", false).PodTemplateHash);
     }
+
+    [Fact]
+    public void An_isolated_forks_builder_pod_carries_its_build_id_for_network_policies_and_other_builders_do_not()
+    {
+        var pool = new BuilderPool { Metadata = new V1ObjectMeta { Name = "ci", NamespaceProperty = "b" } };
+        CacheVolume Volume(string name, Dictionary<string, string>? labels) =>
+            new() { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "b", Labels = labels }, Spec = new CacheVolumeSpec { Pool = "ci" } };
+        var isolated = Volume("ci-0-ib1c2d3e4f5", new() { [LifecycleAnnotations.ForkOfLabel] = "ci-0", [LifecycleAnnotations.IsolatedForLabel] = "b1c2d3e4f5" });
+        var overflow = Volume("ci-0-f0", new() { [LifecycleAnnotations.ForkOfLabel] = "ci-0" });
+
+        IDictionary<string, string> PodLabels(CacheVolume v) => BuilderChildrenPlanner.Plan(v, pool, "", true).Builder.Spec.Template.Metadata.Labels;
+
+        Assert.Equal("b1c2d3e4f5", PodLabels(isolated)[LifecycleAnnotations.IsolatedForLabel]);
+        Assert.False(PodLabels(overflow).ContainsKey(LifecycleAnnotations.IsolatedForLabel));
+        Assert.False(PodLabels(Volume("ci-0", null)).ContainsKey(LifecycleAnnotations.IsolatedForLabel));
+    }
 }

@@ -1,5 +1,6 @@
 using BuildPool.Api.V1Alpha1;
-using BuildPool.Operator.Naming;
+using BuildPool.Operator.Signals;
+using BuildPool.Operator.Tests.Signals;
 using BuildPool.Operator.Volumes;
 using k8s.Models;
 
@@ -10,32 +11,34 @@ public sealed class BuilderScalingTests
     private static readonly DateTime Now = new(2026, 11, 22, 12, 0, 0, DateTimeKind.Utc);
     private static readonly TimeSpan Idle = TimeSpan.FromMinutes(30);
 
-    private static CacheVolume Volume(string name, int active = 0, DateTime? demand = null, DateTime? lastUsed = null)
+    /// <summary>A volume and what the gateway's signals say of it.</summary>
+    private static (CacheVolume Volume, VolumeSignals Signals) Volume(string name, int active = 0, DateTime? demand = null, DateTime? lastUsed = null)
     {
-        var annotations = new Dictionary<string, string>();
+        var signals = new List<KeyValuePair<string, string>>();
         if (demand is { } d)
         {
-            annotations[WellKnown.DemandAnnotation] = d.ToString("O");
+            signals.Add(GatewaySignals.Start(name, d));
         }
 
         if (lastUsed is { } u)
         {
-            annotations[WellKnown.LastUsedAnnotation] = u.ToString("O");
+            signals.Add(GatewaySignals.Used(name, u));
         }
 
-        return new CacheVolume
+        var volume = new CacheVolume
         {
-            Metadata = new V1ObjectMeta { Name = name, Annotations = annotations },
+            Metadata = new V1ObjectMeta { Name = name },
             Spec = new CacheVolumeSpec { Pool = "ci" },
             Status = new CacheVolumeStatus { ActiveBuilds = active },
         };
+        return (volume, TestSignals.For(name, [.. signals]));
     }
 
-    private static BuilderScaling.Decision Decide(CacheVolume volume, int warm = 1)
+    private static BuilderScaling.Decision Decide((CacheVolume Volume, VolumeSignals Signals) volume, int warm = 1)
     {
         var pool = new BuilderPool { Spec = new BuilderPoolSpec { Scaling = new ScalingSpec { WarmBuilders = warm } } };
-        var all = new[] { Volume("ci-0"), Volume("ci-1"), Volume("ci-2") }.Select(v => v.Metadata.Name == volume.Metadata.Name ? volume : v).ToList();
-        return BuilderScaling.Decide(volume, pool, all, Idle, Now);
+        var all = new[] { "ci-0", "ci-1", "ci-2" }.Select(n => n == volume.Volume.Metadata.Name ? volume.Volume : Volume(n).Volume).ToList();
+        return BuilderScaling.Decide(volume.Volume, pool, all, volume.Signals, Idle, Now);
     }
 
     [Fact]

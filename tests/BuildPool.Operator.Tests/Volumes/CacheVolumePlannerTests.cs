@@ -1,8 +1,11 @@
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Children;
 using BuildPool.Operator.Forks;
 using BuildPool.Operator.Naming;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Status;
 using BuildPool.Operator.Tests.Rendering;
+using BuildPool.Operator.Tests.Signals;
 using BuildPool.Operator.Volumes;
 using k8s;
 using static BuildPool.Operator.Tests.Volumes.VolumeWorld;
@@ -36,7 +39,7 @@ public sealed class CacheVolumePlannerTests
     private static void Annotate(CacheVolume volume, string key, string value) =>
         (volume.Metadata.Annotations ??= new Dictionary<string, string>())[key] = value;
 
-    private static void RecentlyUsed(CacheVolume volume) => Annotate(volume, WellKnown.LastUsedAnnotation, (Now - TimeSpan.FromMinutes(5)).ToString("O"));
+    private static VolumeSignals RecentlyUsed(string volume) => TestSignals.For(volume, GatewaySignals.Used(volume, Now - TimeSpan.FromMinutes(5)));
 
     private static void HoldsTurn(BuilderPool pool, string volume) => (pool.Metadata.Annotations ??= new Dictionary<string, string>())[RolloutTurn.Annotation] = volume;
 
@@ -47,6 +50,7 @@ public sealed class CacheVolumePlannerTests
     {
         v.Metadata.Name = "ci-0-f0";
         v.Metadata.Labels = new Dictionary<string, string> { [LifecycleAnnotations.ForkOfLabel] = "ci-0" };
+        v.Metadata.OwnerReferences = [new k8s.Models.V1OwnerReference { ApiVersion = GroupVersion.ApiVersion, Kind = CacheVolume.KubeKind, Name = "ci-0", Uid = "ci-0-uid", Controller = true }];
         v.Spec.CloneFrom = "ci-0";
         change?.Invoke(v);
     });
@@ -60,6 +64,7 @@ public sealed class CacheVolumePlannerTests
             BuilderCertificate = false,
             Volume = Volume(active: 2, change: v => v.Status.UsedBytes = 3 * Gi),
         },
+        ["A_claim_with_the_volumes_name_but_not_its_labels_stalls_the_volume_before_any_child_is_written"] = new() { Deployment = Ready, ClaimIsOurs = false },
         ["A_size_that_is_not_a_quantity_is_stalled_naming_the_field"] = new() { Volume = Volume(change: v => v.Spec.Size = "lots") },
         ["A_missing_registry_secret_stalls_a_volume_that_has_no_builder_yet"] = new()
         {
@@ -199,13 +204,15 @@ public sealed class CacheVolumePlannerTests
         ["A_recently_used_volume_of_a_pool_without_warm_builders_starts_its_builder"] = new()
         {
             Pool = Pool(warm: 0),
-            Volume = Volume(CacheVolumePhase.Idle, change: RecentlyUsed),
+            Volume = Volume(CacheVolumePhase.Idle),
+            Signals = RecentlyUsed("ci-0"),
             Deployment = new Builder(0, 0, 0),
         },
         ["A_fork_whose_base_is_gone_is_retired"] = new() { Volume = Fork(), ForkBase = null },
         ["A_fork_in_use_stays_seeded_and_is_looked_at_again_when_it_could_be_idle"] = new()
         {
-            Volume = Fork(RecentlyUsed),
+            Volume = Fork(),
+            Signals = RecentlyUsed("ci-0-f0"),
             ForkBase = NewVolume("ci-0", CacheVolumePhase.Ready),
             Deployment = Ready,
             Probe = Answering(),
@@ -263,22 +270,34 @@ public sealed class CacheVolumePlannerTests
     }
 
     [Fact]
-    public void A_retained_claim_is_kept_unmarked_once_marked_and_a_delete_claim_goes()
+    public void A_retained_claim_is_kept_unmarked_once_marked_a_delete_claim_goes_and_another_volumes_claim_is_not_touched()
     {
-        static ClaimFate Fate(string? policy, bool marked) => CacheVolumePlanner.FateOf(new k8s.Models.V1PersistentVolumeClaim
+        var volume = new CacheVolume { Metadata = new k8s.Models.V1ObjectMeta { Name = "ci-0" }, Spec = new CacheVolumeSpec { Pool = "ci" } };
+        ClaimFate Fate(string? policy, bool marked, string pool = "ci")
         {
-            Metadata = new k8s.Models.V1ObjectMeta
+            var labels = Owners.VolumeLabels(pool, "ci-0");
+            if (policy is not null)
             {
-                Labels = policy is null ? null : new Dictionary<string, string> { [BuilderChildrenPlanner.ReclaimPolicyLabel] = policy },
-                Annotations = marked ? new Dictionary<string, string> { [WellKnown.RetainedAnnotation] = "2030-01-01T00:00:00Z" } : null,
-            },
-        });
+                labels[BuilderChildrenPlanner.ReclaimPolicyLabel] = policy;
+            }
+
+            return CacheVolumePlanner.FateOf(new k8s.Models.V1PersistentVolumeClaim
+            {
+                Metadata = new k8s.Models.V1ObjectMeta
+                {
+                    Labels = labels,
+                    Annotations = marked ? new Dictionary<string, string> { [WellKnown.RetainedAnnotation] = "2030-01-01T00:00:00Z" } : null,
+                },
+            }, volume);
+        }
 
         Assert.Equal(ClaimFate.Delete, Fate(nameof(ReclaimPolicy.Delete), marked: false));
         Assert.Equal(ClaimFate.MarkRetained, Fate(nameof(ReclaimPolicy.Retain), marked: false));
         Assert.Equal(ClaimFate.Kept, Fate(nameof(ReclaimPolicy.Retain), marked: true));
         // A claim whose label was lost is a cache nobody asked to delete.
         Assert.Equal(ClaimFate.MarkRetained, Fate(null, marked: false));
+        // Another pool's claim of the same name is neither deleted nor marked.
+        Assert.Equal(ClaimFate.Kept, Fate(nameof(ReclaimPolicy.Delete), marked: false, pool: "other"));
     }
 
     private static object Describe(CacheVolumePlan plan) => new

@@ -1,6 +1,7 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Forks;
 using BuildPool.Operator.Naming;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Snapshots;
 using BuildPool.Operator.Status;
 using BuildPool.Operator.Tests.Rendering;
@@ -91,7 +92,8 @@ public sealed class CacheVolumeStatusCalculatorTests
         ["The_gateways_last_used_heartbeat_shows_in_whole_seconds_when_it_is_newer"] = new(
             new VolumeWorld
             {
-                Volume = WasReady(v => v.Metadata.Annotations = new Dictionary<string, string> { [WellKnown.LastUsedAnnotation] = "2030-01-02T03:00:00.7500000Z" }),
+                Volume = WasReady(),
+                Signals = new VolumeSignals(null, new DateTime(2030, 1, 2, 3, 0, 0, 750, DateTimeKind.Utc), 0, null, new Dictionary<string, DateTime>()),
                 Deployment = new Builder(1, 1, 1),
             },
             Ready()),

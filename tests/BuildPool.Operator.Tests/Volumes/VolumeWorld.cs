@@ -1,7 +1,9 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.BuildKit.Protocol;
 using BuildPool.Operator.Bindings;
+using BuildPool.Operator.Children;
 using BuildPool.Operator.Naming;
+using BuildPool.Operator.Signals;
 using BuildPool.Operator.Status;
 using BuildPool.Operator.Volumes;
 using Google.Protobuf.WellKnownTypes;
@@ -39,10 +41,16 @@ internal sealed record VolumeWorld
     /// <summary>The claim's requested size; null when there is no claim.</summary>
     public string? Claim { get; init; } = "10Gi";
 
+    /// <summary>The claim carries BuildPool's labels for this volume; false for a claim that only has its name.</summary>
+    public bool ClaimIsOurs { get; init; } = true;
+
     public BuilderProbe? Probe { get; init; }
 
     /// <summary>For a fork, its base volume.</summary>
     public CacheVolume? ForkBase { get; init; }
+
+    /// <summary>What the gateway's signals say of the volume.</summary>
+    public VolumeSignals Signals { get; init; } = VolumeSignals.None;
 
     public IReadOnlyList<string> MissingSecrets { get; init; } = [];
 
@@ -121,11 +129,17 @@ internal sealed record VolumeWorld
             Deployment = Deployment is { } d ? DeploymentOf(d, settings, credentials) : null,
             Claim = Claim is { } size ? new V1PersistentVolumeClaim
             {
-                Metadata = new V1ObjectMeta { Name = ResourceNames.StateClaim(Volume.Metadata.Name), NamespaceProperty = "builds" },
+                Metadata = new V1ObjectMeta
+                {
+                    Name = ResourceNames.StateClaim(Volume.Metadata.Name),
+                    NamespaceProperty = "builds",
+                    Labels = ClaimIsOurs ? Owners.VolumeLabels(Volume.Spec.Pool, Volume.Metadata.Name) : null,
+                },
                 Spec = new V1PersistentVolumeClaimSpec { Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(size) } } },
             }
             : null,
             ForkBase = ForkBase,
+            Signals = Signals,
             Probe = Probe,
         };
     }

@@ -1,26 +1,31 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using BuildPool.TestDoubles;
-
-namespace BuildPool.Benchmarks.Scenarios;
+namespace BuildPool.TestDoubles;
 
 /// <summary>
 /// The production gateway as its own process: <c>buildpool gateway --backend ...</c> from the
 /// Host project's build output, as a Deployment would run it, so its CPU time is its own and it
 /// can be given cores of its own.
 /// </summary>
-internal sealed class GatewayProcess : IAsyncDisposable
+public sealed class GatewayProcess : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private GatewayProcess(Process process, DnsEndPoint endPoint)
+    private GatewayProcess(Process process, DnsEndPoint endPoint, DnsEndPoint metricsEndPoint)
     {
         _process = process;
         EndPoint = endPoint;
+        MetricsEndPoint = metricsEndPoint;
     }
 
     public DnsEndPoint EndPoint { get; }
+
+    /// <summary>The buildx address of the gateway: <c>tcp://host:port</c>.</summary>
+    public string Address => $"tcp://{EndPoint.Host}:{EndPoint.Port}";
+
+    /// <summary>Where it serves <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c>.</summary>
+    public DnsEndPoint MetricsEndPoint { get; }
 
     public int Id => _process.Id;
 
@@ -47,16 +52,18 @@ internal sealed class GatewayProcess : IAsyncDisposable
         return null;
     }
 
-    public static async Task<GatewayProcess> StartAsync(string hostDll, IEnumerable<string> backends, CancellationToken cancellationToken)
+    /// <summary>Starts <c>buildpool gateway</c> with one <c>--backend</c> per entry of <paramref name="backends"/>, then <paramref name="extraArguments"/>.</summary>
+    public static async Task<GatewayProcess> StartAsync(string hostDll, IEnumerable<string> backends, CancellationToken cancellationToken, IEnumerable<string>? extraArguments = null)
     {
         var port = FreePort();
+        var metricsPort = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { hostDll, "gateway", "--listen", $"127.0.0.1:{port}", "--metrics-address", $"127.0.0.1:{FreePort()}" })
+        foreach (var argument in new[] { hostDll, "gateway", "--listen", $"127.0.0.1:{port}", "--metrics-address", $"127.0.0.1:{metricsPort}" })
         {
             start.ArgumentList.Add(argument);
         }
@@ -67,6 +74,11 @@ internal sealed class GatewayProcess : IAsyncDisposable
             start.ArgumentList.Add(backend);
         }
 
+        foreach (var argument in extraArguments ?? [])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -74,7 +86,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
         {
             if (e.Data is { } line)
             {
-                output.Enqueue(line);
+                Keep(output, line);
                 if (line.Contains("Gateway listening", StringComparison.Ordinal))
                 {
                     listening.TrySetResult();
@@ -85,12 +97,12 @@ internal sealed class GatewayProcess : IAsyncDisposable
         {
             if (e.Data is { } line)
             {
-                output.Enqueue(line);
+                Keep(output, line);
             }
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var gateway = new GatewayProcess(process, new DnsEndPoint("127.0.0.1", port));
+        var gateway = new GatewayProcess(process, new DnsEndPoint("127.0.0.1", port), new DnsEndPoint("127.0.0.1", metricsPort));
         try
         {
             var exited = process.WaitForExitAsync(cancellationToken);
@@ -118,6 +130,16 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+    }
+
+    /// <summary>The last lines only: an attack makes the gateway log every refusal, and the test process must not grow with them.</summary>
+    private static void Keep(System.Collections.Concurrent.ConcurrentQueue<string> output, string line)
+    {
+        output.Enqueue(line);
+        while (output.Count > 200)
+        {
+            output.TryDequeue(out _);
+        }
     }
 
     private static int FreePort()

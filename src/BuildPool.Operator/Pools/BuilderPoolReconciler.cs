@@ -58,6 +58,13 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
             return ReconcileResult.Done;
         }
 
+        if (trust is { Advanced: true })
+        {
+            // Right after the step is recorded on the internal CA Secret: whatever fails later in
+            // this reconcile, the step a person follows has its Event.
+            await events.RecordAsync(pool, "Normal", $"BuilderTrust{trust.Step}", trust.Message, cancellationToken);
+        }
+
         var injected = pool.Spec.CacheTargets?.FirstOrDefault(t => t.Inject) is { } inject
             ? caches.CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, inject.Name)?.Status.BuildxFlags
             : null;
@@ -84,9 +91,9 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         // condition tells a person that the two settings contradict each other.
         var conflict = BuilderPoolValidator.AnonymousWithUntrusted(pool, caches.BindingsOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name));
         var outcome = await WriteStatusAsync(cached, pool, conflict is null ? null : Outcome.Stalled("AnonymousWithUntrusted", conflict), plan, now, cancellationToken, trust);
-        if (trust is not null && (trust.Advanced || (trustBefore is not null && trustBefore != BuilderPoolStatusCalculator.BuilderTrustReason(trust))))
+        if (trust is { Advanced: false } && trustBefore is not null && trustBefore != BuilderPoolStatusCalculator.BuilderTrustReason(trust))
         {
-            // Once per step, also when the reconcile that took it failed after recording it.
+            // An earlier reconcile took the step and ended before its status said so: its Event may be missing.
             await events.RecordAsync(pool, "Normal", $"BuilderTrust{trust.Step}", trust.Message, cancellationToken);
         }
 

@@ -116,7 +116,7 @@ public sealed class BuilderTrustTests
         // Each step is an Event a person can follow (their order is BuilderTrust's, tested as a table).
         string[] steps = ["BuilderTrustSwitchClientCertificate", "BuilderTrustDropTenantCa", "BuilderTrustComplete"];
         var events = await h.WaitAsync(() => new ResourceClient<Corev1Event>(h.Kubernetes).ListAsync(Ns),
-            e => steps.All(step => e.Any(x => x.Reason == step)), "an Event for each step");
+            e => steps.All(step => e.Any(x => x.Reason == step)), "an Event for each step", TimeSpan.FromSeconds(60));
         Assert.All(events.Where(e => steps.Contains(e.Reason)), e => Assert.Equal(("Normal", "BuilderPool"), (e.Type, e.InvolvedObject.Kind)));
         Assert.Equal("InternalCaOnly", moved!.Status.Conditions.Single(c => c.Type == "BuilderTrust").Reason);
 

@@ -38,9 +38,8 @@ public sealed class UntrustedTenantPoolTests
         // The gateway stays in place: it treats builds without a certificate as untrusted meanwhile.
         Assert.NotNull(await h.Deployments.GetAsync(Ns, "ci-gateway"));
 
-        var live = (await h.Pools.GetAsync(Ns, "ci"))!;
-        live.Spec.Endpoint.Tls.RequireClientCertificate = true;
-        await h.Pools.ReplaceAsync(live);
+        // A merge patch, as kubectl would send: the operator writes the pool's status meanwhile.
+        await h.Pools.PatchAsync(Ns, "ci", new { spec = new { endpoint = new { tls = new { requireClientCertificate = true } } } });
         await h.WaitAsync(() => h.Pools.GetAsync(Ns, "ci"), p => p is not null && p.Status.ObservedGeneration == p.Metadata.Generation && !IsStalled(p), "the pool to be no longer Stalled");
     }
 

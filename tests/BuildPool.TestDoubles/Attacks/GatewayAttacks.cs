@@ -20,6 +20,9 @@ public static class GatewayAttacks
     // The largest id a 64 KiB request header list comfortably carries next to the other headers.
     private const int LongIdLength = 16 * 1024;
 
+    // How long one call's request may take to go out before the attacker moves on to the next.
+    private static readonly TimeSpan StalledWrite = TimeSpan.FromSeconds(10);
+
     // Streams per attacking connection: under the gateway's 256, so the attack is not refused by HTTP/2 alone.
     private const int StreamsPerConnection = 200;
 
@@ -73,7 +76,19 @@ public static class GatewayAttacks
                         connections.Add(connection);
                     }
 
-                    var stream = await start(connection, i, token);
+                    Http2ClientStream stream;
+                    try
+                    {
+                        stream = await start(connection, i, token).WaitAsync(StalledWrite, token);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // The gateway answered (or refused) and stopped reading what is left of the
+                        // request; the call ends with its connection when the attack does.
+                        tally.Count("request write stalled", $"no window to send the rest of the request within {StalledWrite.TotalSeconds} s");
+                        continue;
+                    }
+
                     answers.Add(readAnswers ? AttackClient.AnswerAsync(stream, tally, token) : UnreadAsync(stream, tally, token));
                 }
                 catch (Exception ex) when (ex is Http2ConnectionException or Http2StreamException or IOException or SocketException)

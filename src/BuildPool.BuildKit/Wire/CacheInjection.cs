@@ -81,9 +81,9 @@ public static class CacheInjection
             {
                 if (f == ExportsField && w == ProtoWireType.LengthDelimited && options.TryReadLengthDelimited(out var entry))
                 {
-                    if (AttributeOf(entry, "ref") is { } reference)
+                    if (SolveRequestParser.TryReadEntry(entry, "ref"u8, out _, out var reference) && !reference.IsEmpty)
                     {
-                        refs.Add(reference);
+                        refs.Add(Encoding.UTF8.GetString(reference));
                     }
                 }
                 else if (!options.TrySkip(w))
@@ -94,49 +94,6 @@ public static class CacheInjection
         }
 
         return refs;
-    }
-
-    // CacheOptionsEntry: 1 type, 2 map<string,string> attrs (entries of 1 key, 2 value).
-    private static string? AttributeOf(ReadOnlySpan<byte> entry, string name)
-    {
-        var reader = new ProtoReader(entry);
-        while (reader.TryReadTag(out var field, out var wire))
-        {
-            if (field == 2 && wire == ProtoWireType.LengthDelimited && reader.TryReadLengthDelimited(out var pair))
-            {
-                string? key = null, value = null;
-                var inner = new ProtoReader(pair);
-                while (inner.TryReadTag(out var f, out var w))
-                {
-                    if (f is 1 or 2 && w == ProtoWireType.LengthDelimited && inner.TryReadLengthDelimited(out var text))
-                    {
-                        if (f == 1)
-                        {
-                            key = Encoding.UTF8.GetString(text);
-                        }
-                        else
-                        {
-                            value = Encoding.UTF8.GetString(text);
-                        }
-                    }
-                    else if (!inner.TrySkip(w))
-                    {
-                        break;
-                    }
-                }
-
-                if (key == name && value is not null)
-                {
-                    return value;
-                }
-            }
-            else if (!reader.TrySkip(wire))
-            {
-                break;
-            }
-        }
-
-        return null;
     }
 
     /// <summary>

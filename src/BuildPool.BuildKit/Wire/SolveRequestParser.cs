@@ -207,7 +207,7 @@ public static class SolveRequestParser
     }
 
     // An ExporterEntry / CacheOptionsEntry: {1 Type, 2 Attrs map<string,string>}.
-    private static bool TryReadEntry(ReadOnlySpan<byte> entry, ReadOnlySpan<byte> attribute, out ReadOnlySpan<byte> type, out ReadOnlySpan<byte> value)
+    internal static bool TryReadEntry(ReadOnlySpan<byte> entry, ReadOnlySpan<byte> attribute, out ReadOnlySpan<byte> type, out ReadOnlySpan<byte> value)
     {
         type = default;
         value = default;

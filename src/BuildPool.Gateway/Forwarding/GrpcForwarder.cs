@@ -153,9 +153,10 @@ public sealed class GrpcForwarder
         // A client that disappears must not leave work running on the builder.
         await using var onAbort = aborted.UnsafeRegister(static state => ((Http2ClientStream)state!).Reset(Http2ErrorCode.Cancel), upstream);
         var requestPump = PumpRequestAsync(context, upstream, requestPumpStop.Token);
+        var sent = new GrpcMessageBoundary();
         try
         {
-            await PumpResponseAsync(context, upstream, aborted);
+            await PumpResponseAsync(context, upstream, sent, aborted);
         }
         catch (Exception ex) when (aborted.IsCancellationRequested && ex is OperationCanceledException or IOException)
         {
@@ -163,7 +164,7 @@ public sealed class GrpcForwarder
         }
         catch (Exception ex) when (ex is Http2StreamException or Http2ConnectionException)
         {
-            ReportUpstreamFailure(context, backend, path, ex);
+            ReportUpstreamFailure(context, backend, path, ex, sent);
         }
         finally
         {
@@ -263,7 +264,7 @@ public sealed class GrpcForwarder
         }
     }
 
-    private static async Task PumpResponseAsync(HttpContext context, Http2ClientStream upstream, CancellationToken cancellationToken)
+    private static async Task PumpResponseAsync(HttpContext context, Http2ClientStream upstream, GrpcMessageBoundary sent, CancellationToken cancellationToken)
     {
         var response = context.Response;
         var headers = await upstream.ReadResponseHeadersAsync(cancellationToken);
@@ -310,11 +311,20 @@ public sealed class GrpcForwarder
                 break;
             }
 
+            sent.Advance(memory.Span[..read]);
             writer.Advance(read);
             // Take whatever else already arrived so one flush carries it, not one flush per frame.
             var batched = read;
-            while (batched < 256 * 1024 && upstream.ReadBuffered(writer.GetSpan(16 * 1024)) is > 0 and var more)
+            while (batched < 256 * 1024)
             {
+                var span = writer.GetSpan(16 * 1024);
+                var more = upstream.ReadBuffered(span);
+                if (more <= 0)
+                {
+                    break;
+                }
+
+                sent.Advance(span[..more]);
                 writer.Advance(more);
                 batched += more;
             }
@@ -340,7 +350,7 @@ public sealed class GrpcForwarder
         }
     }
 
-    private void ReportUpstreamFailure(HttpContext context, DnsEndPoint backend, string path, Exception error)
+    private void ReportUpstreamFailure(HttpContext context, DnsEndPoint backend, string path, Exception error, GrpcMessageBoundary sent)
     {
         ForwarderLog.UpstreamFailed(_logger, backend, path, error);
         var response = context.Response;
@@ -357,7 +367,16 @@ public sealed class GrpcForwarder
             return;
         }
 
-        // Mid-response the honest signal is the same one the backend gave us: a stream reset.
+        // The builder's connection is gone (it stopped, its node went away, it flooded us) while
+        // the client holds only whole messages: end the call with UNAVAILABLE in the trailers, as
+        // before the first message, so buildx says why instead of "stream reset (INTERNAL)".
+        if (error is Http2ConnectionException && sent.AtBoundary && response.SupportsTrailers())
+        {
+            WriteTrailersOnlyStatus(response, StatusUnavailable, $"builder {backend.Host}:{backend.Port} unavailable: {error.Message}");
+            return;
+        }
+
+        // Otherwise the honest signal is the same one the backend gave us: a stream reset.
         var code = error is Http2StreamException streamError ? streamError.ErrorCode : Http2ErrorCode.InternalError;
         if (context.Features.Get<IHttpResetFeature>() is { } reset)
         {

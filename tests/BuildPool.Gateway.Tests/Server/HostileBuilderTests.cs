@@ -181,6 +181,12 @@ public sealed class HostileBuilderTests
             var failed = await Frozen;
             Assert.Equal(StatusCode.Unavailable, failed.Status);
             Assert.Contains("keep-alive PING", failed.Message, StringComparison.Ordinal);
+
+            // buildx reports the Status stream's end first: mid-stream too it must say UNAVAILABLE, not a reset.
+            var status = failed.Call("Status");
+            Assert.NotNull(status);
+            Assert.Equal(StatusCode.Unavailable, status.Status);
+            Assert.Contains("keep-alive PING", status.Message, StringComparison.Ordinal);
             Assert.False(Other.IsCompleted, "the build on the other builder was cut");
             Harness.Fleet[1].Builds.ReleaseAll();
             var other = await Other.WaitAsync(TimeSpan.FromSeconds(30));

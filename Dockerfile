@@ -3,10 +3,10 @@
 # It follows the cache practices BuildPool exists for: restore from the project files alone,
 # keep NuGet's package folder in a cache mount, copy sources last, and keep volatile ARGs late.
 
-# Where the .NET SDK and ASP.NET runtime images come from (your registry or mirror), e.g.
-#   docker buildx build --build-arg DOTNET_IMAGES=<registry>/dotnet -t buildpool .
-# No default: the project names no registry host.
-ARG DOTNET_IMAGES
+# Where the .NET SDK and ASP.NET runtime images come from. The default is Microsoft's own
+# path for them, so `docker build -t buildpool:dev .` works with no arguments; a mirror
+# overrides it: docker build --build-arg DOTNET_IMAGES=<your-mirror>/dotnet -t buildpool:dev .
+ARG DOTNET_IMAGES=mcr.microsoft.com/dotnet
 
 FROM ${DOTNET_IMAGES}/sdk:10.0 AS build
 WORKDIR /src
@@ -19,6 +19,7 @@ COPY --link src/BuildPool.Operator/BuildPool.Operator.csproj src/BuildPool.Opera
 COPY --link src/BuildPool.Http2/BuildPool.Http2.csproj src/BuildPool.Http2/
 COPY --link src/BuildPool.Gateway/BuildPool.Gateway.csproj src/BuildPool.Gateway/
 COPY --link src/BuildPool.LocalApi/BuildPool.LocalApi.csproj src/BuildPool.LocalApi/
+COPY --link src/BuildPool.Lint/BuildPool.Lint.csproj src/BuildPool.Lint/
 COPY --link src/BuildPool.Host/BuildPool.Host.csproj src/BuildPool.Host/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
     dotnet restore src/BuildPool.Host/BuildPool.Host.csproj

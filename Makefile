@@ -22,8 +22,8 @@ test: build ## run the test suite (about 5 minutes on 2 cores)
 manifests: ## regenerate crds/ (and its copies in config/crd/bases and the chart) from the API types
 	$(DOTNET) run --project $(HOST) -c $(CONFIG) -- crds --out $(CURDIR)/crds --copy-to $(CURDIR)/config/crd/bases --copy-to $(CURDIR)/charts/buildpool/crds
 
-run: ## run the operator: current kube context if reachable, else a local API with the samples
-	$(DOTNET) run --project $(HOST) -c $(CONFIG) -- dev --samples $(CURDIR)/config/samples --state $(CURDIR)/.local
+run: ## run the operator: current kube context if reachable, else a local API with the samples (and builders, where buildkitd is on PATH; RUN_ARGS="--buildkitd PATH")
+	$(DOTNET) run --project $(HOST) -c $(CONFIG) -- dev --samples $(CURDIR)/config/samples --state $(CURDIR)/.local $(RUN_ARGS)
 
 fmt: ## format the code
 	$(DOTNET) format $(SLN)

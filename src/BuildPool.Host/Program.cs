@@ -9,4 +9,5 @@ root.Subcommands.Add(LocalApiCommand.Create());
 root.Subcommands.Add(DevCommand.Create());
 root.Subcommands.Add(RenderCommand.Create());
 root.Subcommands.Add(RegistryGcCommand.Create());
+root.Subcommands.Add(LintCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -191,7 +191,7 @@ public sealed class Http2ClientPool : IAsyncDisposable
             {
                 transport = _options.ConnectCallback is { } callback
                     ? await callback(entry.EndPoint, timeout.Token)
-                    : await Http2Connector.ConnectAsync(entry.EndPoint, _options.Tls, timeout.Token);
+                    : await Http2Connector.ConnectAsync(entry.EndPoint, _options.Tls, timeout.Token, _options.Resolve);
             }
             catch (Exception ex) when (ex is not Http2ConnectionException)
             {

@@ -19,6 +19,12 @@ public sealed class Http2ClientPoolOptions
     /// <summary>Replaces the TCP/TLS connect, e.g. for Unix sockets or tests.</summary>
     public Func<DnsEndPoint, CancellationToken, Task<Stream>>? ConnectCallback { get; set; }
 
+    /// <summary>
+    /// Where to open the socket for a backend's name (null from it: the usual DNS lookup); TLS
+    /// still verifies the name. <c>buildpool dev</c> resolves Service names to loopback here.
+    /// </summary>
+    public Func<DnsEndPoint, EndPoint?>? Resolve { get; set; }
+
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The <c>:scheme</c> requests to these backends carry.</summary>

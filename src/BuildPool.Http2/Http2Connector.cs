@@ -9,13 +9,17 @@ namespace BuildPool.Http2;
 /// <summary>Opens transports for <see cref="Http2ClientConnection"/>: plain TCP (h2c) or TLS with ALPN "h2".</summary>
 public static class Http2Connector
 {
-    public static async Task<Stream> ConnectAsync(DnsEndPoint endPoint, Http2TlsOptions? tls, CancellationToken cancellationToken)
+    /// <param name="endPoint">The peer by name: the TCP target unless <paramref name="resolve"/> says otherwise, and the TLS server name.</param>
+    /// <param name="tls">Null for cleartext HTTP/2.</param>
+    /// <param name="cancellationToken">Cancels the connect and the handshake.</param>
+    /// <param name="resolve">Where to open the socket for a name (null: the usual DNS lookup), as a cluster's DNS would.</param>
+    public static async Task<Stream> ConnectAsync(DnsEndPoint endPoint, Http2TlsOptions? tls, CancellationToken cancellationToken, Func<DnsEndPoint, EndPoint?>? resolve = null)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(endPoint, cancellationToken);
+            await socket.ConnectAsync(resolve?.Invoke(endPoint) ?? endPoint, cancellationToken);
         }
         catch
         {

@@ -27,6 +27,13 @@ public sealed class LocalApiOptions
     public int? RandomSeed { get; init; }
 
     /// <summary>
+    /// The Kubernetes version <c>/version</c> reports. Discovery follows it where the project
+    /// depends on the difference: below 1.21 PodDisruptionBudgets are served as
+    /// <c>policy/v1beta1</c> only, as on a real server of that version.
+    /// </summary>
+    public Version KubernetesVersion { get; init; } = new(1, 32, 0);
+
+    /// <summary>
     /// Optional JSON file holding all objects: loaded at start when present and written on
     /// <see cref="LocalApiServer.SaveAsync"/> and on dispose, so a local <c>make run</c> survives restarts.
     /// </summary>

@@ -26,7 +26,7 @@ namespace BuildPool.LocalApi;
 public sealed class LocalApiServer : IAsyncDisposable
 {
     private readonly LocalApiOptions _options;
-    private readonly ResourceRegistry _registry = new();
+    private readonly ResourceRegistry _registry;
     private readonly ObjectStore _store;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
@@ -39,6 +39,7 @@ public sealed class LocalApiServer : IAsyncDisposable
     public LocalApiServer(LocalApiOptions? options = null)
     {
         _options = options ?? new LocalApiOptions();
+        _registry = new ResourceRegistry(_options.KubernetesVersion);
         _logger = (_options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BuildPool.LocalApi");
         var seed = _options.RandomSeed;
         _store = new ObjectStore(_registry, _options.TimeProvider, seed is { } s ? new Random(s) : new Random(), _options.WatchHistoryLimit);

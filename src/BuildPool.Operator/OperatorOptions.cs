@@ -27,6 +27,14 @@ public sealed class OperatorOptions
     /// </summary>
     public TimeSpan DemandTtl { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How often the user Secrets that pools and bindings name are read again: the operator does
+    /// not watch them (that would mean holding every Secret of the namespace), so a rotated Secret
+    /// rolls the builders within this long. A pool or binding that starts naming a Secret has it
+    /// read at once.
+    /// </summary>
+    public TimeSpan SecretRefreshInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often a ready builder is probed and its disk usage read.</summary>
     public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(30);
 

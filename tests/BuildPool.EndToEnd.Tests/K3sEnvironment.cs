@@ -95,7 +95,7 @@ internal sealed class K3sEnvironment
         var imageInDocker = await HasImageAsync(client, image);
         if (!imageInDocker && !imageSet)
         {
-            return Skip($"no {image} image in Docker for the pools' gateways. Build it first (docker build --build-arg DOTNET_IMAGES=<registry>/dotnet -t {image} .), or set {ImageVariable} to a buildpool image the k3s node can pull.");
+            return Skip($"no {image} image in Docker for the pools' gateways. Build it first (docker build -t {image} .), or set {ImageVariable} to a buildpool image the k3s node can pull.");
         }
 
         return new K3sEnvironment(docker, k3sImage, image, imageInDocker, null);

@@ -70,6 +70,22 @@ internal sealed class Cli : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGTERM, what the kubelet sends to a pod being stopped; returns without waiting for the exit.</summary>
+    public void Terminate()
+    {
+        if (!_process.HasExited)
+        {
+            Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     private static bool SigIntIgnored()
     {
         // /proc/self/status: "SigIgn:\t<hex mask>", bit (signal - 1); SIGINT is 2.

@@ -59,4 +59,59 @@ public sealed class OperatorProcessTests : IDisposable
 
         Assert.Equal(0, await op.InterruptAsync());
     }
+
+    [Fact]
+    public async Task The_operator_refuses_a_cluster_older_than_the_supported_minimum_in_one_line_and_writes_nothing()
+    {
+        await using var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds, KubernetesVersion = new Version(1, 20, 2) });
+        await server.StartAsync();
+        var kubeconfig = Path.Combine(_dir.FullName, "kubeconfig");
+        server.WriteKubeconfig(kubeconfig);
+        server.Stats.Reset();
+
+        var (exitCode, _, error) = await Cli.RunAsync(_dir.FullName, "operator", "--kubeconfig", kubeconfig, "--leader-elect", "--lease-namespace", "default",
+            "--metrics-address", $"127.0.0.1:{FreePort()}");
+
+        Assert.NotEqual(0, exitCode);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("v1.20.2", line, StringComparison.Ordinal);
+        Assert.Contains($"needs Kubernetes {Api.Schema.SupportedKubernetes.MinimumText} or later", line, StringComparison.Ordinal);
+        Assert.Contains("policy/v1 poddisruptionbudgets", line, StringComparison.Ordinal);
+        // Never half-started: no Lease taken, no watch opened, nothing written.
+        Assert.Equal(0, server.Stats.TotalWrites);
+        Assert.Equal(0, server.OpenWatches);
+        Assert.Equal(0, server.Stats.Snapshot().Where(kv => kv.Key.Verb is "list" or "watch").Sum(kv => kv.Value));
+    }
+
+    [Fact]
+    public async Task When_the_leading_operator_gets_SIGTERM_the_standby_leads_within_three_seconds()
+    {
+        await using var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds });
+        await server.StartAsync();
+        var kubeconfig = Path.Combine(_dir.FullName, "kubeconfig");
+        server.WriteKubeconfig(kubeconfig);
+        using var client = server.CreateClient();
+        var leases = new ResourceClient<V1Lease>(client);
+        string[] Args() => ["operator", "--kubeconfig", kubeconfig, "--leader-elect", "--lease-namespace", "default", "--metrics-address", $"127.0.0.1:{FreePort()}"];
+
+        await using var first = Cli.Start(_dir.FullName, Args());
+        var leader = (await Eventually.WaitAsync(() => leases.GetAsync("default", "buildpool-operator"),
+            l => !string.IsNullOrEmpty(l?.Spec?.HolderIdentity), "the first operator to lead", TimeSpan.FromMinutes(1)))!.Spec.HolderIdentity;
+        await using var standby = Cli.Start(_dir.FullName, Args());
+        await Eventually.TrueAsync(() => standby.Output.Contains($"is held by {leader}", StringComparison.Ordinal), "the standby to see the leader", TimeSpan.FromMinutes(1));
+
+        var terminatedAt = DateTimeOffset.UtcNow;
+        first.Terminate();
+        var next = await Eventually.WaitAsync(() => leases.GetAsync("default", "buildpool-operator"),
+            l => l?.Spec?.HolderIdentity is { Length: > 0 } h && h != leader, "the standby to lead", TimeSpan.FromSeconds(30));
+        var takeover = DateTimeOffset.UtcNow - terminatedAt;
+
+        // Without the release the standby waits out the 15 s lease.
+        Assert.True(takeover < TimeSpan.FromSeconds(3), $"the standby led {takeover.TotalSeconds:F1} s after the leader's SIGTERM");
+        Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("released buildpool-operator on shutdown", first.Output, StringComparison.Ordinal);
+        Assert.NotEqual(leader, next!.Spec.HolderIdentity);
+        Assert.Equal(["buildpool-operator"], next.Metadata.ManagedFields.Select(f => f.Manager).Distinct());
+        Assert.Equal(0, await standby.InterruptAsync());
+    }
 }

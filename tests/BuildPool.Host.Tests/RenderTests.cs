@@ -59,6 +59,7 @@ public sealed class RenderTests
             ["rbac.authorization.k8s.io/v1/RoleBinding"] = typeof(V1RoleBinding),
             ["policy/v1/PodDisruptionBudget"] = typeof(V1PodDisruptionBudget),
             ["networking.k8s.io/v1/NetworkPolicy"] = typeof(V1NetworkPolicy),
+            ["coordination.k8s.io/v1/Lease"] = typeof(V1Lease),
         };
         var objects = KubernetesYaml.LoadAllFromString(await RenderSampleAsync(sample), types);
         Assert.All(objects, o =>
@@ -71,10 +72,10 @@ public sealed class RenderTests
     }
 
     [Fact]
-    public async Task Render_of_a_hashed_pool_lists_its_volumes_builders_and_gateway()
+    public async Task Render_of_a_hashed_pool_lists_its_volumes_builders_gateway_and_the_signal_lease_the_gateway_patches()
     {
         var rendered = await RenderSampleAsync("buildpool_v1alpha1_builderpool.yaml");
-        foreach (var name in new[] { "ci-0", "ci-3", "ci-0-builder", "ci-0-state", "ci-0-buildkitd", "ci-gateway", "ci-builders" })
+        foreach (var name in new[] { "ci-0", "ci-3", "ci-0-builder", "ci-0-state", "ci-0-buildkitd", "ci-gateway", "ci-builders", "ci-signals" })
         {
             Assert.Contains($"  name: {name}\n", rendered, StringComparison.Ordinal);
         }

@@ -126,4 +126,20 @@ public sealed class DiscoveryTests : ServerTest
         Assert.Equal(3, cells[1]!.GetValue<int>());
         Assert.Equal("Rootless", Str(cells[2]));
     }
+
+    [Fact]
+    public async Task A_server_set_to_an_old_version_reports_it_and_serves_what_that_version_served()
+    {
+        await using var old = new LocalApiServer(new LocalApiOptions { KubernetesVersion = new Version(1, 20, 2) });
+        await old.StartAsync();
+        using var client = old.CreateClient();
+
+        var version = await client.Version.GetCodeAsync();
+        Assert.Equal(("1", "20"), (version.Major, version.Minor));
+        Assert.StartsWith("v1.20.2", version.GitVersion, StringComparison.Ordinal);
+        var policy = await client.Apis.GetAPIVersionsAsync();
+        Assert.Equal(["policy/v1beta1"], policy.Groups.Single(g => g.Name == "policy").Versions.Select(v => v.GroupVersion));
+        using var http = new HttpClient { BaseAddress = old.BaseAddress };
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/apis/policy/v1")).StatusCode);
+    }
 }

@@ -23,6 +23,22 @@ public sealed class ChartRbacTests
     }
 
     [Fact]
+    public void With_rbac_namespaced_the_chart_grants_the_rules_of_config_namespaced_in_the_watch_namespace_and_only_storage_classes_cluster_wide()
+    {
+        const string template = "namespaced-role.yaml";
+        var text = File.ReadAllText(ChartPaths.Template(template));
+        var role = LiteralRules(text, template, "Role");
+        var configRole = YamlJson.LoadAll(File.ReadAllText(Path.Combine(ChartPaths.Config, "namespaced", "role.yaml")))
+            .Single(o => (string?)o!["kind"] == "Role")!["rules"];
+        Assert.True(JsonNode.DeepEquals(configRole, role), $"charts/buildpool/templates/{template} Role rules differ from config/namespaced/role.yaml (copy the rules block over)");
+        Assert.Contains("namespace: {{ .Values.watchNamespace }}", text, StringComparison.Ordinal);
+
+        var clusterRules = LiteralRules(text, template, "ClusterRole")!.AsArray();
+        Assert.All(clusterRules, r => Assert.Equal("[\"storageclasses\"]", r!["resources"]!.ToJsonString()));
+        Assert.Contains("{{- if and .Values.rbac.create (not .Values.rbac.namespaced) }}", File.ReadAllText(ChartPaths.Template("clusterrole.yaml")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_cluster_role_binding_binds_the_cluster_role_to_the_operators_service_account()
     {
         var binding = File.ReadAllText(ChartPaths.Template("clusterrolebinding.yaml"));
@@ -42,9 +58,17 @@ public sealed class ChartRbacTests
 
     // The rules block of a template, which must be literal YAML: from `rules:` to the next
     // template action on a line of its own (the closing `end`) or the end of the document.
-    private static JsonNode? LiteralRules(string text, string template)
+    // With a kind, the rules of the template's document of that kind.
+    private static JsonNode? LiteralRules(string text, string template, string? kind = null)
     {
         var lines = text.ReplaceLineEndings("\n").Split('\n');
+        if (kind is not null)
+        {
+            var from = Array.FindIndex(lines, l => l == $"kind: {kind}");
+            Assert.True(from >= 0, $"{template} has no {kind}");
+            lines = lines[from..];
+        }
+
         var start = Array.FindIndex(lines, l => l == "rules:");
         Assert.True(start >= 0, $"{template} has no top-level 'rules:'");
         var block = lines.Skip(start).TakeWhile((l, i) => i == 0 || !(l.TrimStart().StartsWith("{{", StringComparison.Ordinal) || l == "---")).ToList();

@@ -9,7 +9,12 @@ public static class KustomizeRender
 
     private static readonly Lazy<Task<string>> RenderedLocal = new(() => RenderAsync("local"));
 
+    private static readonly Lazy<Task<string>> RenderedNamespaced = new(() => RenderAsync("namespaced"));
+
     public static Task<string> DefaultAsync() => Rendered.Value;
+
+    /// <summary>config/namespaced: config/default for an operator that manages one namespace, with namespaced RBAC.</summary>
+    public static Task<string> NamespacedAsync() => RenderedNamespaced.Value;
 
     /// <summary>config/local: config/default for a laptop cluster with a locally built image.</summary>
     public static Task<string> LocalAsync() => RenderedLocal.Value;

@@ -50,6 +50,31 @@ public sealed class KustomizeRenderTests
     }
 
     [KubectlFact]
+    public async Task Config_namespaced_grants_secrets_deployments_and_roles_only_in_the_managed_namespace_and_loses_no_rule()
+    {
+        var objects = KubernetesModels.LoadAll(await KustomizeRender.NamespacedAsync()).Select(o => o.Model).ToList();
+        var deployment = Assert.Single(objects.OfType<V1Deployment>());
+        var args = deployment.Spec.Template.Spec.Containers[0].Args;
+        var watched = args[args.IndexOf("--watch-namespace") + 1];
+        var account = deployment.Spec.Template.Spec.ServiceAccountName;
+
+        // Cluster-wide: reading StorageClasses (cluster-scoped) and nothing else.
+        var clusterRules = objects.OfType<V1ClusterRole>().SelectMany(r => r.Rules).ToList();
+        Assert.All(clusterRules, r => Assert.Equal(["storageclasses"], r.Resources));
+        Assert.All(clusterRules, r => Assert.DoesNotContain(r.Verbs, v => v is "create" or "update" or "patch" or "delete" or "*"));
+
+        var role = Assert.Single(objects.OfType<V1Role>(), r => r.Metadata.NamespaceProperty == watched);
+        Assert.Contains(objects.OfType<V1RoleBinding>(), b => b.Metadata.NamespaceProperty == watched && b.RoleRef.Kind == "Role" && b.RoleRef.Name == role.Metadata.Name
+            && b.Subjects.Any(s => s.Kind == "ServiceAccount" && s.Name == account && s.NamespaceProperty == deployment.Metadata.NamespaceProperty));
+        Assert.Contains(role.Rules, r => r.Resources.Contains("secrets") && r.Verbs.Contains("create"));
+
+        // Together they grant exactly what the ClusterRole of config/default grants.
+        var all = KubernetesModels.LoadAll(await KustomizeRender.DefaultAsync()).Select(o => o.Model).OfType<V1ClusterRole>().Single().Rules;
+        static string Key(V1PolicyRule r) => $"{string.Join(',', r.ApiGroups)}|{string.Join(',', r.Resources)}|{string.Join(',', r.Verbs)}";
+        Assert.Equal(all.Select(Key).Order(StringComparer.Ordinal), role.Rules.Concat(clusterRules).Select(Key).Order(StringComparer.Ordinal));
+    }
+
+    [KubectlFact]
     public async Task The_metrics_service_selects_the_operator_pods_and_targets_their_metrics_port()
     {
         var objects = KubernetesModels.LoadAll(await KustomizeRender.DefaultAsync());

@@ -60,13 +60,18 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
     /// Starts a builder that serves TLS (ALPN h2) when <paramref name="tls"/> is set; its
     /// <see cref="Address"/> is then <c>tls://127.0.0.1:port</c>.
     /// </summary>
-    public static async Task<FakeBuildKitDaemon> StartAsync(string workerId, string name, FakeBuilderTls? tls, CancellationToken cancellationToken = default)
+    public static Task<FakeBuildKitDaemon> StartAsync(string workerId, string name, FakeBuilderTls? tls, CancellationToken cancellationToken = default) =>
+        StartAsync(workerId, name, tls, new IPEndPoint(IPAddress.Loopback, 0), cancellationToken);
+
+    /// <summary>Starts a builder listening on <paramref name="listen"/> (port 0: one Kestrel picks).</summary>
+    public static async Task<FakeBuildKitDaemon> StartAsync(string workerId, string name, FakeBuilderTls? tls, IPEndPoint listen, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(listen);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0, l =>
+            k.Listen(listen, l =>
             {
                 l.Protocols = HttpProtocols.Http2;
                 if (tls is not null)

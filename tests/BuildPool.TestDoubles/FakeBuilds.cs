@@ -75,6 +75,9 @@ public sealed class FakeBuilds
         new("[3/3] COPY . /src", Cached: false),
     ];
 
+    /// <summary>Called with the steps of each Solve that ran to its end (a daemon that remembers what it built).</summary>
+    public Action<IReadOnlyList<FakeBuildStep>>? Solved { get; set; }
+
     /// <summary>Every call this builder received, in arrival order.</summary>
     public IReadOnlyList<FakeBuilderCall> Calls => _calls.ToArray();
 
@@ -382,6 +385,7 @@ public sealed class FakeBuilds
                 }
             }
 
+            Solved?.Invoke(steps);
             run.Publish(last);
             Interlocked.Increment(ref _completedSolves);
         }

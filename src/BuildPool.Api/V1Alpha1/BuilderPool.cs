@@ -18,6 +18,7 @@ namespace BuildPool.Api.V1Alpha1;
 [PrinterColumn("Active", ".status.activeBuilds", "integer", 1)]
 [PrinterColumn("Queued", ".status.queuedBuilds", "integer", 1)]
 [PrinterColumn("Endpoint", ".status.endpoint", "string")]
+[PrinterColumn("Status", ".status.conditions[?(@.type==\"Ready\")].message", "string", Description = "The Ready condition's message: what the object is doing or why it is stuck")]
 [PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
 public sealed class BuilderPool : IKubernetesObject<V1ObjectMeta>, ISpec<BuilderPoolSpec>, IStatus<BuilderPoolStatus>
 {

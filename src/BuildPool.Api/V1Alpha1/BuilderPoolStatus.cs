@@ -31,6 +31,10 @@ public sealed class BuilderPoolStatus
     [JsonPropertyName("readyVolumes")]
     public int ReadyVolumes { get; set; }
 
+    /// <summary>Cache volumes in phase Failed: their builder cannot start (each volume's Stalled condition says why).</summary>
+    [JsonPropertyName("failedVolumes")]
+    public int FailedVolumes { get; set; }
+
     /// <summary>Builders running or starting.</summary>
     [JsonPropertyName("builders")]
     public int Builders { get; set; }

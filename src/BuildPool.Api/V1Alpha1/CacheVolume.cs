@@ -18,6 +18,7 @@ namespace BuildPool.Api.V1Alpha1;
 [PrinterColumn("Used", ".status.usedBytes", "integer", Description = "Bytes used by BuildKit on the volume")]
 [PrinterColumn("Capacity", ".status.capacity", "string", 1)]
 [PrinterColumn("Active", ".status.activeBuilds", "integer", 1)]
+[PrinterColumn("Status", ".status.conditions[?(@.type==\"Ready\")].message", "string", Description = "The Ready condition's message: what the object is doing or why it is stuck")]
 [PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
 public sealed class CacheVolume : IKubernetesObject<V1ObjectMeta>, ISpec<CacheVolumeSpec>, IStatus<CacheVolumeStatus>
 {

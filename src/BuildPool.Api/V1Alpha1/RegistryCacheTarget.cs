@@ -12,9 +12,11 @@ namespace BuildPool.Api.V1Alpha1;
 [KubernetesEntity(Group = KubeGroup, ApiVersion = KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]
 [ShortName("rct")]
 [Categories(GroupVersion.Category)]
+[PrinterColumn("Ready", ".status.conditions[?(@.type==\"Ready\")].status", "string")]
 [PrinterColumn("Reachable", ".status.reachable", "boolean")]
 [PrinterColumn("Tags", ".status.tagCount", "integer")]
 [PrinterColumn("Ref", ".spec.ref", "string", 1)]
+[PrinterColumn("Status", ".status.conditions[?(@.type==\"Ready\")].message", "string", Description = "The Ready condition's message: what the object is doing or why it is stuck")]
 [PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
 public sealed class RegistryCacheTarget : IKubernetesObject<V1ObjectMeta>, ISpec<RegistryCacheTargetSpec>, IStatus<RegistryCacheTargetStatus>
 {

@@ -17,6 +17,7 @@ namespace BuildPool.Api.V1Alpha1;
 [PrinterColumn("Kind", ".spec.kind", "string")]
 [PrinterColumn("Pool", ".spec.pool", "string")]
 [PrinterColumn("Ready", ".status.conditions[?(@.type==\"Ready\")].status", "string")]
+[PrinterColumn("Status", ".status.conditions[?(@.type==\"Ready\")].message", "string", Description = "The Ready condition's message: what the object is doing or why it is stuck")]
 [PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
 public sealed class SecretBinding : IKubernetesObject<V1ObjectMeta>, ISpec<SecretBindingSpec>, IStatus<SecretBindingStatus>
 {

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using BuildPool.BuildKit.Protocol;
@@ -23,11 +25,14 @@ public sealed class BuildKitClient : IDisposable
     private readonly ResiliencePipeline _pipeline;
     private readonly BuildKitClientOptions _options;
 
-    public BuildKitClient(string address, BuildKitClientOptions? options = null)
+    /// <param name="address"><c>tcp://host:port</c> (or <c>https://</c>).</param>
+    /// <param name="options">TLS, timeouts and retries.</param>
+    /// <param name="resolve">Where to open the socket for the address's name (null from it: the usual DNS lookup); TLS still sees the name.</param>
+    public BuildKitClient(string address, BuildKitClientOptions? options = null, Func<DnsEndPoint, EndPoint?>? resolve = null)
     {
         _options = options ?? new BuildKitClientOptions();
         var uri = BuildKitAddress.ToGrpcUri(address, _options.UseTls || _options.ClientCertificate is not null);
-        _channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions { HttpHandler = CreateHandler(_options) });
+        _channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions { HttpHandler = CreateHandler(_options, resolve) });
         _control = new Protocol.Control.ControlClient(_channel);
         _pipeline = CreatePipeline(_options);
         Address = address;
@@ -142,7 +147,7 @@ public sealed class BuildKitClient : IDisposable
     internal static bool IsTransient(StatusCode code) =>
         code is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Aborted;
 
-    private static SocketsHttpHandler CreateHandler(BuildKitClientOptions options)
+    private static SocketsHttpHandler CreateHandler(BuildKitClientOptions options, Func<DnsEndPoint, EndPoint?>? resolve)
     {
         var handler = new SocketsHttpHandler
         {
@@ -151,6 +156,24 @@ public sealed class BuildKitClient : IDisposable
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
             ConnectTimeout = TimeSpan.FromSeconds(5),
         };
+        if (resolve is not null)
+        {
+            handler.ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(resolve(context.DnsEndPoint) ?? context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
+
         if (options.ClientCertificate is not null || options.CertificateAuthorities is not null)
         {
             var ssl = new SslClientAuthenticationOptions();

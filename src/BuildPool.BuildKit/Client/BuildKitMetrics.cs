@@ -13,5 +13,6 @@ public static class BuildKitMetrics
         "buildpool_buildkit_calls_total", description: "Control API calls to builders by method and outcome (ok, retried, failed).");
 
     internal static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
-        "buildpool_buildkit_call_duration_seconds", unit: "s", description: "Control API call duration including retries.");
+        "buildpool_buildkit_call_duration_seconds", unit: "s", description: "Control API call duration including retries.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] });
 }

@@ -72,6 +72,7 @@ internal sealed class BuildReports(TimeProvider time, GatewayMetrics? metrics, I
                 metrics?.Steps.Add(summary.TotalSteps - summary.CachedSteps, new KeyValuePair<string, object?>("cached", "false"));
             }
 
+            metrics?.BuildDuration.Record(summary.Duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", summary.GrpcStatus == 0 ? "ok" : "failed"));
             BuildLog.BuildEnded(
                 logger,
                 summary.Ref,

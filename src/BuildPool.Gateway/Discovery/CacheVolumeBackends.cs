@@ -64,11 +64,12 @@ public static class CacheVolumeBackends
         }
 
         var sharing = volume.Spec.Sharing ?? settings.Sharing;
-        var labels = volume.Metadata.Labels;
-        if (labels?.TryGetValue(LifecycleAnnotations.ForkOfLabel, out var forkOf) == true && !string.IsNullOrEmpty(forkOf))
+        // Only a fork the operator made counts (name, label and controller agree): a fork-of label
+        // alone would let whoever may label a volume receive another volume's overflow builds.
+        if (CacheVolumeForks.BaseOf(volume) is { } forkOf)
         {
             // A fork takes no key of its own and stays off the ring: fork routing alone sends builds here.
-            var isolatedFor = labels.TryGetValue(LifecycleAnnotations.IsolatedForLabel, out var id) && !string.IsNullOrEmpty(id) ? id : null;
+            var isolatedFor = CacheVolumeForks.IsolatedFor(volume);
             return new StaticBackend(name, endpoint)
             {
                 State = StateOf(volume),

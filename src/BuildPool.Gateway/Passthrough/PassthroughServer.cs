@@ -371,7 +371,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _cut.Token);
         try
         {
-            await builder.ConnectAsync(endpoint, linked.Token);
+            await builder.ConnectAsync(_options.Upstream.Resolve?.Invoke(endpoint) ?? endpoint, linked.Token);
             Circuits.RecordSuccess(backendId);
             return true;
         }
@@ -462,7 +462,7 @@ public sealed class PassthroughServer : IAsyncDisposable, IBackendTarget
         }
 
         using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await probe.ConnectAsync(endpoint, cancellationToken);
+        await probe.ConnectAsync(_options.Upstream.Resolve?.Invoke(endpoint) ?? endpoint, cancellationToken);
         return true;
     }
 

@@ -37,7 +37,13 @@ public sealed class GatewayMetrics : IDisposable
         QueueWait = Meter.CreateHistogram<double>(
             "buildpool_gateway_queue_wait",
             unit: "s",
-            description: "How long builds waited for an admission slot.");
+            description: "How long builds waited for an admission slot.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Runtime.Metrics.HistogramBuckets.Build });
+        BuildDuration = Meter.CreateHistogram<double>(
+            "buildpool_gateway_build_duration",
+            unit: "s",
+            description: "How long builds ran on their builder (Solve forwarded to Solve answered), by outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Runtime.Metrics.HistogramBuckets.Build });
         BytesProxied = Meter.CreateCounter<long>(
             "buildpool_gateway_proxied_bytes",
             unit: "By",
@@ -69,6 +75,9 @@ public sealed class GatewayMetrics : IDisposable
     public UpDownCounter<long> ActiveBuilds { get; }
 
     public Histogram<double> QueueWait { get; }
+
+    /// <summary>Tags: <c>outcome</c> (<c>ok</c> when the Solve's grpc-status was 0, else <c>failed</c>).</summary>
+    public Histogram<double> BuildDuration { get; }
 
     public Counter<long> BytesProxied { get; }
 

@@ -247,6 +247,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             Connection = connection,
             Tls = tls,
             ConnectCallback = upstream.ConnectCallback,
+            Resolve = upstream.Resolve,
             ConnectTimeout = upstream.ConnectTimeout,
         };
     }
@@ -331,7 +332,7 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
             return false;
         }
 
-        await using var transport = await Http2Connector.ConnectAsync(backend.EndPoint, backend.Tls ? _options.Upstream.Tls ?? new Http2TlsOptions() : null, cancellationToken);
+        await using var transport = await Http2Connector.ConnectAsync(backend.EndPoint, backend.Tls ? _options.Upstream.Tls ?? new Http2TlsOptions() : null, cancellationToken, _options.Upstream.Resolve);
         return true;
     }
 }

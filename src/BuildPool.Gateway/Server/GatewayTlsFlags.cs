@@ -69,6 +69,7 @@ public sealed record GatewayTlsFlags
                 MaxConnectionsPerBackend = upstream.MaxConnectionsPerBackend,
                 Connection = upstream.Connection,
                 ConnectCallback = upstream.ConnectCallback,
+                Resolve = upstream.Resolve,
                 ConnectTimeout = upstream.ConnectTimeout,
                 Tls = new Http2TlsOptions
                 {

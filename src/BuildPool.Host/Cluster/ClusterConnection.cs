@@ -1,5 +1,9 @@
+using System.Net;
+using BuildPool.Operator.Hosting;
+using BuildPool.Runtime.Client;
 using k8s;
 using k8s.Exceptions;
+using k8s.Models;
 
 namespace BuildPool.Host.Cluster;
 
@@ -67,6 +71,40 @@ public static class ClusterConnection
         {
             throw new ClusterUnavailableException($"the Kubernetes API at {config.Host} refused us: HTTP {(int)ex.Response.StatusCode} {ex.Response.ReasonPhrase}", ex);
         }
+    }
+
+    /// <summary>
+    /// Reads the server's version and discovery and throws <see cref="UnsupportedClusterException"/>
+    /// with one line when the operator must not start there (see <see cref="ClusterRequirements"/>).
+    /// Returns the server's gitVersion.
+    /// </summary>
+    /// <param name="crdsInstalled">Whether the project's CRDs must already be served (false before <c>buildpool dev</c> installs them).</param>
+    public static async Task<string> CheckSupportedAsync(KubernetesClientConfiguration config, TimeSpan timeout, bool crdsInstalled, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var gitVersion = await CheckReachableAsync(config, timeout, cancellationToken);
+        var required = crdsInstalled ? ClusterRequirements.BuiltIn.Concat(ClusterRequirements.Custom).ToList() : ClusterRequirements.BuiltIn.ToList();
+        using var client = new Kubernetes(config);
+        var transport = new KubernetesTransport(client);
+        var served = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var apiVersion in required.Select(r => r.ApiVersion).Distinct(StringComparer.Ordinal))
+        {
+            var path = apiVersion.Contains('/', StringComparison.Ordinal) ? $"/apis/{apiVersion}" : $"/api/{apiVersion}";
+            using var response = await transport.SendAsync(HttpMethod.Get, path, null, cancellationToken, HttpStatusCode.NotFound);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                continue;
+            }
+
+            var list = KubernetesJson.Deserialize<V1APIResourceList>(await response.Content.ReadAsStringAsync(cancellationToken));
+            foreach (var resource in list.Resources ?? [])
+            {
+                served.Add($"{apiVersion} {resource.Name}");
+            }
+        }
+
+        var refusal = ClusterRequirements.Refusal(gitVersion, required, r => served.Contains($"{r.ApiVersion} {r.Plural}"));
+        return refusal is null ? gitVersion : throw new UnsupportedClusterException(refusal);
     }
 
     private static string InnermostMessage(this Exception ex)

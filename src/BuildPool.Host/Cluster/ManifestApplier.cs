@@ -15,6 +15,9 @@ public sealed class ManifestApplier(IKubernetes client, IReadOnlyList<V1CustomRe
     // Like kubectl's default: a misspelt field is an error, not silently dropped.
     private const string Strict = "Strict";
 
+    /// <summary>What <c>make run</c> / <c>buildpool dev</c> applies shows in <c>managedFields</c> under this name.</summary>
+    public const string FieldManager = "buildpool-dev";
+
     public async Task<int> ApplyCrdsAsync(CancellationToken cancellationToken)
     {
         foreach (var crd in knownCrds)
@@ -23,11 +26,11 @@ public sealed class ManifestApplier(IKubernetes client, IReadOnlyList<V1CustomRe
             {
                 var existing = await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd.Metadata.Name, cancellationToken: cancellationToken);
                 crd.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-                await client.ApiextensionsV1.ReplaceCustomResourceDefinitionAsync(crd, crd.Metadata.Name, cancellationToken: cancellationToken);
+                await client.ApiextensionsV1.ReplaceCustomResourceDefinitionAsync(crd, crd.Metadata.Name, fieldManager: FieldManager, cancellationToken: cancellationToken);
             }
             catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
-                await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd, cancellationToken: cancellationToken);
+                await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd, fieldManager: FieldManager, cancellationToken: cancellationToken);
             }
         }
 
@@ -66,11 +69,11 @@ public sealed class ManifestApplier(IKubernetes client, IReadOnlyList<V1CustomRe
         {
             var existing = await client.CustomObjects.GetNamespacedCustomObjectAsync(group, version, ns, plural, name, cancellationToken);
             doc["metadata"]!["resourceVersion"] = ResourceVersionOf(existing);
-            await client.CustomObjects.ReplaceNamespacedCustomObjectAsync(doc, group, version, ns, plural, name, fieldValidation: Strict, cancellationToken: cancellationToken);
+            await client.CustomObjects.ReplaceNamespacedCustomObjectAsync(doc, group, version, ns, plural, name, fieldManager: FieldManager, fieldValidation: Strict, cancellationToken: cancellationToken);
         }
         catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
-            await client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, group, version, ns, plural, fieldValidation: Strict, cancellationToken: cancellationToken);
+            await client.CustomObjects.CreateNamespacedCustomObjectAsync(doc, group, version, ns, plural, fieldManager: FieldManager, fieldValidation: Strict, cancellationToken: cancellationToken);
         }
 
         return $"{kind}/{name}";

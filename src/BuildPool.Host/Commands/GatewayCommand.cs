@@ -6,6 +6,7 @@ using BuildPool.Gateway.Passthrough;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
 using BuildPool.Host.Cluster;
+using BuildPool.Host.Logging;
 using BuildPool.Runtime.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -22,7 +23,11 @@ namespace BuildPool.Host.Commands;
 /// </summary>
 public static class GatewayCommand
 {
-    public static Command Create()
+    /// <param name="resolveService">
+    /// Where builders' names lead when the machine's DNS is not the cluster's (<c>buildpool dev</c>
+    /// resolves Services to the loopback ports of its local builders); null: the machine's DNS.
+    /// </param>
+    public static Command Create(Func<System.Net.DnsEndPoint, System.Net.EndPoint?>? resolveService = null)
     {
         var listen = new Option<string>("--listen") { Description = "host:port where buildx connects.", DefaultValueFactory = _ => "0.0.0.0:1234" };
         var backends = new Option<string[]>("--backend")
@@ -98,6 +103,8 @@ public static class GatewayCommand
             maxIdLength, maxSharedKeyLength, maxRoutingKeyLength, maxBuildsPerConnection, maxBuildsPerTenant, maxTrackedBuilds,
             maxConnections, maxConnectionsPerSource, maxConnectionsPerTenant, maxTlsHandshakes, tlsHandshakeTimeout, idleTimeout,
         };
+        var logFlags = LogSettings.Flags.Create();
+        logFlags.AddTo(command);
         var flowControl = new FlowControlFlags();
         foreach (var flag in flowControl.All)
         {
@@ -109,9 +116,11 @@ public static class GatewayCommand
             GatewayOptions options;
             GatewayServices services;
             System.Net.IPEndPoint metricsEndPoint;
+            LogSettings logs;
             var poolName = parse.GetValue(pool);
             try
             {
+                logs = logFlags.Read(parse);
                 var backendValues = parse.GetValue(backends) ?? [];
                 CheckDiscovery(poolName, backendValues, parse);
                 CheckMode(parse.GetValue(mode)!, parse);
@@ -168,6 +177,7 @@ public static class GatewayCommand
                     UpstreamKey = parse.GetValue(upstreamKey),
                 }.ApplyTo(options);
                 options = flowControl.ApplyTo(parse, options);
+                options.Upstream.Resolve = resolveService;
                 metricsEndPoint = ListenAddress.Parse(parse.GetValue(metrics)!, "--metrics-address");
             }
             catch (FormatException ex)
@@ -181,7 +191,7 @@ public static class GatewayCommand
             {
                 try
                 {
-                    discovery = await ConnectAsync(parse.GetValue(kubeconfig), parse.GetValue(kubeContext), parse.GetValue(poolNamespace), poolName, cancellationToken);
+                    discovery = await ConnectAsync(parse.GetValue(kubeconfig), parse.GetValue(kubeContext), parse.GetValue(poolNamespace), poolName, logs, cancellationToken);
                 }
                 catch (Exception ex) when (ex is ClusterUnavailableException or DiscoveryException)
                 {
@@ -195,11 +205,11 @@ public static class GatewayCommand
 
             if (parse.GetValue(mode) == "passthrough")
             {
-                await RunPassthroughAsync(options, services, metricsEndPoint, discovery, cancellationToken);
+                await RunPassthroughAsync(options, services, metricsEndPoint, discovery, logs, cancellationToken);
                 return 0;
             }
 
-            await RunAsync(options, services, metricsEndPoint, discovery, cancellationToken);
+            await RunAsync(options, services, metricsEndPoint, discovery, logs, cancellationToken);
             return 0;
         });
         return command;
@@ -289,7 +299,10 @@ public static class GatewayCommand
         }
     }
 
-    private static async Task<KubernetesDiscovery> ConnectAsync(string? kubeconfig, string? context, string? @namespace, string poolName, CancellationToken cancellationToken)
+    /// <summary>The gateway's name in <c>managedFields</c> on what it writes (its pool's signal Lease).</summary>
+    public const string GatewayFieldManager = "buildpool-gateway";
+
+    private static async Task<KubernetesDiscovery> ConnectAsync(string? kubeconfig, string? context, string? @namespace, string poolName, LogSettings logs, CancellationToken cancellationToken)
     {
         var cluster = ClusterConnection.Load(kubeconfig, context);
         await ClusterConnection.CheckReachableAsync(cluster, TimeSpan.FromSeconds(10), cancellationToken);
@@ -299,10 +312,10 @@ public static class GatewayCommand
         try
         {
             return await KubernetesDiscovery.ConnectAsync(
-                new KubernetesTransport(kubernetes),
+                new KubernetesTransport(kubernetes, GatewayFieldManager),
                 ns,
                 poolName,
-                new KubernetesDiscoveryOptions { LoggerFactory = LoggerFactory.Create(Logging) },
+                new KubernetesDiscoveryOptions { LoggerFactory = LoggerFactory.Create(logs.Apply) },
                 cancellationToken);
         }
         catch (KubernetesApiException ex)
@@ -370,22 +383,11 @@ public static class GatewayCommand
     private static long AtLeast(string flag, long value, long floor) =>
         value >= floor ? value : throw new FormatException($"{flag} {value.ToString(CultureInfo.InvariantCulture)}: must be at least {floor.ToString(CultureInfo.InvariantCulture)}");
 
-    private static void Logging(ILoggingBuilder logging)
-    {
-        logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
-        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
-    }
-
-    private static async Task RunAsync(GatewayOptions options, GatewayServices services, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
+    private static async Task RunAsync(GatewayOptions options, GatewayServices services, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, LogSettings logs, CancellationToken cancellationToken)
     {
         GatewayServer? gateway = null;
-        await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => gateway is not null && (discovery?.IsReady(gateway) ?? gateway.IsReady), cancellationToken);
-        await using (gateway = await GatewayServer.StartAsync(options, services, Logging, cancellationToken))
+        await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => gateway is not null && (discovery?.IsReady(gateway) ?? gateway.IsReady), logs, cancellationToken);
+        await using (gateway = await GatewayServer.StartAsync(options, services, logs.Apply, cancellationToken))
         {
             // SIGTERM arrives either as the command's cancellation or through the host's console
             // lifetime; both mean: stop taking builds, let the running ones finish.
@@ -395,11 +397,11 @@ public static class GatewayCommand
         await metricsApp.StopAsync(CancellationToken.None);
     }
 
-    private static async Task RunPassthroughAsync(GatewayOptions options, GatewayServices services, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, CancellationToken cancellationToken)
+    private static async Task RunPassthroughAsync(GatewayOptions options, GatewayServices services, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, LogSettings logs, CancellationToken cancellationToken)
     {
         PassthroughServer? server = null;
-        await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => server is not null && (discovery?.IsReady(server) ?? server.IsReady), cancellationToken);
-        using var loggers = LoggerFactory.Create(Logging);
+        await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => server is not null && (discovery?.IsReady(server) ?? server.IsReady), logs, cancellationToken);
+        using var loggers = LoggerFactory.Create(logs.Apply);
         await using (server = PassthroughServer.Start(options, services, new PassthroughOptions(), loggers, metricsApp.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>()))
         {
             // SIGTERM: stop accepting, let open connections finish up to --shutdown-timeout.
@@ -411,11 +413,11 @@ public static class GatewayCommand
 
     // The metrics listener is its own HTTP/1.1 server: scrapers and probes never share the build
     // port's listener or its limits.
-    private static async Task<WebApplication> StartMetricsAsync(System.Net.IPEndPoint metricsEndPoint, Func<bool> ready, CancellationToken cancellationToken)
+    private static async Task<WebApplication> StartMetricsAsync(System.Net.IPEndPoint metricsEndPoint, Func<bool> ready, LogSettings logs, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        Logging(builder.Logging);
+        logs.Apply(builder.Logging);
         builder.WebHost.ConfigureKestrel(k => k.Listen(metricsEndPoint));
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
         var metricsApp = builder.Build();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BuildPool.Host.Cluster;
+using BuildPool.Host.Logging;
 using BuildPool.Operator;
 
 namespace BuildPool.Host.Commands;
@@ -17,13 +18,31 @@ public static class OperatorCommand
         var leaseNamespace = new Option<string?>("--lease-namespace") { Description = "Namespace of the leader election Lease (default: $POD_NAMESPACE or buildpool-system)." };
         var gatewayImage = new Option<string>("--gateway-image") { Description = "Image the pools' gateway Deployments run.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("BUILDPOOL_IMAGE") ?? "buildpool:latest" };
         var command = new Command("operator", "Run the BuildPool operator.") { kubeconfig, context, watchNamespace, metrics, leaderElect, leaseNamespace, gatewayImage };
+        var logFlags = LogSettings.Flags.Create();
+        logFlags.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            LogSettings logs;
+            try
+            {
+                logs = logFlags.Read(parse);
+            }
+            catch (FormatException ex)
+            {
+                await Console.Error.WriteLineAsync($"buildpool operator: {ex.Message}");
+                return 2;
+            }
+
             try
             {
                 var cluster = ClusterConnection.Load(parse.GetValue(kubeconfig), parse.GetValue(context));
-                var version = await ClusterConnection.CheckReachableAsync(cluster, TimeSpan.FromSeconds(10), cancellationToken);
-                Console.WriteLine($"buildpool operator: Kubernetes {version} at {cluster.Host}");
+                // Before anything starts: on a server that is too old or lacks an API, no controller may run.
+                var version = await ClusterConnection.CheckSupportedAsync(cluster, TimeSpan.FromSeconds(10), crdsInstalled: true, cancellationToken);
+                if (logs.Format == LogFormat.Text)
+                {
+                    // A log pipeline reading JSON lines gets no free text on stdout.
+                    Console.WriteLine($"buildpool operator: Kubernetes {version} at {cluster.Host}");
+                }
                 var ns = parse.GetValue(leaseNamespace) ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? "buildpool-system";
                 var options = new OperatorOptions
                 {
@@ -32,7 +51,7 @@ public static class OperatorCommand
                     OperatorNamespace = ns,
                 };
                 await OperatorRunner.RunAsync(
-                    new OperatorRunner.Settings(cluster, options, parse.GetValue(metrics)!, parse.GetValue(leaderElect), ns, Identity()),
+                    new OperatorRunner.Settings(cluster, options, parse.GetValue(metrics)!, parse.GetValue(leaderElect), ns, Identity(), Logs: logs),
                     cancellationToken);
                 return 0;
             }
@@ -40,6 +59,11 @@ public static class OperatorCommand
             {
                 await Console.Error.WriteLineAsync($"buildpool operator: {ex.Message}");
                 return 2;
+            }
+            catch (UnsupportedClusterException ex)
+            {
+                await Console.Error.WriteLineAsync($"buildpool operator: {ex.Message}");
+                return 3;
             }
         });
         return command;

@@ -1,4 +1,5 @@
 using BuildPool.BuildKit.Client;
+using BuildPool.Host.Logging;
 using BuildPool.Operator;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Volumes;
@@ -27,7 +28,9 @@ public static class OperatorRunner
         bool LeaderElect,
         string LeaseNamespace,
         string Identity,
-        IBuilderConnector? Connector = null);
+        IBuilderConnector? Connector = null,
+        Func<System.Net.DnsEndPoint, System.Net.EndPoint?>? ResolveService = null,
+        LogSettings? Logs = null);
 
     private sealed record Instance(Runtime.Hosting.ControllerManager Manager, OperatorCaches Caches);
 
@@ -36,13 +39,7 @@ public static class OperatorRunner
         ArgumentNullException.ThrowIfNull(settings);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        (settings.Logs ?? LogSettings.Default).Apply(builder.Logging);
         builder.WebHost.UseUrls($"http://{settings.MetricsAddress}");
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(RuntimeMetrics.MeterName, BuildKitMetrics.MeterName, OperatorMetrics.MeterName)
@@ -59,12 +56,12 @@ public static class OperatorRunner
             var metrics = sp.GetRequiredService<RuntimeMetrics>();
             if (settings.LeaderElect)
             {
-                var options = new LeaderElectionOptions { LeaseName = "buildpool-operator", LeaseNamespace = settings.LeaseNamespace, Identity = settings.Identity };
+                var options = new LeaderElectionOptions { LeaseName = "buildpool-operator", LeaseNamespace = settings.LeaseNamespace, Identity = settings.Identity, FieldManager = OperatorCaches.FieldManager };
                 election = new LeaderElectionRunner(LeaderElectionRunner.CreateLeaseLock(kubernetes, options), options, time, loggers, metrics);
             }
 
             var (manager, caches) = BuildPoolOperator.Create(kubernetes, settings.Options, time, loggers, metrics, election,
-                sp.GetRequiredService<IHostApplicationLifetime>(), settings.Connector);
+                sp.GetRequiredService<IHostApplicationLifetime>(), settings.Connector, settings.ResolveService);
             return new Instance(manager, caches);
         });
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Instance>().Manager);

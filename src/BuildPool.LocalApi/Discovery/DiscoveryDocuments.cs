@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace BuildPool.LocalApi.Discovery;
@@ -10,11 +11,11 @@ internal static class DiscoveryDocuments
 {
     private static readonly string[] AllVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
-    public static JsonObject Version() => new()
+    public static JsonObject Version(Version version) => new()
     {
-        ["major"] = "1",
-        ["minor"] = "32",
-        ["gitVersion"] = "v1.32.0-buildpool-localapi",
+        ["major"] = version.Major.ToString(CultureInfo.InvariantCulture),
+        ["minor"] = version.Minor.ToString(CultureInfo.InvariantCulture),
+        ["gitVersion"] = $"v{version.Major}.{version.Minor}.{Math.Max(version.Build, 0)}-buildpool-localapi",
         ["gitCommit"] = "0000000000000000000000000000000000000000",
         ["gitTreeState"] = "clean",
         ["buildDate"] = "2025-01-01T00:00:00Z",

@@ -14,14 +14,15 @@ internal sealed class ResourceRegistry
     private readonly Lock _gate = new();
     private IReadOnlyList<ResourceType> _all = [];
 
-    public ResourceRegistry()
+    /// <param name="kubernetesVersion">The version the server pretends to be: built-ins it did not serve yet are served under their older version.</param>
+    public ResourceRegistry(Version? kubernetesVersion = null)
     {
         var list = new List<ResourceType>();
-        void Add(string group, string plural, string kind, string[]? shortNames = null, bool status = false, string[]? categories = null, PrinterColumn[]? columns = null) =>
+        void Add(string group, string plural, string kind, string[]? shortNames = null, bool status = false, string[]? categories = null, PrinterColumn[]? columns = null, string version = "v1") =>
             list.Add(new ResourceType
             {
                 Group = group,
-                Version = "v1",
+                Version = version,
                 Plural = plural,
                 Singular = kind.ToLowerInvariant(),
                 Kind = kind,
@@ -54,7 +55,9 @@ internal sealed class ResourceRegistry
         Add("rbac.authorization.k8s.io", "rolebindings", "RoleBinding");
         Add("rbac.authorization.k8s.io", "clusterroles", "ClusterRole");
         Add("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding");
-        Add("policy", "poddisruptionbudgets", "PodDisruptionBudget", ["pdb"], status: true);
+        // policy/v1 arrived in 1.21; a 1.20 server answers 404 for it, which is what the operator's version gate must meet.
+        Add("policy", "poddisruptionbudgets", "PodDisruptionBudget", ["pdb"], status: true,
+            version: kubernetesVersion is { Major: 1, Minor: < 21 } ? "v1beta1" : "v1");
         Add("networking.k8s.io", "networkpolicies", "NetworkPolicy", ["netpol"]);
         Add("coordination.k8s.io", "leases", "Lease", columns: [new("Holder", "string", ".spec.holderIdentity")]);
         Add("events.k8s.io", "events", "Event", ["ev"]);

@@ -88,7 +88,7 @@ internal sealed class ApiHandler(
         switch (s[0])
         {
             case "version":
-                await WriteAsync(context, 200, DiscoveryDocuments.Version());
+                await WriteAsync(context, 200, DiscoveryDocuments.Version(options.KubernetesVersion));
                 return;
             case "healthz" or "livez" or "readyz":
                 context.Response.ContentType = "text/plain";
@@ -193,7 +193,8 @@ internal sealed class ApiHandler(
 
         var write = new WriteOptions(
             DryRun: query["dryRun"].ToString() == "All",
-            StrictFields: query["fieldValidation"].ToString() == "Strict");
+            StrictFields: query["fieldValidation"].ToString() == "Strict",
+            FieldManager: query["fieldManager"].ToString() is { Length: > 0 } manager ? manager : context.Request.Headers.UserAgent.ToString().Split('/')[0]);
         switch (verb)
         {
             case "get":

@@ -241,6 +241,7 @@ internal sealed class ObjectStore
             meta["uid"] = Guid.NewGuid().ToString();
             meta["creationTimestamp"] = Now();
             meta["generation"] = 1;
+            meta["managedFields"] = ManagedFields.Record(null, options.FieldManager, "Update", rt.GroupVersion, null, Now());
             if (options.DryRun)
             {
                 meta["resourceVersion"] = Rv(_revision);
@@ -412,9 +413,9 @@ internal sealed class ObjectStore
 
             var meta = JsonUtil.Metadata(next);
             var currentMeta = (JsonObject)current["metadata"]!;
-            foreach (var field in new[] { "name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation" })
+            foreach (var field in new[] { "name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "managedFields" })
             {
-                JsonUtil.Set(meta, field, currentMeta[field]);
+                JsonUtil.Set(meta, field, currentMeta[field]?.DeepClone());
             }
 
             meta["resourceVersion"] = currentRv;
@@ -436,6 +437,8 @@ internal sealed class ObjectStore
                 return compareCurrent;
             }
 
+            // Only a write that changes something is recorded, as the real server does.
+            meta["managedFields"] = ManagedFields.Record(currentMeta["managedFields"], options.FieldManager, "Update", rt.GroupVersion, subresource, Now());
             if (options.DryRun)
             {
                 return next;

@@ -64,6 +64,7 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
             return await IssueAsync(cached, binding, pool, now, cancellationToken);
         }
 
+        await caches.SecretReader.LoadAsync(ns, BuilderCredentialsPlanner.ReferencedSecrets(binding.Spec).Select(r => r.Secret), cancellationToken);
         var missing = new List<string>();
         foreach (var (field, secret) in BuilderCredentialsPlanner.ReferencedSecrets(binding.Spec))
         {

@@ -19,39 +19,13 @@ public static class ForkPlanner
     /// <summary>Annotation on a fork that cannot be a clone: why it starts empty.</summary>
     public const string EmptySeedAnnotation = "buildpool.dev/empty-seed";
 
-    /// <summary>
-    /// A fork is what the operator created as one: its name (which never changes) is a fork name
-    /// of the base its <c>fork-of</c> label names, and the base CacheVolume is its controller. A
-    /// label alone proves nothing (anyone who may edit the volume can add it), and being a fork
-    /// decides that its claim is deleted: a label added to a Retain volume must never do that.
-    /// </summary>
+    /// <summary>A fork is what the operator created as one (<see cref="CacheVolumeForks.BaseOf"/>): a label alone proves nothing.</summary>
     public static bool IsFork(CacheVolume volume) => BaseOf(volume) is not null;
 
-    /// <summary>The base of a fork (see <see cref="IsFork"/>); null for any other volume, whatever its labels say.</summary>
-    public static string? BaseOf(CacheVolume volume)
-    {
-        ArgumentNullException.ThrowIfNull(volume);
-        if (volume.Metadata.Labels?.TryGetValue(LifecycleAnnotations.ForkOfLabel, out var baseName) != true || string.IsNullOrEmpty(baseName))
-        {
-            return null;
-        }
+    /// <summary>The base of a fork; null for any other volume, whatever its labels say.</summary>
+    public static string? BaseOf(CacheVolume volume) => CacheVolumeForks.BaseOf(volume);
 
-        var owner = volume.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
-        if (owner is not { Kind: CacheVolume.KubeKind } || owner.Name != baseName)
-        {
-            return null;
-        }
-
-        var name = volume.Metadata.Name;
-        var named = IsolatedFor(volume) is { } id ? name == ResourceNames.IsolatedFork(baseName, id) : IsOverflowName(baseName, name);
-        return named ? baseName : null;
-    }
-
-    public static string? IsolatedFor(CacheVolume volume)
-    {
-        ArgumentNullException.ThrowIfNull(volume);
-        return volume.Metadata.Labels?.TryGetValue(LifecycleAnnotations.IsolatedForLabel, out var id) == true ? id : null;
-    }
+    public static string? IsolatedFor(CacheVolume volume) => CacheVolumeForks.IsolatedFor(volume);
 
     /// <summary>
     /// <paramref name="poolForks"/>: the names of every fork of the pool that exists (or was just
@@ -109,7 +83,7 @@ public static class ForkPlanner
         if (signals.ForksWanted > 0 && signals.ForksWantedAt is { } at && now - at < idleTimeout)
         {
             var wanted = signals.ForksWanted;
-            var overflow = mine.Count(n => IsOverflowName(name, n));
+            var overflow = mine.Count(n => CacheVolumeForks.IsOverflowName(name, n));
             for (var index = 0; overflow < wanted && index < limits.MaxPerVolume; index++)
             {
                 var forkName = ResourceNames.Fork(name, index);
@@ -166,19 +140,6 @@ public static class ForkPlanner
                 CloneFrom = seed.CanClone ? baseVolume.Metadata.Name : null,
             },
         };
-    }
-
-    private static bool IsOverflowName(string baseName, string forkName)
-    {
-        for (var i = 0; i < 64; i++)
-        {
-            if (ResourceNames.Fork(baseName, i) == forkName)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>The fork idle timeout: spec.cache.forks.idleTimeout, else the pool's spec.scaling.idleTimeout.</summary>

@@ -29,10 +29,16 @@ public static class BuildPoolOperator
         RuntimeMetrics? metrics = null,
         LeaderElectionRunner? leaderElection = null,
         IHostApplicationLifetime? lifetime = null,
-        IBuilderConnector? connector = null)
+        IBuilderConnector? connector = null,
+        Func<System.Net.DnsEndPoint, System.Net.EndPoint?>? resolveService = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var caches = new OperatorCaches(kubernetes, options, time, loggerFactory);
+        if (leaderElection is not null)
+        {
+            caches.Metrics.Exporting = () => leaderElection.IsLeader;
+        }
+
         var events = new EventRecorder(caches.Events, time, loggerFactory.CreateLogger<EventRecorder>());
 
         var pools = new Controller<BuilderPool>(
@@ -53,7 +59,7 @@ public static class BuildPoolOperator
             .Owns(caches.SignalLeases)
             // The pool CA and certificates it owns, and the Secrets FromSecret or an EndpointTLS binding name.
             .Owns(caches.Secrets)
-            .Watches(caches.Secrets, s => PoolsUsing(caches, s))
+            .Watches(caches.SecretInformers, s => PoolsUsing(caches, s))
             // ClientAccess too: an untrusted one on a pool that admits anonymous clients stalls it.
             .Watches(caches.Bindings, b => b.Spec.Kind is SecretBindingKind.EndpointTls or SecretBindingKind.ClientAccess ? [new ReconcileRequest(b.Metadata.NamespaceProperty, b.Spec.Pool)] : [])
             // Volumes a person created for the pool count in its status as much as its own.
@@ -66,7 +72,7 @@ public static class BuildPoolOperator
         var volumes = new Controller<CacheVolume>(
                 new ControllerOptions { Name = "cachevolume", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
                 caches.Volumes,
-                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(new BuilderClientCredentials(caches).For),
+                new CacheVolumeReconciler(caches, options, connector ?? new ServiceBuilderConnector(new BuilderClientCredentials(caches).For, resolveService),
                     events, caches.Metrics, time, loggerFactory.CreateLogger<CacheVolumeReconciler>()),
                 time,
                 loggerFactory,
@@ -80,7 +86,7 @@ public static class BuildPoolOperator
             .Watches(caches.Pools, p => caches.VolumesOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ReconcileRequest.For))
             // Builder certificates and bound credentials: a rotated Secret rolls the builders through drain.
             .Watches(caches.Bindings, b => caches.VolumesOf(b.Metadata.NamespaceProperty, b.Spec.Pool).Select(ReconcileRequest.For))
-            .Watches(caches.Secrets, s => BuilderPoolsUsing(caches, s)
+            .Watches(caches.SecretInformers, s => BuilderPoolsUsing(caches, s)
                 .SelectMany(pool => caches.VolumesOf(s.Metadata.NamespaceProperty, pool))
                 .Select(ReconcileRequest.For));
 
@@ -92,7 +98,7 @@ public static class BuildPoolOperator
             loggerFactory,
             metrics)
             .Watches(caches.Pools, p => caches.BindingsOf(p.Metadata.NamespaceProperty, p.Metadata.Name).Select(ReconcileRequest.For))
-            .Watches(caches.Secrets, s => BindingsUsing(caches, s));
+            .Watches(caches.SecretInformers, s => BindingsUsing(caches, s));
 
         var cacheTargets = new Controller<RegistryCacheTarget>(
             new ControllerOptions { Name = "registrycachetarget", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },

@@ -34,6 +34,10 @@ public static class OfflineRenderer
             var plan = BuilderPoolPlanner.Plan(pool, options, tls: GatewayTls.For(pool, endpointBinding: null, digest: null));
             var credentials = BuilderCredentialsPlanner.Plan(pool, [], name => new V1Secret { Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = pool.Metadata.NamespaceProperty } })! with { Digest = null };
             output.AddRange(plan.Volumes);
+            // The gateway's Role may patch this Lease by name but not create it: without it, a
+            // pool applied from this output has a gateway whose signals (demand, last used,
+            // forks) all fail until the operator creates it.
+            output.Add(plan.SignalLease);
             output.Add(plan.GatewayServiceAccount);
             output.Add(plan.GatewayRole);
             output.Add(plan.GatewayRoleBinding);

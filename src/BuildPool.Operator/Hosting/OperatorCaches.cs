@@ -1,6 +1,9 @@
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Children;
+using BuildPool.Operator.Diagnosis;
 using BuildPool.Operator.Naming;
+using BuildPool.Operator.Pools;
 using BuildPool.Operator.Signals;
 using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Informers;
@@ -19,11 +22,14 @@ public sealed class OperatorCaches
     public const string PoolIndex = "pool";
     public const string BindingPoolIndex = "pool";
 
+    /// <summary>The operator's name in <c>managedFields</c> on everything it writes, its leader Lease included.</summary>
+    public const string FieldManager = "buildpool-operator";
+
     public OperatorCaches(IKubernetes kubernetes, OperatorOptions options, TimeProvider time, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(kubernetes);
         ArgumentNullException.ThrowIfNull(options);
-        var transport = new KubernetesTransport(kubernetes);
+        var transport = new KubernetesTransport(kubernetes, FieldManager);
         var ns = options.WatchNamespace;
         var managed = $"{WellKnown.ManagedByLabel}={WellKnown.ManagedByValue}";
 
@@ -50,9 +56,10 @@ public sealed class OperatorCaches
         SignalLeases = Watch<V1Lease>(managed);
         CacheTargets = Watch<RegistryCacheTarget>(null);
         Bindings = Watch<SecretBinding>(null);
-        // Unfiltered (within the watched namespace): bindings and FromSecret name Secrets people
-        // create, which carry no BuildPool label, and rotating one of them must roll builders.
-        Secrets = Watch<V1Secret>(null);
+        // Only the Secrets the operator made: never every Secret of the cluster (ServiceAccount
+        // tokens, other teams' credentials). Secrets people create and pools or bindings name
+        // carry no BuildPool label; they are read by name below.
+        Secrets = Watch<V1Secret>(managed);
 
         Metrics = new OperatorMetrics(this);
         Volumes.Cache.AddIndexer(PoolIndex, v => [ObjectKey.Of(v.Metadata.NamespaceProperty, v.Spec.Pool)]);
@@ -60,11 +67,17 @@ public sealed class OperatorCaches
 
         PoolClient = new ResourceClient<BuilderPool>(transport);
         SecretClient = new ResourceClient<V1Secret>(transport);
-        SecretReader = new SecretReader(Secrets.Cache, SecretClient);
+        var referenced = new ReferencedSecretWatcher(SecretClient, SecretsNamed, ReferencesSyncedAsync, options.SecretRefreshInterval, time);
+        ReferencedSecrets = new Informer<V1Secret>(referenced, time, loggerFactory, new InformerOptions { Name = "V1Secret (referenced)" });
+        All.Add(ReferencedSecrets);
+        Pools.AddEventHandler(ReferenceChanges<BuilderPool>(referenced, p => SecretChecks.Referenced(p).Select(r => r.Secret)));
+        Bindings.AddEventHandler(ReferenceChanges<SecretBinding>(referenced, b => BuilderCredentialsPlanner.ReferencedSecrets(b.Spec).Select(r => r.Secret)));
+        SecretReader = new SecretReader(Secrets.Cache, referenced, SecretClient);
         CacheTargetClient = new ResourceClient<RegistryCacheTarget>(transport);
         SecretBindingClient = new ResourceClient<SecretBinding>(transport);
         StorageClasses = new ResourceClient<V1StorageClass>(transport);
         Events = new ResourceClient<Corev1Event>(transport);
+        Starts = new StartReader(new ResourceClient<V1Pod>(transport), Events, loggerFactory.CreateLogger<StartReader>());
         Snapshots = new Snapshots.SnapshotApi(transport, time);
         VolumeWriter = new ChildWriter<CacheVolume>(new ResourceClient<CacheVolume>(transport), Volumes.Cache);
         DeploymentWriter = new ChildWriter<V1Deployment>(new ResourceClient<V1Deployment>(transport), Deployments.Cache);
@@ -112,7 +125,14 @@ public sealed class OperatorCaches
 
     public Informer<SecretBinding> Bindings { get; }
 
+    /// <summary>The Secrets the operator made (its managed-by label).</summary>
     public Informer<V1Secret> Secrets { get; }
+
+    /// <summary>The user Secrets pools and bindings name, read by name and refreshed every <see cref="OperatorOptions.SecretRefreshInterval"/>.</summary>
+    public Informer<V1Secret> ReferencedSecrets { get; }
+
+    /// <summary>Both Secret informers: whoever reacts to a Secret watches both.</summary>
+    public IEnumerable<Informer<V1Secret>> SecretInformers => [Secrets, ReferencedSecrets];
 
     public ResourceClient<BuilderPool> PoolClient { get; }
 
@@ -129,6 +149,9 @@ public sealed class OperatorCaches
     public ResourceClient<V1StorageClass> StorageClasses { get; }
 
     public ResourceClient<Corev1Event> Events { get; }
+
+    /// <summary>Reads the pods and claim Events of a Deployment that does not start.</summary>
+    public StartReader Starts { get; }
 
     /// <summary>VolumeSnapshots, whose CRD the cluster may not have.</summary>
     public Snapshots.SnapshotApi Snapshots { get; }
@@ -156,6 +179,16 @@ public sealed class OperatorCaches
     /// <summary>Creates the pools' signal Leases and removes the signals the operator has acted on.</summary>
     public ChildWriter<V1Lease> SignalWriter { get; }
 
+    /// <summary>Reads now the Secrets the pool and its bindings name that no read has found yet (see <see cref="SecretReader.LoadAsync"/>).</summary>
+    public Task LoadSecretsOfAsync(BuilderPool pool, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        var ns = pool.Metadata.NamespaceProperty;
+        var names = SecretChecks.Referenced(pool).Select(r => r.Secret)
+            .Concat(BindingsOf(ns, pool.Metadata.Name).SelectMany(b => BuilderCredentialsPlanner.ReferencedSecrets(b.Spec).Select(r => r.Secret)));
+        return SecretReader.LoadAsync(ns, names, cancellationToken);
+    }
+
     /// <summary>The SecretBindings naming the pool, except those being deleted.</summary>
     public IReadOnlyList<SecretBinding> BindingsOf(string? @namespace, string pool) =>
         Bindings.Cache.ByIndex(BindingPoolIndex, ObjectKey.Of(@namespace, pool)).Where(b => b.Metadata.DeletionTimestamp is null).ToList();
@@ -167,4 +200,29 @@ public sealed class OperatorCaches
     /// <summary>Every CacheVolume that serves the pool, created by it or by hand.</summary>
     public IReadOnlyList<CacheVolume> VolumesOf(string? @namespace, string pool) =>
         Volumes.Cache.ByIndex(PoolIndex, ObjectKey.Of(@namespace, pool));
+
+    /// <summary>Wakes the referenced Secrets' refresh when an object starts or stops naming a Secret (status writes do not).</summary>
+    private static ResourceEventHandler<T> ReferenceChanges<T>(ReferencedSecretWatcher watcher, Func<T, IEnumerable<string>> names) => new()
+    {
+        Added = _ => watcher.ReferencesChanged(),
+        Updated = (old, current) =>
+        {
+            if (!names(old).Order(StringComparer.Ordinal).SequenceEqual(names(current).Order(StringComparer.Ordinal), StringComparer.Ordinal))
+            {
+                watcher.ReferencesChanged();
+            }
+        },
+        Deleted = _ => watcher.ReferencesChanged(),
+    };
+
+    private IEnumerable<(string? Namespace, string Name)> SecretsNamed() =>
+        Pools.Cache.List().SelectMany(p => SecretChecks.Referenced(p).Select(r => ((string?)p.Metadata.NamespaceProperty, r.Secret)))
+            .Concat(Bindings.Cache.List().SelectMany(b => BuilderCredentialsPlanner.ReferencedSecrets(b.Spec).Select(r => ((string?)b.Metadata.NamespaceProperty, r.Secret))))
+            .Where(r => !string.IsNullOrEmpty(r.Secret));
+
+    private async Task ReferencesSyncedAsync(CancellationToken cancellationToken)
+    {
+        await Pools.WaitForSyncAsync(cancellationToken);
+        await Bindings.WaitForSyncAsync(cancellationToken);
+    }
 }

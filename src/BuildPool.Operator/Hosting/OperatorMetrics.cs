@@ -42,6 +42,13 @@ public sealed class OperatorMetrics : IDisposable
         Grown = _meter.CreateCounter<long>("buildpool_volume_grown_total", description: "Volume expansions by auto-grow, by pool.");
     }
 
+    /// <summary>
+    /// Whether this replica exports the pool and volume gauges: only the leader does (set by
+    /// <see cref="BuildPoolOperator.Create"/>), so a dashboard's <c>sum by (pool)</c> counts each
+    /// pool once however many replicas run. Standbys' caches hold the same objects.
+    /// </summary>
+    public Func<bool> Exporting { get; set; } = () => true;
+
     public Counter<long> Prunes { get; }
 
     public Counter<long> FreedBytes { get; }
@@ -50,16 +57,16 @@ public sealed class OperatorMetrics : IDisposable
 
     public void Dispose() => _meter.Dispose();
 
-    private static IEnumerable<Measurement<long>> PerPool(OperatorCaches caches, Func<BuilderPool, long> value) =>
-        caches.Pools.Cache.List().Select(p => new Measurement<long>(value(p),
+    private IEnumerable<Measurement<long>> PerPool(OperatorCaches caches, Func<BuilderPool, long> value) =>
+        !Exporting() ? [] : caches.Pools.Cache.List().Select(p => new Measurement<long>(value(p),
             new KeyValuePair<string, object?>("namespace", p.Metadata.NamespaceProperty),
             new KeyValuePair<string, object?>("pool", p.Metadata.Name)));
 
-    private static IEnumerable<Measurement<long>> PerVolume(OperatorCaches caches, Func<CacheVolume, long> value) =>
-        caches.Volumes.Cache.List().Select(v => new Measurement<long>(value(v), VolumeTags(v)));
+    private IEnumerable<Measurement<long>> PerVolume(OperatorCaches caches, Func<CacheVolume, long> value) =>
+        !Exporting() ? [] : caches.Volumes.Cache.List().Select(v => new Measurement<long>(value(v), VolumeTags(v)));
 
-    private static IEnumerable<Measurement<long>> Phases(OperatorCaches caches) =>
-        caches.Volumes.Cache.List().Where(v => v.Status.Phase is not null).Select(v => new Measurement<long>(1,
+    private IEnumerable<Measurement<long>> Phases(OperatorCaches caches) =>
+        !Exporting() ? [] : caches.Volumes.Cache.List().Where(v => v.Status.Phase is not null).Select(v => new Measurement<long>(1,
             [.. VolumeTags(v), new KeyValuePair<string, object?>("phase", v.Status.Phase.ToString())]));
 
     private static KeyValuePair<string, object?>[] VolumeTags(CacheVolume v) =>

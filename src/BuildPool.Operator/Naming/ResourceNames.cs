@@ -1,3 +1,5 @@
+using BuildPool.Api.V1Alpha1;
+
 namespace BuildPool.Operator.Naming;
 
 /// <summary>
@@ -13,7 +15,7 @@ public static class ResourceNames
     public const int MaxPoolNameLength = 63 - 12;
 
     /// <summary>Longest CacheVolume name: its builder Service is "&lt;volume&gt;-builder".</summary>
-    public const int MaxVolumeNameLength = 63 - 8;
+    public const int MaxVolumeNameLength = CacheVolumeForks.MaxVolumeNameLength;
 
     public static string HashedVolume(string pool, int index) => $"{pool}-{index}";
 
@@ -63,7 +65,7 @@ public static class ResourceNames
     public static string BuilderTlsSecret(string pool) => $"{pool}-builder-tls";
 
     /// <summary>Overflow fork <paramref name="index"/> of a volume: <c>&lt;volume&gt;-f&lt;index&gt;</c>.</summary>
-    public static string Fork(string volume, int index) => Fitted(volume, $"-f{index}");
+    public static string Fork(string volume, int index) => CacheVolumeForks.OverflowName(volume, index);
 
     /// <summary>
     /// Whether an untrusted build's id (written by the gateway) can name an isolated fork: it ends
@@ -73,19 +75,5 @@ public static class ResourceNames
         id is { Length: > 0 and <= 16 } && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9'));
 
     /// <summary>The isolated fork of a volume for one untrusted build: <c>&lt;volume&gt;-i&lt;build id&gt;</c>.</summary>
-    public static string IsolatedFork(string volume, string id) => Fitted(volume, $"-i{id}");
-
-    // A fork's name must leave room for "-builder" like any volume's; a long base name is cut and
-    // a hash of it keeps forks of different long names apart.
-    private static string Fitted(string volume, string suffix)
-    {
-        if (volume.Length + suffix.Length <= MaxVolumeNameLength)
-        {
-            return volume + suffix;
-        }
-
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(volume)))[..6];
-        var keep = MaxVolumeNameLength - suffix.Length - hash.Length - 1;
-        return $"{volume[..keep].TrimEnd('-')}-{hash}{suffix}";
-    }
+    public static string IsolatedFork(string volume, string id) => CacheVolumeForks.IsolatedName(volume, id);
 }

@@ -167,8 +167,8 @@ public static class BuilderPoolPlanner
             ],
             Ports =
             [
-                new V1ContainerPort { Name = "buildkit", ContainerPort = port },
-                new V1ContainerPort { Name = "metrics", ContainerPort = GatewayMetricsPort },
+                new V1ContainerPort { Name = "buildkit", ContainerPort = port, Protocol = "TCP" },
+                new V1ContainerPort { Name = "metrics", ContainerPort = GatewayMetricsPort, Protocol = "TCP" },
             ],
             ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/readyz", Port = "metrics" } },
             LivenessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Path = "/healthz", Port = "metrics" } },

@@ -1,6 +1,7 @@
 using System.Net;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
+using BuildPool.Operator.Diagnosis;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Security;
@@ -39,6 +40,7 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         var pool = ObjectCopy.DeepCopy(cached);
         var now = StatusClock.Now(time);
         var endpointBinding = EndpointBinding(pool);
+        await caches.LoadSecretsOfAsync(pool, cancellationToken);
         if ((Invalid(pool) ?? MissingReferences(pool, endpointBinding)) is { } stop)
         {
             await WriteStatusAsync(cached, pool, stop.Outcome, plan: null, now, cancellationToken);
@@ -289,7 +291,8 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
     {
         var volumes = caches.VolumesOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
         var gateway = caches.Deployments.Cache.Get(pool.Metadata.NamespaceProperty, ResourceNames.Gateway(pool.Metadata.Name));
-        var status = BuilderPoolStatusCalculator.Compute(pool, plan, volumes, gateway, outcome, now, out var decided, trust);
+        var gatewayFailure = StartDiagnosis.Diagnose(Workload.Gateway, gateway, await caches.Starts.ReadAsync(gateway, claim: null, cancellationToken));
+        var status = BuilderPoolStatusCalculator.Compute(pool, plan, volumes, gateway, outcome, now, out var decided, trust, gatewayFailure);
         if (!StatusComparer.Same(cached.Status, status))
         {
             pool.Status = status;

@@ -1,4 +1,6 @@
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Diagnosis;
+using BuildPool.Operator.Naming;
 using BuildPool.Operator.Status;
 using k8s.Models;
 
@@ -28,7 +30,8 @@ public static class BuilderPoolStatusCalculator
         Outcome? outcome,
         DateTime now,
         out Outcome decided,
-        Security.BuilderTrustDecision? trust = null)
+        Security.BuilderTrustDecision? trust = null,
+        StartFailure? gatewayFailure = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(volumes);
@@ -43,13 +46,14 @@ public static class BuilderPoolStatusCalculator
             BuildxCommand = plan?.BuildxCommand ?? pool.Status.BuildxCommand,
             Volumes = live.Count,
             ReadyVolumes = live.Count(v => v.Status.Phase is CacheVolumePhase.Ready or CacheVolumePhase.Idle),
+            FailedVolumes = live.Count(v => v.Status.Phase == CacheVolumePhase.Failed),
             Builders = runningBuilders,
             ReadyBuilders = readyBuilders,
             ActiveBuilds = live.Sum(v => v.Status.ActiveBuilds),
             QueuedBuilds = pool.Status.QueuedBuilds,
         };
 
-        decided = outcome ?? Decide(pool, live, readyBuilders, gateway);
+        decided = outcome ?? Decide(pool, live, readyBuilders, gateway, gatewayFailure);
         if (plan is { UnmetDemand: > 0 } && decided.State != OutcomeState.Stalled)
         {
             // A few reasons, never all: tenants and their names are many, a condition message is bounded.
@@ -82,12 +86,21 @@ public static class BuilderPoolStatusCalculator
         return status;
     }
 
-    private static Outcome Decide(BuilderPool pool, IReadOnlyList<CacheVolume> volumes, int readyBuilders, V1Deployment? gateway)
+    private static Outcome Decide(BuilderPool pool, IReadOnlyList<CacheVolume> volumes, int readyBuilders, V1Deployment? gateway, StartFailure? gatewayFailure)
     {
-        var failed = volumes.Where(v => v.Status.Phase == CacheVolumePhase.Failed).Select(v => v.Metadata.Name).ToList();
+        // Without a gateway no build reaches any builder: that cause comes first.
+        if (gatewayFailure is not null)
+        {
+            return Outcome.Stalled($"Gateway{gatewayFailure.Reason}", $"gateway {ResourceNames.Gateway(pool.Metadata.Name)}: {gatewayFailure.Message}");
+        }
+
+        var failed = volumes.Where(v => v.Status.Phase == CacheVolumePhase.Failed).ToList();
         if (failed.Count > 0)
         {
-            return Outcome.Progressing("BuildersFailing", $"cache volumes failing: {string.Join(", ", failed)}");
+            // Nothing will change without a person once no builder runs; with some ready the pool
+            // still serves builds and only the failing volumes wait.
+            var summary = FailureSummary(failed, volumes.Count);
+            return readyBuilders == 0 ? Outcome.Stalled("BuildersFailing", summary) : Outcome.Progressing("BuildersFailing", summary);
         }
 
         var wantedWarm = Math.Min(pool.Spec.Scaling.WarmBuilders, Math.Max(volumes.Count, pool.Spec.Assignment.Mode == AssignmentMode.Hashed ? pool.Spec.Assignment.Volumes : 0));
@@ -102,5 +115,27 @@ public static class BuilderPoolStatusCalculator
         }
 
         return Outcome.Ready("Ready", $"{readyBuilders} builders ready, {volumes.Count} cache volumes");
+    }
+
+    /// <summary>
+    /// "2 of 3 cache volumes failing: ImagePullBackOff (ci-0, ci-1): cannot pull …": each reason
+    /// once with a few volumes and the first volume's message, so the pool's condition says what
+    /// to fix without listing every volume of a large pool.
+    /// </summary>
+    private static string FailureSummary(IReadOnlyList<CacheVolume> failed, int total)
+    {
+        var causes = failed
+            .Select(v => (Volume: v.Metadata.Name, Condition: v.Status.Conditions?.FirstOrDefault(c => c.Type == Conditions.Stalled && c.Status == "True")))
+            .GroupBy(f => f.Condition?.Reason ?? "Failed", StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g =>
+            {
+                var names = g.Select(f => f.Volume).Order(StringComparer.Ordinal).ToList();
+                var shown = string.Join(", ", names.Take(3)) + (names.Count > 3 ? $" and {names.Count - 3} more" : string.Empty);
+                var message = g.Select(f => f.Condition?.Message).FirstOrDefault(m => !string.IsNullOrEmpty(m));
+                return $"{g.Key} ({shown}){(message is null ? string.Empty : ": " + message)}";
+            })
+            .ToList();
+        return $"{failed.Count} of {total} cache volumes failing: {string.Join("; ", causes.Take(3))}{(causes.Count > 3 ? $"; and {causes.Count - 3} more causes" : string.Empty)}";
     }
 }

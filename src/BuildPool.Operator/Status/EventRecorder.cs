@@ -9,16 +9,34 @@ namespace BuildPool.Operator.Status;
 /// <summary>
 /// Writes Kubernetes Events (core/v1) for state changes a person should see in
 /// <c>kubectl describe</c>. An Event that cannot be written is logged and dropped: events are
-/// for people, and must never fail or retry a reconcile.
+/// for people, and must never fail or retry a reconcile. The same Event again (object, type,
+/// reason and message) within <see cref="AggregationWindow"/> raises the count and
+/// lastTimestamp of the one written before, as client-go's event correlator does, instead of
+/// adding an object each time.
 /// </summary>
 public sealed partial class EventRecorder(ResourceClient<Corev1Event> events, TimeProvider time, ILogger<EventRecorder> logger)
 {
     public const string Component = "buildpool-operator";
 
+    /// <summary>How long an Event is raised again rather than written anew (client-go keeps ten minutes).</summary>
+    public static readonly TimeSpan AggregationWindow = TimeSpan.FromMinutes(10);
+
+    // Bounded: the oldest entries go first once it is full; losing one only means a new Event object.
+    private const int Remembered = 4096;
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<(string? Uid, string Type, string Reason, string Message), (string Name, int Count, DateTime First, DateTime Last)> _recent = [];
+
     public async Task RecordAsync(IKubernetesObject<V1ObjectMeta> regarding, string type, string reason, string message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(regarding);
         var now = StatusClock.Now(time);
+        var key = (regarding.Metadata.Uid, type, reason, message);
+        if (Previous(key, now) is { } previous && await RaiseAsync(regarding, key, previous, now, cancellationToken))
+        {
+            return;
+        }
+
         var ev = new Corev1Event
         {
             ApiVersion = "v1",
@@ -49,10 +67,53 @@ public sealed partial class EventRecorder(ResourceClient<Corev1Event> events, Ti
         try
         {
             await events.CreateAsync(ev, cancellationToken);
+            Remember(key, (ev.Metadata.Name, 1, now, now));
         }
         catch (KubernetesApiException ex)
         {
             Log.EventDropped(logger, reason, regarding.Metadata.Name, ex.Message);
+        }
+    }
+
+    private (string Name, int Count, DateTime First, DateTime Last)? Previous((string?, string, string, string) key, DateTime now)
+    {
+        lock (_gate)
+        {
+            return _recent.TryGetValue(key, out var previous) && now - previous.Last < AggregationWindow ? previous : null;
+        }
+    }
+
+    /// <summary>Raises the earlier Event's count; false when it is gone (expired or deleted), so a new one is written.</summary>
+    private async Task<bool> RaiseAsync(IKubernetesObject<V1ObjectMeta> regarding, (string?, string, string, string) key, (string Name, int Count, DateTime First, DateTime Last) previous, DateTime now, CancellationToken cancellationToken)
+    {
+        var count = previous.Count + 1;
+        try
+        {
+            await events.PatchAsync(regarding.Metadata.NamespaceProperty, previous.Name, new { count, lastTimestamp = now }, cancellationToken);
+            Remember(key, previous with { Count = count, Last = now });
+            return true;
+        }
+        catch (NotFoundException)
+        {
+            return false;
+        }
+        catch (KubernetesApiException ex)
+        {
+            Log.EventDropped(logger, key.Item3, regarding.Metadata.Name, ex.Message);
+            return true;
+        }
+    }
+
+    private void Remember((string?, string, string, string) key, (string Name, int Count, DateTime First, DateTime Last) value)
+    {
+        lock (_gate)
+        {
+            if (_recent.Count >= Remembered && !_recent.ContainsKey(key))
+            {
+                _recent.Remove(_recent.MinBy(e => e.Value.Last).Key);
+            }
+
+            _recent[key] = value;
         }
     }
 

@@ -1,5 +1,6 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Bindings;
+using BuildPool.Operator.Diagnosis;
 using BuildPool.Operator.Signals;
 using k8s.Models;
 
@@ -39,6 +40,9 @@ public sealed record CacheVolumeObservation
 
     /// <summary>The state claim, or null.</summary>
     public V1PersistentVolumeClaim? Claim { get; init; }
+
+    /// <summary>While the builder should run and is not ready: its pods and the claim's Events, to say why.</summary>
+    public StartObservation Start { get; init; } = StartObservation.None;
 
     /// <summary>For a fork, its base volume (null when gone).</summary>
     public CacheVolume? ForkBase { get; init; }

@@ -1,6 +1,7 @@
 using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
+using BuildPool.Operator.Diagnosis;
 using BuildPool.Operator.Forks;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Rendering;
@@ -151,6 +152,13 @@ public static class CacheVolumePlanner
 
         if (!ready)
         {
+            // A cause Kubernetes reports (an image that cannot be pulled, a claim that cannot bind,
+            // a pod the API refuses) will not go away by waiting: say it, and keep looking.
+            if (StartDiagnosis.Diagnose(Workload.Builder, observed.Deployment, observed.Start) is { } failure)
+            {
+                return (Keep(status, CacheVolumePhase.Failed, now, Outcome.Stalled(failure.Reason, failure.Message)) with { ActiveBuilds = 0 }, poll);
+            }
+
             return (Keep(status, CacheVolumePhase.Starting, now, Outcome.Progressing("BuilderStarting", "waiting for the builder pod to become ready")) with { ActiveBuilds = 0 }, poll);
         }
 
@@ -177,7 +185,8 @@ public static class CacheVolumePlanner
             return new CacheVolumePlan();
         }
 
-        var drain = (observed.Deployment?.Status?.Replicas ?? 0) > 0 ? Drain(observed, now, "deletion") : null;
+        // A builder with no ready replica runs no builds: its stop proceeds at once.
+        var drain = (observed.Deployment?.Status?.ReadyReplicas ?? 0) > 0 ? Drain(observed, now, "deletion") : null;
         return drain is { Wait: true }
             ? new CacheVolumePlan { Drain = drain, Status = Draining(observed, drain, now), Next = ReconcileResult.After(observed.Options.DrainPollInterval) }
             : new CacheVolumePlan { Drain = drain, Finalize = true };

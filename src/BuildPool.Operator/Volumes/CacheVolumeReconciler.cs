@@ -3,6 +3,7 @@ using BuildPool.Api.V1Alpha1;
 using BuildPool.BuildKit.Client;
 using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Children;
+using BuildPool.Operator.Diagnosis;
 using BuildPool.Operator.Forks;
 using BuildPool.Operator.Hosting;
 using BuildPool.Operator.Naming;
@@ -60,18 +61,26 @@ public sealed partial class CacheVolumeReconciler(
         return await ApplyAsync(observed, CacheVolumePlanner.Plan(observed, now), now, cancellationToken);
     }
 
-    /// <summary>Reads what the plan needs from the caches, and asks the daemon once when a builder pod exists. Writes nothing.</summary>
+    /// <summary>Reads what the plan needs from the caches, and asks the daemon once when a builder pod is ready. Writes nothing.</summary>
     private async Task<CacheVolumeObservation> ObserveAsync(CacheVolume cached, CacheVolume volume, CancellationToken cancellationToken)
     {
         var ns = volume.Metadata.NamespaceProperty;
         var pool = caches.Pools.Cache.Get(ns, volume.Spec.Pool);
+        if (pool is not null)
+        {
+            await caches.LoadSecretsOfAsync(pool, cancellationToken);
+        }
+
         var credentials = pool is null ? null : BuilderCredentialsPlanner.Plan(pool, caches.BindingsOf(ns, pool.Metadata.Name), secret => caches.SecretReader.Cached(ns, secret),
             isolated: ForkPlanner.IsolatedFor(volume) is not null);
         var deployment = caches.Deployments.Cache.Get(ns, ResourceNames.Builder(volume.Metadata.Name));
         var signals = caches.SignalsOf(ns, volume.Spec.Pool);
         var forkBase = ForkPlanner.BaseOf(volume);
         var finalizing = volume.Metadata.DeletionTimestamp is not null;
-        var probe = (deployment?.Status?.Replicas ?? 0) > 0 && (!finalizing || Finalizers.Has(volume, WellKnown.VolumeFinalizer))
+        var claim = caches.Claims.Cache.Get(ns, ResourceNames.StateClaim(volume.Metadata.Name));
+        // Only a ready pod can be running builds: a Pending or crash-looping one is not dialled (its
+        // cluster name may not even resolve yet), and stopping it needs no drain.
+        var probe = (deployment?.Status?.ReadyReplicas ?? 0) > 0 && (!finalizing || Finalizers.Has(volume, WellKnown.VolumeFinalizer))
             ? await ProbeAsync(volume, cancellationToken)
             : null;
         return new CacheVolumeObservation
@@ -85,7 +94,8 @@ public sealed partial class CacheVolumeReconciler(
             MissingSecrets = pool is null ? [] : SecretChecks.Missing(pool, secret => caches.SecretReader.Cached(ns, secret)),
             PoolVolumes = pool is null ? [] : caches.VolumesOf(ns, pool.Metadata.Name),
             Deployment = deployment,
-            Claim = caches.Claims.Cache.Get(ns, ResourceNames.StateClaim(volume.Metadata.Name)),
+            Claim = claim,
+            Start = finalizing ? StartObservation.None : await caches.Starts.ReadAsync(deployment, claim, cancellationToken),
             ForkBase = forkBase is null ? null : caches.Volumes.Cache.Get(ns, forkBase),
             Signals = signals.For(volume.Metadata.Name),
             ForkBaseSignals = forkBase is null ? VolumeSignals.None : signals.For(forkBase),

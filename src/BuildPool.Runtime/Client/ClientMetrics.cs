@@ -9,4 +9,7 @@ internal static class ClientMetrics
 
     internal static readonly Counter<long> Retries = Meter.CreateCounter<long>(
         "rest_client_retries_total", description: "API server requests retried after a transient failure, by verb and reason (status code or connection).");
+
+    internal static readonly Counter<long> Requests = Meter.CreateCounter<long>(
+        "rest_client_requests_total", description: "API server requests by HTTP status code (<error> when none came back), method and host, as client-go counts them.");
 }

@@ -30,7 +30,10 @@ public static class Finalizers
         return await WriteAsync(client, obj, [.. obj.Metadata.Finalizers ?? [], finalizer], cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The object as written without <paramref name="finalizer"/>; no write when it does not have it.</summary>
+    /// <summary>
+    /// The object as written without <paramref name="finalizer"/>; no write when it does not have it.
+    /// An object that no longer exists counts as done (404 is success, not an error to retry).
+    /// </summary>
     public static async Task<T> RemoveFinalizerAsync<T>(this ResourceClient<T> client, T obj, string finalizer, CancellationToken cancellationToken = default)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
@@ -40,7 +43,15 @@ public static class Finalizers
             return obj;
         }
 
-        return await WriteAsync(client, obj, [.. obj.Metadata.Finalizers!.Where(f => f != finalizer)], cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await WriteAsync(client, obj, [.. obj.Metadata.Finalizers!.Where(f => f != finalizer)], cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotFoundException)
+        {
+            // Gone already (its last finalizer was removed, or our cache lagged a deletion): what removing ours was for.
+            return obj;
+        }
     }
 
     private static Task<T> WriteAsync<T>(ResourceClient<T> client, T obj, List<string> finalizers, CancellationToken cancellationToken)

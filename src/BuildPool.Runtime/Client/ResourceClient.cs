@@ -52,14 +52,24 @@ public sealed class ResourceClient<T>
         }
     }
 
-    public async Task<IReadOnlyList<T>> ListAsync(string? @namespace = null, string? labelSelector = null, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<T>> ListAsync(string? @namespace = null, string? labelSelector = null, CancellationToken cancellationToken = default) =>
+        ListAsync(@namespace, labelSelector, fieldSelector: null, cancellationToken);
+
+    /// <summary>Lists with a field selector too (<c>involvedObject.name=x</c> for the Events about one object).</summary>
+    public async Task<IReadOnlyList<T>> ListAsync(string? @namespace, string? labelSelector, string? fieldSelector, CancellationToken cancellationToken)
     {
-        var path = Resource.CollectionPath(@namespace);
+        var query = new List<string>();
         if (!string.IsNullOrEmpty(labelSelector))
         {
-            path += "?labelSelector=" + Uri.EscapeDataString(labelSelector);
+            query.Add("labelSelector=" + Uri.EscapeDataString(labelSelector));
         }
 
+        if (!string.IsNullOrEmpty(fieldSelector))
+        {
+            query.Add("fieldSelector=" + Uri.EscapeDataString(fieldSelector));
+        }
+
+        var path = Resource.CollectionPath(@namespace) + (query.Count > 0 ? "?" + string.Join('&', query) : string.Empty);
         var list = await _transport.SendJsonAsync<KubernetesList<T>>(HttpMethod.Get, path, null, JsonType, cancellationToken).ConfigureAwait(false);
         return list.Items?.ToArray() ?? [];
     }
@@ -80,13 +90,41 @@ public sealed class ResourceClient<T>
         return _transport.SendJsonAsync<T>(HttpMethod.Put, PathOf(obj), obj, JsonType, cancellationToken);
     }
 
-    /// <summary>Replaces the status subresource; fails with 409 if the object's resourceVersion is stale.</summary>
-    public Task<T> ReplaceStatusAsync(T obj, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Replaces the status subresource. A 409 (the object changed after the cache saw it) re-reads
+    /// the object and, when its spec is the one the status was computed for (same generation),
+    /// writes again at the latest resourceVersion, up to <see cref="StatusConflictRetries"/> times,
+    /// counted in <c>rest_client_retries_total{reason="conflict"}</c>; the status subresource takes
+    /// nothing but status from the body. A changed spec still fails with
+    /// <see cref="ConflictException"/>: that status may be wrong for it, and the controller requeues quietly.
+    /// </summary>
+    public async Task<T> ReplaceStatusAsync(T obj, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(obj);
         Stamp(obj);
-        return _transport.SendJsonAsync<T>(HttpMethod.Put, PathOf(obj) + "/status", obj, JsonType, cancellationToken);
+        var path = PathOf(obj) + "/status";
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await _transport.SendJsonAsync<T>(HttpMethod.Put, path, obj, JsonType, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ConflictException) when (attempt < StatusConflictRetries)
+            {
+                var latest = await GetAsync(obj.Metadata.NamespaceProperty, obj.Metadata.Name, cancellationToken).ConfigureAwait(false);
+                if (latest is null || latest.Metadata.Generation != obj.Metadata.Generation)
+                {
+                    throw;
+                }
+
+                ClientMetrics.Retries.Add(1, new KeyValuePair<string, object?>("verb", "PUT"), new KeyValuePair<string, object?>("reason", "conflict"));
+                obj.Metadata.ResourceVersion = latest.Metadata.ResourceVersion;
+            }
+        }
     }
+
+    /// <summary>How often a status write that met a conflict is re-read and written again.</summary>
+    public const int StatusConflictRetries = 3;
 
     /// <summary>
     /// Applies a JSON merge patch (RFC 7386). <paramref name="patch"/> is serialized with the

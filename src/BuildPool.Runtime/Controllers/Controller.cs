@@ -56,6 +56,7 @@ public sealed partial class Controller<T> : IRunnable, IDisposable
         _reconciler = reconciler;
         _time = time;
         _metrics = metrics;
+        metrics?.TrackWorkers(options.Name, options.Workers);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Controller<T>>();
         _resource = ResourceDescriptor.For<T>();
         _controllerTag = new KeyValuePair<string, object?>("controller", options.Name);
@@ -152,6 +153,19 @@ public sealed partial class Controller<T> : IRunnable, IDisposable
             },
             Deleted = Enqueue,
         });
+        return this;
+    }
+
+    /// <summary>Watches several informers of one kind (for example two selections of it) with the same <paramref name="map"/>.</summary>
+    public Controller<T> Watches<TOther>(IEnumerable<Informer<TOther>> informers, Func<TOther, IEnumerable<ReconcileRequest>> map)
+        where TOther : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(informers);
+        foreach (var informer in informers)
+        {
+            Watches(informer, map);
+        }
+
         return this;
     }
 

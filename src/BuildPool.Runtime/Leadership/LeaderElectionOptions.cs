@@ -18,4 +18,14 @@ public sealed class LeaderElectionOptions
     public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Give the Lease up when the process stops while leading (client-go's <c>ReleaseOnCancel</c>):
+    /// once the controllers have stopped, the holder is cleared, so a standby takes over at its
+    /// next retry (<see cref="RetryPeriod"/>) instead of waiting out <see cref="LeaseDuration"/>.
+    /// </summary>
+    public bool ReleaseOnCancel { get; init; } = true;
+
+    /// <summary>Sent as <c>fieldManager</c> on the Lease's writes (null: the client library's default).</summary>
+    public string? FieldManager { get; init; }
 }

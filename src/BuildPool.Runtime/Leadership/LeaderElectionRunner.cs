@@ -55,7 +55,7 @@ public sealed partial class LeaderElectionRunner
     public static ILock CreateLeaseLock(IKubernetes kubernetes, LeaderElectionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new LeaseLock(kubernetes, options.LeaseNamespace, options.LeaseName, options.Identity);
+        return new FieldManagedLeaseLock(kubernetes, options.LeaseNamespace, options.LeaseName, options.Identity, options.FieldManager);
     }
 
     /// <summary>
@@ -168,6 +168,55 @@ public sealed partial class LeaderElectionRunner
                 await work.ConfigureAwait(false);
             }
         }
+
+        // Only after the work has stopped: releasing earlier would let a standby lead while a reconcile still runs here.
+        if (work is not null && cancellationToken.IsCancellationRequested && _options.ReleaseOnCancel)
+        {
+            await ReleaseAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Clears the holder, as client-go does on cancel: an empty holderIdentity with a one-second
+    /// duration, which a standby's elector takes at once. Best effort and bounded: the process is
+    /// stopping, and if this fails the Lease simply runs out.
+    /// </summary>
+    private async Task ReleaseAsync()
+    {
+        using var timeout = new CancellationTokenSource(_options.RenewDeadline, _time);
+        try
+        {
+            // Twice: a renewal still in flight when the host stopped can move the resourceVersion under the first attempt.
+            for (var attempt = 0; attempt < 2; attempt++)
+            {
+                var current = await _lock.GetAsync(timeout.Token).ConfigureAwait(false);
+                if (current?.HolderIdentity != _options.Identity)
+                {
+                    return;
+                }
+
+                var now = _time.GetUtcNow().UtcDateTime;
+                var release = new LeaderElectionRecord
+                {
+                    HolderIdentity = string.Empty,
+                    LeaseDurationSeconds = 1,
+                    AcquireTime = now,
+                    RenewTime = now,
+                    LeaderTransitions = current.LeaderTransitions,
+                };
+                if (await _lock.UpdateAsync(release, timeout.Token).ConfigureAwait(false))
+                {
+                    Log.Released(_logger, _options.Identity, _options.LeaseName);
+                    return;
+                }
+            }
+
+            Log.ReleaseFailed(_logger, null, _options.LeaseName);
+        }
+        catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException)
+        {
+            Log.ReleaseFailed(_logger, e, _options.LeaseName);
+        }
     }
 
     private static partial class Log
@@ -186,5 +235,11 @@ public sealed partial class LeaderElectionRunner
 
         [LoggerMessage(5, LogLevel.Warning, "Campaign for {Lease} failed, retrying in {Delay}")]
         public static partial void CampaignFailed(ILogger logger, Exception exception, string lease, TimeSpan delay);
+
+        [LoggerMessage(6, LogLevel.Information, "{Identity} released {Lease} on shutdown")]
+        public static partial void Released(ILogger logger, string identity, string lease);
+
+        [LoggerMessage(7, LogLevel.Warning, "Could not release {Lease} on shutdown; a standby takes over when it runs out")]
+        public static partial void ReleaseFailed(ILogger logger, Exception? exception, string lease);
     }
 }

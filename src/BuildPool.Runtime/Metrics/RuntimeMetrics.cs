@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace BuildPool.Runtime.Metrics;
@@ -38,7 +39,8 @@ public sealed class RuntimeMetrics : IDisposable
         ReconcileTime = Meter.CreateHistogram<double>(
             "controller_runtime_reconcile_time_seconds",
             unit: "s",
-            description: "Length of time per reconciliation per controller.");
+            description: "Length of time per reconciliation per controller.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = HistogramBuckets.ReconcileTime });
         ActiveWorkers = Meter.CreateUpDownCounter<long>(
             "controller_runtime_active_workers",
             description: "Number of currently used workers per controller.");
@@ -51,20 +53,45 @@ public sealed class RuntimeMetrics : IDisposable
         WorkqueueQueueDuration = Meter.CreateHistogram<double>(
             "workqueue_queue_duration_seconds",
             unit: "s",
-            description: "How long an item stays in the work queue before being requested.");
+            description: "How long an item stays in the work queue before being requested.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = HistogramBuckets.Workqueue });
         WorkqueueWorkDuration = Meter.CreateHistogram<double>(
             "workqueue_work_duration_seconds",
             unit: "s",
-            description: "How long processing an item from the work queue takes.");
+            description: "How long processing an item from the work queue takes.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = HistogramBuckets.Workqueue });
         WorkqueueRetries = Meter.CreateCounter<long>(
             "workqueue_retries_total",
             description: "Total number of retries handled by the work queue.");
+        Meter.CreateObservableGauge(
+            "workqueue_unfinished_work_seconds",
+            () => _queues.Select(q => new Measurement<double>(q.Value().Unfinished, new KeyValuePair<string, object?>("name", q.Key))),
+            unit: "s",
+            description: "Seconds of work in progress not yet observed by work_duration; large values mean stuck workers.");
+        Meter.CreateObservableGauge(
+            "workqueue_longest_running_processor_seconds",
+            () => _queues.Select(q => new Measurement<double>(q.Value().Longest, new KeyValuePair<string, object?>("name", q.Key))),
+            unit: "s",
+            description: "How long the longest-running worker of the queue has held its key.");
+        Meter.CreateObservableGauge(
+            "controller_runtime_max_concurrent_reconciles",
+            () => _workers.Select(c => new Measurement<long>(c.Value, new KeyValuePair<string, object?>("controller", c.Key))),
+            description: "Maximum number of concurrent reconciles per controller.");
         LeaderElectionStatus = Meter.CreateUpDownCounter<long>(
             "leader_election_master_status",
             description: "1 while this instance is the leader of the named lease, 0 otherwise.");
     }
 
+    private readonly ConcurrentDictionary<string, Func<(double Unfinished, double Longest)>> _queues = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _workers = new(StringComparer.Ordinal);
+
     public Meter Meter { get; }
+
+    /// <summary>Reports a queue's work in progress (seconds held, summed and longest) when metrics are collected.</summary>
+    public void TrackQueue(string name, Func<(double Unfinished, double Longest)> inProgress) => _queues[name] = inProgress;
+
+    /// <summary>Reports a controller's worker count as <c>controller_runtime_max_concurrent_reconciles</c>.</summary>
+    public void TrackWorkers(string controller, int workers) => _workers[controller] = workers;
 
     /// <summary>Tags: <c>controller</c>, <c>result</c> (success, error, requeue, requeue_after, conflict).</summary>
     public Counter<long> ReconcileTotal { get; }

@@ -50,6 +50,25 @@ public sealed class RateLimitingQueue<TKey> : IDisposable
         _time = time;
         _metrics = metrics;
         _nameTag = new KeyValuePair<string, object?>("name", name);
+        metrics?.TrackQueue(name, InProgress);
+    }
+
+    /// <summary>Seconds the keys being processed have been held, summed and the longest (client-go's unfinished work and longest processor).</summary>
+    public (double Unfinished, double Longest) InProgress()
+    {
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            double sum = 0, longest = 0;
+            foreach (var started in _startedAt.Values)
+            {
+                var held = _time.GetElapsedTime(started, now).TotalSeconds;
+                sum += held;
+                longest = Math.Max(longest, held);
+            }
+
+            return (sum, longest);
+        }
     }
 
     public string Name { get; }

@@ -124,6 +124,42 @@ public sealed class CacheVolumeBackendsTests
         Assert.Equal(1, plain.MaxConcurrentBuilds);
     }
 
+    [Fact]
+    public void A_volume_that_only_carries_a_fork_of_label_is_not_taken_for_that_volumes_fork()
+    {
+        // Whoever may label a CacheVolume could otherwise draw another volume's overflow builds
+        // (its sources, its secrets' uses) onto a cache they read, or mark it isolated.
+        var labelled = Volume("mine", CacheVolumePhase.Ready);
+        labelled.Metadata.Labels = new Dictionary<string, string> { [LifecycleAnnotations.ForkOfLabel] = "pool-0" };
+        var misnamed = Fork("mine", "pool-0");
+        var forged = Fork("pool-0-f1", "pool-0", controller: "someone-else");
+        var real = Fork("pool-0-f1", "pool-0");
+        var isolated = Fork("pool-0-iabc123", "pool-0", isolatedFor: "abc123");
+
+        Assert.Null(Backend(labelled).ForkOf);
+        Assert.Null(Backend(misnamed).ForkOf);
+        Assert.Null(Backend(forged).ForkOf);
+        Assert.True(Backend(labelled).AcceptsHashedKeys);
+        Assert.Equal("pool-0", Backend(real).ForkOf);
+        Assert.False(Backend(real).AcceptsHashedKeys);
+        Assert.Equal(("pool-0", "abc123"), (Backend(isolated).ForkOf, Backend(isolated).IsolatedFor));
+
+        static StaticBackend Backend(CacheVolume volume) => CacheVolumeBackends.ToBackend(volume, new PoolSettings())!;
+    }
+
+    private static CacheVolume Fork(string name, string baseName, string? controller = null, string? isolatedFor = null)
+    {
+        var fork = Volume(name, CacheVolumePhase.Ready);
+        fork.Metadata.Labels = new Dictionary<string, string> { [LifecycleAnnotations.ForkOfLabel] = baseName };
+        if (isolatedFor is not null)
+        {
+            fork.Metadata.Labels[LifecycleAnnotations.IsolatedForLabel] = isolatedFor;
+        }
+
+        fork.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = "buildpool.dev/v1alpha1", Kind = CacheVolume.KubeKind, Name = controller ?? baseName, Uid = "uid-1", Controller = true }];
+        return fork;
+    }
+
     private static CacheVolume Volume(string name, CacheVolumePhase? phase, string? endpoint = "tcp://127.0.0.1:1234") => new()
     {
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "ci" },

@@ -155,9 +155,17 @@ internal sealed class ForkOperatorDouble : IAsyncDisposable
             labels[LifecycleAnnotations.IsolatedForLabel] = isolatedFor;
         }
 
+        // Like the operator: the base is the fork's controller, which is what makes it a fork.
+        var owner = await _h.Volumes.GetAsync(PoolGatewayHarness.Ns, baseName, cancellationToken);
         var fork = await _h.Volumes.CreateAsync(new CacheVolume
         {
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = PoolGatewayHarness.Ns, Labels = labels },
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                NamespaceProperty = PoolGatewayHarness.Ns,
+                Labels = labels,
+                OwnerReferences = [new V1OwnerReference { ApiVersion = owner!.ApiVersion, Kind = CacheVolume.KubeKind, Name = baseName, Uid = owner.Metadata.Uid, Controller = true }],
+            },
             Spec = new CacheVolumeSpec { Pool = PoolGatewayHarness.PoolName, CloneFrom = baseName },
         }, cancellationToken);
         Created.Enqueue(name);

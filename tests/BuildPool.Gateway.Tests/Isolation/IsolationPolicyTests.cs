@@ -74,7 +74,14 @@ public sealed class IsolationPolicyTests
         var settings = new PoolSettings { MaxConcurrentBuilds = 4, Sharing = CacheSharing.Private };
         CacheVolume Volume(string name, Dictionary<string, string>? labels) => new()
         {
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "ci", Labels = labels },
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                NamespaceProperty = "ci",
+                Labels = labels,
+                // As the operator makes them: the base controls its forks.
+                OwnerReferences = labels is null ? null : [new V1OwnerReference { ApiVersion = "buildpool.dev/v1alpha1", Kind = CacheVolume.KubeKind, Name = "pool-0", Uid = "u", Controller = true }],
+            },
             Spec = new CacheVolumeSpec { Pool = "pool" },
             Status = new CacheVolumeStatus { Phase = CacheVolumePhase.Ready, Endpoint = $"tcp://{name}:1234" },
         };

@@ -11,6 +11,7 @@ using BuildPool.Gateway.Tests.Support;
 using BuildPool.Http2;
 using BuildPool.Runtime.Client;
 using BuildPool.TestDoubles;
+using BuildPool.TestDoubles.Protocol.Frontend;
 using Grpc.Core;
 using Grpc.Net.Client;
 using k8s.Models;
@@ -475,6 +476,39 @@ public sealed class TenantAccessTests : IDisposable
     }
 
     // Keys from what a build names (image, context directory), not from the certificate.
+    [Fact]
+    public async Task Another_tenant_joining_a_running_builds_session_or_frontend_calls_is_refused_and_the_build_completes()
+    {
+        await using var h = await StartAsync();
+        h.Fleet.Configure(b => b.HoldSolves = true);
+        using var alpha = Client("alpha");
+        using var beta = Client("beta");
+        await BindAsync(h, "alpha", alpha);
+        await BindAsync(h, "beta", beta);
+        using var alphaChannel = Channel(h, alpha, out _);
+        var betaBuild = Buildx(h, beta, ClientTlsStyle.Buildx).BuildAsync(new FakeBuildxOptions { Bootstrap = false, Ref = "r-beta", SessionId = "s-beta" });
+        await h.Fleet[Volume].Builds.WaitForRunningAsync("r-beta");
+        // Beta's session is up (its Solve waits for it); no second one may reach the builder.
+        var sessionCalls = h.Fleet[Volume].Builds.Calls.Count(c => c.Method == "Session");
+
+        // The session stream is where the builder reads the build's files and secrets from.
+        using var session = new Control.ControlClient(alphaChannel).Session(new Metadata { { "x-docker-expose-session-uuid", "s-beta" } }, DateTime.UtcNow.AddSeconds(5));
+        var sessionRefused = await Assert.ThrowsAsync<RpcException>(() => session.ResponseStream.MoveNext(CancellationToken.None));
+        // Frontend calls carry the build's ref; buildx's own frontend drives the build through them.
+        var bridgeRefused = await Assert.ThrowsAsync<RpcException>(async () => await new LLBBridge.LLBBridgeClient(alphaChannel)
+            .PingAsync(new BuildPool.TestDoubles.Protocol.Frontend.PingRequest(), new Metadata { { "buildkit-controlapi-buildid", "r-beta" } }, DateTime.UtcNow.AddSeconds(5)));
+
+        Assert.Equal(StatusCode.PermissionDenied, sessionRefused.StatusCode);
+        Assert.Equal("session s-beta belongs to another tenant's build; a build's calls must come from the tenant that started it", sessionRefused.Status.Detail);
+        Assert.Equal(StatusCode.PermissionDenied, bridgeRefused.StatusCode);
+        Assert.Equal("build r-beta belongs to another tenant's build; a build's calls must come from the tenant that started it", bridgeRefused.Status.Detail);
+        Assert.Equal(sessionCalls, h.Fleet[Volume].Builds.Calls.Count(c => c.Method == "Session"));
+        h.Fleet[Volume].Builds.Release("r-beta");
+        var betaResult = await betaBuild.Within();
+        Assert.True(betaResult.Succeeded, betaResult.ToString());
+        Assert.Equal(Volume, betaResult.Builder);
+    }
+
     private static void ImageKeys(BuilderPoolSpec pool) => pool.Routing.KeySources = [RoutingKeySource.ImageName, RoutingKeySource.SessionDirectory];
 
     private static async Task Drain<T>(IAsyncStreamReader<T> stream)

@@ -60,4 +60,29 @@ public sealed class EventTests
         Assert.Equal("Warning", stalled.Type);
         Assert.StartsWith("spec.cache.gc.maxUsedSpace:", stalled.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_same_event_again_raises_the_count_of_the_first_instead_of_adding_an_object()
+    {
+        await using var h = await OperatorHarness.StartAsync(startOperator: false);
+        var pool = await h.Pools.CreateAsync(Pool());
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        var recorder = new Status.EventRecorder(new ResourceClient<Corev1Event>(h.Kubernetes), clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<Status.EventRecorder>.Instance);
+
+        await recorder.RecordAsync(pool, "Warning", "ImagePullBackOff", "cannot pull", CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await recorder.RecordAsync(pool, "Warning", "ImagePullBackOff", "cannot pull", CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await recorder.RecordAsync(pool, "Warning", "ImagePullBackOff", "cannot pull", CancellationToken.None);
+        await recorder.RecordAsync(pool, "Warning", "ImagePullBackOff", "another cause", CancellationToken.None);
+        clock.Advance(Status.EventRecorder.AggregationWindow);
+        await recorder.RecordAsync(pool, "Warning", "ImagePullBackOff", "cannot pull", CancellationToken.None);
+
+        var events = (await EventsAsync(h)).Where(e => e.InvolvedObject.Uid == pool.Metadata.Uid).OrderBy(e => e.FirstTimestamp).ThenBy(e => e.Message, StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            [("cannot pull", 3, new DateTime(2030, 1, 2, 3, 5, 5, DateTimeKind.Utc)), ("another cause", 1, new DateTime(2030, 1, 2, 3, 5, 5, DateTimeKind.Utc)), ("cannot pull", 1, new DateTime(2030, 1, 2, 3, 15, 5, DateTimeKind.Utc))],
+            events.Select(e => (e.Message, e.Count ?? 0, e.LastTimestamp!.Value.ToUniversalTime())));
+        Assert.Equal(new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc), events[0].FirstTimestamp!.Value.ToUniversalTime());
+    }
 }
+

@@ -1,6 +1,7 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.LocalApi;
 using BuildPool.Operator.Hosting;
+using BuildPool.Operator.Volumes;
 using BuildPool.Runtime.Client;
 using BuildPool.TestDoubles;
 using k8s;
@@ -53,7 +54,7 @@ internal sealed class OperatorHarness : IAsyncDisposable
 
     public ResourceClient<V1Lease> Leases { get; }
 
-    public static async Task<OperatorHarness> StartAsync(OperatorOptions? options = null, bool startOperator = true, TimeProvider? time = null, ILoggerFactory? logging = null)
+    public static async Task<OperatorHarness> StartAsync(OperatorOptions? options = null, bool startOperator = true, TimeProvider? time = null, ILoggerFactory? logging = null, IBuilderConnector? connector = null)
     {
         var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds, BookmarkInterval = TimeSpan.FromSeconds(1) });
         await server.StartAsync();
@@ -61,20 +62,20 @@ internal sealed class OperatorHarness : IAsyncDisposable
         var harness = new OperatorHarness(server, daemon);
         if (startOperator)
         {
-            harness.StartOperator(options, time, logging);
+            harness.StartOperator(options, time, logging, connector);
         }
 
         return harness;
     }
 
-    public void StartOperator(OperatorOptions? options = null, TimeProvider? time = null, ILoggerFactory? logging = null)
+    public void StartOperator(OperatorOptions? options = null, TimeProvider? time = null, ILoggerFactory? logging = null, IBuilderConnector? connector = null)
     {
         var (manager, _) = BuildPoolOperator.Create(
             Kubernetes,
-            options ?? new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = TimeSpan.FromSeconds(1) },
+            options ?? new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = TimeSpan.FromSeconds(1), SecretRefreshInterval = TimeSpan.FromSeconds(2) },
             time ?? TimeProvider.System,
             logging ?? Logging,
-            connector: new FixedBuilderConnector(Daemon.Address));
+            connector: connector ?? new FixedBuilderConnector(Daemon.Address));
         if (_stop.IsCancellationRequested)
         {
             _stop.Dispose();

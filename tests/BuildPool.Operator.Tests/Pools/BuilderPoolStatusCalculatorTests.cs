@@ -1,4 +1,5 @@
 using BuildPool.Api.V1Alpha1;
+using BuildPool.Operator.Diagnosis;
 using BuildPool.Operator.Naming;
 using BuildPool.Operator.Pools;
 using BuildPool.Operator.Status;
@@ -19,7 +20,7 @@ public sealed class BuilderPoolStatusCalculatorTests
     private static readonly DateTime Now = new(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc);
     private static readonly DateTime Earlier = Now.AddHours(-2);
 
-    private sealed record Case(BuilderPool Pool, IReadOnlyList<CacheVolume> Volumes, V1Deployment? Gateway, Outcome? Outcome = null, bool Planned = true, string[]? Waiting = null);
+    private sealed record Case(BuilderPool Pool, IReadOnlyList<CacheVolume> Volumes, V1Deployment? Gateway, Outcome? Outcome = null, bool Planned = true, string[]? Waiting = null, StartFailure? GatewayFailure = null);
 
     private static BuilderPool Pool(int volumes = 2, int warm = 2, TlsMode tls = TlsMode.Managed, BuilderPoolStatus? status = null) => new()
     {
@@ -39,6 +40,13 @@ public sealed class BuilderPoolStatusCalculatorTests
         Spec = new CacheVolumeSpec { Pool = "ci", Keys = key is null ? null : [key] },
         Status = new CacheVolumeStatus { Phase = phase, ActiveBuilds = active },
     };
+
+    private static CacheVolume Failed(string name, string reason, string message)
+    {
+        var volume = Volume(name, CacheVolumePhase.Failed);
+        volume.Status.Conditions = [new V1Condition { Type = Conditions.Stalled, Status = "True", Reason = reason, Message = message, LastTransitionTime = Earlier }];
+        return volume;
+    }
 
     private static V1Deployment Gateway(int available) => new()
     {
@@ -85,6 +93,24 @@ public sealed class BuilderPoolStatusCalculatorTests
             Pool(),
             [Volume("ci-0", CacheVolumePhase.Ready), Volume("ci-1", CacheVolumePhase.Failed)],
             Gateway(available: 2)),
+        ["Failing_volumes_are_counted_and_summarised_by_cause_while_a_ready_builder_keeps_the_pool_reconciling"] = new(
+            Pool(volumes: 4, warm: 4),
+            [
+                Volume("ci-0", CacheVolumePhase.Ready),
+                Failed("ci-1", "ImagePullBackOff", "cannot pull image \"buildkit:nope\""),
+                Failed("ci-2", "ImagePullBackOff", "cannot pull image \"buildkit:nope\""),
+                Failed("ci-3", "ClaimNotBound", "PersistentVolumeClaim ci-3-state is not bound"),
+            ],
+            Gateway(available: 2)),
+        ["A_pool_none_of_whose_builders_can_start_is_stalled"] = new(
+            Pool(),
+            [Failed("ci-0", "PodSecurityRejected", "violates PodSecurity"), Failed("ci-1", "PodSecurityRejected", "violates PodSecurity")],
+            Gateway(available: 2)),
+        ["A_gateway_that_cannot_start_stalls_the_pool_before_its_builders_are_considered"] = new(
+            Pool(),
+            [Volume("ci-0", CacheVolumePhase.Ready), Volume("ci-1", CacheVolumePhase.Starting)],
+            Gateway(available: 0),
+            GatewayFailure: new StartFailure("ImagePullBackOff", "cannot pull image \"buildpool:nope\" of container gateway; check the operator's --gateway-image")),
         ["Idle_volumes_count_as_ready_volumes_but_not_as_builders"] = new(
             Pool(volumes: 3, warm: 1),
             [Volume("ci-0", CacheVolumePhase.Ready), Volume("ci-1", CacheVolumePhase.Idle), Volume("ci-2", CacheVolumePhase.Draining, active: 1)],
@@ -149,7 +175,7 @@ public sealed class BuilderPoolStatusCalculatorTests
         var demands = TestSignals.Demands(Now, null, c.Waiting ?? []);
         var dedicated = c.Pool.Spec.Assignment.Mode == AssignmentMode.Dedicated ? DedicatedDemandPlanner.Plan(c.Pool, c.Volumes, demands, TimeSpan.FromMinutes(5), Now) : null;
         var plan = c.Planned ? BuilderPoolPlanner.Plan(c.Pool, new OperatorOptions(), c.Volumes, dedicated: dedicated) : null;
-        var status = BuilderPoolStatusCalculator.Compute(c.Pool, plan, c.Volumes, c.Gateway, c.Outcome, Now, out var decided);
+        var status = BuilderPoolStatusCalculator.Compute(c.Pool, plan, c.Volumes, c.Gateway, c.Outcome, Now, out var decided, gatewayFailure: c.GatewayFailure);
         return (status, decided);
     }
 }

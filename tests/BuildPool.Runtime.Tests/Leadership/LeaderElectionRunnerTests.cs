@@ -73,6 +73,30 @@ public sealed class LeaderElectionRunnerTests
         await runB.WaitAsync(Timeout);
     }
 
+    [Fact]
+    public async Task A_leader_that_stops_releases_the_lease_so_the_standby_leads_at_its_next_retry_not_when_the_lease_runs_out()
+    {
+        using var stopA = new CancellationTokenSource();
+        using var stopB = new CancellationTokenSource();
+        var longLease = TimeSpan.FromSeconds(30);
+        var a = Candidate("a", leaseDuration: longLease);
+        var runA = a.RunAsync(token => ReconcileWhileLeadingAsync("a", token), stopA.Token);
+        await Eventually.TrueAsync(() => Leaders.Count == 1, "a leads", Timeout);
+        var b = Candidate("b", leaseDuration: longLease);
+        var runB = b.RunAsync(token => ReconcileWhileLeadingAsync("b", token), stopB.Token);
+
+        var stoppedAt = DateTimeOffset.UtcNow;
+        await stopA.CancelAsync();
+        await runA.WaitAsync(Timeout);
+        await Eventually.TrueAsync(() => Leaders.Count == 2, "b takes over", Timeout);
+
+        Assert.True(DateTimeOffset.UtcNow - stoppedAt < TimeSpan.FromSeconds(5), $"b took over {(DateTimeOffset.UtcNow - stoppedAt).TotalSeconds:F1} s after a stopped");
+        Assert.Equal(["a", "b"], Leaders);
+        Assert.Equal(1, Volatile.Read(ref _maxReconciling));
+        await stopB.CancelAsync();
+        await runB.WaitAsync(Timeout);
+    }
+
     private IReadOnlyList<string> Leaders
     {
         get
@@ -84,14 +108,14 @@ public sealed class LeaderElectionRunnerTests
         }
     }
 
-    private LeaderElectionRunner Candidate(string identity, RuntimeMetrics? metrics = null) => new(
+    private LeaderElectionRunner Candidate(string identity, RuntimeMetrics? metrics = null, TimeSpan? leaseDuration = null) => new(
         new InMemoryLock(_lease, identity),
         new LeaderElectionOptions
         {
             LeaseName = "operator",
             LeaseNamespace = "system",
             Identity = identity,
-            LeaseDuration = TimeSpan.FromSeconds(2),
+            LeaseDuration = leaseDuration ?? TimeSpan.FromSeconds(2),
             RenewDeadline = TimeSpan.FromSeconds(1),
             RetryPeriod = TimeSpan.FromMilliseconds(100),
         },

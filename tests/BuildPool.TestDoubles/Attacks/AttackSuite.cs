@@ -53,6 +53,9 @@ public sealed class AttackSuite : IAsyncDisposable
         }
     }
 
+    // Generous: the full-size attacks write hundreds of MiB, and a loaded machine writes slowly.
+    private static readonly TimeSpan ArmTimeout = TimeSpan.FromMinutes(10);
+
     public async Task<AttackReport> RunAsync(GatewayAttack attack, int count, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(attack);
@@ -70,7 +73,14 @@ public sealed class AttackSuite : IAsyncDisposable
             var armed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var client = new AttackClient(_gateway.EndPoint, Attacker);
             var running = Task.Run(() => attack.RunAsync(client, count, armed, stop.Token), CancellationToken.None);
-            await armed.Task.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
+            try
+            {
+                await armed.Task.WaitAsync(ArmTimeout, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException($"The {attack.Name} attack did not get its {count} calls out within {ArmTimeout.TotalMinutes} minutes.");
+            }
             honest = await HonestAsync(cancellationToken);
             peak = sampling.Peak;
             await stop.CancelAsync();

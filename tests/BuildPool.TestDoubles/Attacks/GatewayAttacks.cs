@@ -26,6 +26,9 @@ public static class GatewayAttacks
     // Streams per attacking connection: under the gateway's 256, so the attack is not refused by HTTP/2 alone.
     private const int StreamsPerConnection = 200;
 
+    // Requests one attack writes at the same time.
+    private const int WritesInFlight = 32;
+
     public static IReadOnlyList<GatewayAttack> All { get; } =
     [
         new("huge-refs", "Status calls whose ref is just under 4 MiB, held open", 24, 150, HugeRefsAsync),
@@ -55,51 +58,57 @@ public static class GatewayAttacks
         HeldCallsAsync(client, count, armed, token, (connection, i, ct) =>
             AttackClient.SendAsync(connection, client.Headers(Control + "Solve"), new SolveRequest { Ref = FakeBuildxOptions.NewId(), Session = FakeBuildxOptions.NewId() }, compressed: true, endRequest: true, ct));
 
-    /// <summary>Opens <paramref name="count"/> calls over as few connections as the stream limit allows, and holds them until the token fires.</summary>
+    /// <summary>
+    /// Opens <paramref name="count"/> calls over as few connections as the stream limit allows, and
+    /// holds them until the token fires. Requests go out <see cref="WritesInFlight"/> at a time: a
+    /// call the gateway refused and stopped reading waits out <see cref="StalledWrite"/>, and one
+    /// at a time that would make the full-size attacks take longer than the attack itself.
+    /// </summary>
     private static async Task<AttackTally> HeldCallsAsync(
         AttackClient client, int count, TaskCompletionSource armed, CancellationToken token, Func<Http2ClientConnection, int, CancellationToken, Task<Http2ClientStream>> start, bool readAnswers = true)
     {
         var tally = new AttackTally();
         var connections = new List<Http2ClientConnection>();
-        var answers = new List<Task>();
+        var calls = new List<Task>();
+        var written = new List<Task>();
+        using var inFlight = new SemaphoreSlim(WritesInFlight);
+        Http2ClientConnection? broken = null;
         try
         {
             Http2ClientConnection? connection = null;
             for (var i = 0; i < count && !token.IsCancellationRequested; i++)
             {
                 tally.CountSent();
-                try
+                if (connection is null || connection == Volatile.Read(ref broken) || i % StreamsPerConnection == 0)
                 {
-                    if (connection is null || i % StreamsPerConnection == 0)
+                    try
                     {
                         connection = await client.ConnectAsync(token);
                         connections.Add(connection);
                     }
-
-                    Http2ClientStream stream;
-                    try
+                    catch (Exception ex) when (ex is Http2ConnectionException or IOException or SocketException)
                     {
-                        stream = await start(connection, i, token).WaitAsync(StalledWrite, token);
-                    }
-                    catch (TimeoutException)
-                    {
-                        // The gateway answered (or refused) and stopped reading what is left of the
-                        // request; the call ends with its connection when the attack does.
-                        tally.Count("request write stalled", $"no window to send the rest of the request within {StalledWrite.TotalSeconds} s");
+                        tally.Count("connection closed", ex.Message);
+                        connection = null;
                         continue;
                     }
+                }
 
-                    answers.Add(readAnswers ? AttackClient.AnswerAsync(stream, tally, token) : UnreadAsync(stream, tally, token));
-                }
-                catch (Exception ex) when (ex is Http2ConnectionException or Http2StreamException or IOException or SocketException)
-                {
-                    tally.Count("connection closed", ex.Message);
-                    connection = null;
-                }
+                await inFlight.WaitAsync(token);
+                var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                written.Add(sent.Task);
+                calls.Add(CallAsync(connection, i, sent));
             }
 
+            // Every request is out (or stalled): the attack is in place.
+            await Task.WhenAll(written);
             armed.TrySetResult();
-            await Task.WhenAll(answers);
+            await Task.WhenAll(calls);
+            return tally;
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            await Task.WhenAll(calls);
             return tally;
         }
         finally
@@ -109,6 +118,39 @@ public static class GatewayAttacks
             {
                 await open.DisposeAsync();
             }
+        }
+
+        async Task CallAsync(Http2ClientConnection connection, int i, TaskCompletionSource sent)
+        {
+            Http2ClientStream stream;
+            try
+            {
+                stream = await start(connection, i, token).WaitAsync(StalledWrite, token);
+            }
+            catch (TimeoutException)
+            {
+                // The gateway answered (or refused) and stopped reading what is left of the
+                // request; the call ends with its connection when the attack does.
+                tally.Count("request write stalled", $"no window to send the rest of the request within {StalledWrite.TotalSeconds} s");
+                return;
+            }
+            catch (Exception ex) when (ex is Http2ConnectionException or Http2StreamException or IOException or SocketException)
+            {
+                tally.Count("connection closed", ex.Message);
+                Volatile.Write(ref broken, connection);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            finally
+            {
+                inFlight.Release();
+                sent.TrySetResult();
+            }
+
+            await (readAnswers ? AttackClient.AnswerAsync(stream, tally, token) : UnreadAsync(stream, tally, token));
         }
     }
 

@@ -352,9 +352,11 @@ public static class BuilderPoolPlanner
             return command + " --use";
         }
 
+        // The same files, in the same place, as a ClientAccess binding's command names.
         var host = new Uri(endpoint.Replace("tcp://", "https://", StringComparison.Ordinal)).Host;
-        var certs = tls.RequireClientCertificate ? ",cert=$PWD/cert.pem,key=$PWD/key.pem" : string.Empty;
-        return $"{command} --driver-opt cacert=$PWD/ca.pem{certs},servername={host} --use";
+        var dir = Bindings.ClientAccessCommand.Directory(pool);
+        var certs = tls.RequireClientCertificate ? $",cert={dir}/cert.pem,key={dir}/key.pem" : string.Empty;
+        return $"{command} --driver-opt cacert={dir}/ca.pem{certs},servername={host} --use";
     }
 
     // Only the identifying labels: a selector is immutable on a Deployment, so it must never grow.

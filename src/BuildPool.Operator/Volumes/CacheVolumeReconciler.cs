@@ -79,8 +79,11 @@ public sealed partial class CacheVolumeReconciler(
         var finalizing = volume.Metadata.DeletionTimestamp is not null;
         var claim = caches.Claims.Cache.Get(ns, ResourceNames.StateClaim(volume.Metadata.Name));
         // Only a ready pod can be running builds: a Pending or crash-looping one is not dialled (its
-        // cluster name may not even resolve yet), and stopping it needs no drain.
-        var probe = (deployment?.Status?.ReadyReplicas ?? 0) > 0 && (!finalizing || Finalizers.Has(volume, WellKnown.VolumeFinalizer))
+        // cluster name may not even resolve yet), and stopping it needs no drain. A builder already
+        // draining running builds stays asked while it has a pod: a moment without a ready replica
+        // in the Deployment's status must not end the drain and cut those builds short.
+        var draining = volume.Status?.Phase == CacheVolumePhase.Draining && (deployment?.Status?.Replicas ?? 0) > 0;
+        var probe = ((deployment?.Status?.ReadyReplicas ?? 0) > 0 || draining) && (!finalizing || Finalizers.Has(volume, WellKnown.VolumeFinalizer))
             ? await ProbeAsync(volume, cancellationToken)
             : null;
         return new CacheVolumeObservation

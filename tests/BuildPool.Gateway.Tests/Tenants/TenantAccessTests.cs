@@ -475,7 +475,6 @@ public sealed class TenantAccessTests : IDisposable
         Assert.Equal(Volume, (await betaSolve.ResponseAsync.Within()).ExporterResponse["x-fake-builder"]);
     }
 
-    // Keys from what a build names (image, context directory), not from the certificate.
     [Fact]
     public async Task Another_tenant_joining_a_running_builds_session_or_frontend_calls_is_refused_and_the_build_completes()
     {
@@ -509,6 +508,7 @@ public sealed class TenantAccessTests : IDisposable
         Assert.Equal(Volume, betaResult.Builder);
     }
 
+    // Keys from what a build names (image, context directory), not from the certificate.
     private static void ImageKeys(BuilderPoolSpec pool) => pool.Routing.KeySources = [RoutingKeySource.ImageName, RoutingKeySource.SessionDirectory];
 
     private static async Task Drain<T>(IAsyncStreamReader<T> stream)

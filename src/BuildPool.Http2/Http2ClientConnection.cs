@@ -201,6 +201,38 @@ public sealed class Http2ClientConnection : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(headers);
         await AcquireStreamSlotAsync(cancellationToken);
+        return await StartReservedStreamAsync(headers, endStream);
+    }
+
+    /// <summary>
+    /// Takes a stream slot now if one is free, so that a caller choosing among connections
+    /// under its own lock cannot lose the slot it saw to another caller and then queue behind
+    /// a stream that may never end. Pair with <see cref="StartReservedStreamAsync"/> or
+    /// <see cref="ReleaseReservedStreamSlot"/>.
+    /// </summary>
+    internal bool TryReserveStreamSlot()
+    {
+        lock (_lock)
+        {
+            if (_failure is not null || _goAwayReceived || _reservedStreams >= _peerMaxConcurrentStreams)
+            {
+                return false;
+            }
+
+            _reservedStreams++;
+            return true;
+        }
+    }
+
+    /// <summary>Gives back a slot from <see cref="TryReserveStreamSlot"/> that will not be used.</summary>
+    internal void ReleaseReservedStreamSlot() => ReleaseStreamSlot();
+
+    /// <summary>Opens a stream on a slot already taken by <see cref="TryReserveStreamSlot"/> or <see cref="AcquireStreamSlotAsync"/>.</summary>
+    internal async Task<Http2ClientStream> StartReservedStreamAsync(
+        IReadOnlyList<KeyValuePair<string, string>> headers,
+        bool endStream)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
         var stream = new Http2ClientStream(this, headers, endStream, _options.InitialStreamWindowSize);
         var sent = stream.Operation.Start();
         if (!_writes.Writer.TryWrite(WriteItem.ForHeaders(stream)))

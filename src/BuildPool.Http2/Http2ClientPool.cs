@@ -49,15 +49,44 @@ public sealed class Http2ClientPool : IAsyncDisposable
         var entry = _backends.GetOrAdd(backend, static b => new Backend(b));
         for (var attempt = 0; ; attempt++)
         {
-            var connection = await GetConnectionAsync(entry, cancellationToken);
+            var (connection, reserved) = await GetConnectionAsync(entry, cancellationToken);
             try
             {
-                return await connection.StartStreamAsync(headers, endStream, cancellationToken);
+                return reserved
+                    ? await connection.StartReservedStreamAsync(headers, endStream)
+                    : await StartQueuedStreamAsync(entry, connection, headers, endStream, cancellationToken);
             }
             catch (Http2ConnectionException ex) when (ex.IsRetryable && attempt < 3)
             {
                 Retire(entry, connection);
             }
+        }
+    }
+
+    private async Task<Http2ClientStream> StartQueuedStreamAsync(
+        Backend entry,
+        Http2ClientConnection connection,
+        IReadOnlyList<KeyValuePair<string, string>> headers,
+        bool endStream,
+        CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(_options.StreamSlotTimeout);
+        try
+        {
+            return await connection.StartStreamAsync(headers, endStream, wait.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && wait.IsCancellationRequested)
+        {
+            int connections;
+            lock (entry)
+            {
+                connections = entry.Connections.Count;
+            }
+
+            throw new Http2ConnectionException(
+                Http2ErrorCode.RefusedStream,
+                string.Create(CultureInfo.InvariantCulture, $"{connection.Peer} took no new stream for {_options.StreamSlotTimeout.TotalSeconds:0.###} s: all {connections} connections to it are at its limit of {connection.MaxConcurrentStreams} concurrent streams"));
         }
     }
 
@@ -129,7 +158,14 @@ public sealed class Http2ClientPool : IAsyncDisposable
         _disposing.Dispose();
     }
 
-    private async Task<Http2ClientConnection> GetConnectionAsync(Backend entry, CancellationToken cancellationToken)
+    /// <summary>
+    /// A connection for one new stream. With room on some connection, the stream's slot is taken
+    /// here under the backend's lock (<c>reserved</c>): choosing a connection for its free slot
+    /// and taking that slot later let many callers pick the same last slot and queue behind a
+    /// stream that might never end while the pool could have opened another connection. Only at
+    /// the connection limit does the caller queue (not reserved) on the connection that frees up soonest.
+    /// </summary>
+    private async Task<(Http2ClientConnection Connection, bool Reserved)> GetConnectionAsync(Backend entry, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -155,7 +191,13 @@ public sealed class Http2ClientPool : IAsyncDisposable
 
                 if (best is not null)
                 {
-                    return best;
+                    if (best.TryReserveStreamSlot())
+                    {
+                        return (best, true);
+                    }
+
+                    // It failed or received GOAWAY since we looked: the next sweep retires it.
+                    continue;
                 }
 
                 if (entry.PendingConnect is null && entry.Connections.Count < _options.MaxConnectionsPerBackend)
@@ -166,7 +208,7 @@ public sealed class Http2ClientPool : IAsyncDisposable
                 if (entry.PendingConnect is null && leastLoaded is not null)
                 {
                     // At the connection limit: queue on the connection that frees up soonest.
-                    return leastLoaded;
+                    return (leastLoaded, false);
                 }
 
                 connect = entry.PendingConnect!;

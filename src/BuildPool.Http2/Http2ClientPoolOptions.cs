@@ -27,6 +27,17 @@ public sealed class Http2ClientPoolOptions
 
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a stream may wait for a slot when every connection to a backend is at the
+    /// backend's SETTINGS_MAX_CONCURRENT_STREAMS and no more connections may open. BuildKit allows
+    /// far more streams than that ever needs; a builder that lowers its limit and holds its
+    /// streams open must fail the calls it keeps waiting, not hold them for as long as it likes.
+    /// </summary>
+    public TimeSpan StreamSlotTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A copy to change some settings of.</summary>
+    public Http2ClientPoolOptions Clone() => (Http2ClientPoolOptions)MemberwiseClone();
+
     /// <summary>The <c>:scheme</c> requests to these backends carry.</summary>
     public string Scheme => Tls is null ? "http" : "https";
 }

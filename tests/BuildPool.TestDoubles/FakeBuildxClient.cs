@@ -84,6 +84,10 @@ public sealed class FakeBuildxClient
 
         await using (connection)
         {
+            // grpc-go ends every wait of a call when its context ends, sending HEADERS and
+            // waiting for a stream slot included; closing the connection at the deadline does that
+            // here, so a gateway that never answers shows as DeadlineExceeded, never as a hang.
+            using var abortAtDeadline = token.Register(static c => _ = ((Http2ClientConnection)c!).DisposeAsync().AsTask(), connection);
             calls.Add(await UnaryAsync(connection, authority, Control + "ListWorkers", new ListWorkersRequest(), bootstrap: false, extra: null, token));
 
             // Status first: buildx subscribes before it solves, so the gateway must hold it until the build is placed.
@@ -397,7 +401,7 @@ public sealed class FakeBuildxClient
         // Codes as grpc-go maps transport failures, so tests read them like buildx errors.
         var code = error switch
         {
-            OperationCanceledException when token.IsCancellationRequested => StatusCode.DeadlineExceeded,
+            _ when token.IsCancellationRequested => StatusCode.DeadlineExceeded,
             Http2StreamException { ErrorCode: Http2ErrorCode.Cancel } => StatusCode.Cancelled,
             Http2StreamException { ErrorCode: Http2ErrorCode.RefusedStream } => StatusCode.Unavailable,
             Http2StreamException => StatusCode.Internal,

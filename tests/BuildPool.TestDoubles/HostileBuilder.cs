@@ -33,6 +33,7 @@ public sealed class HostileBuilder : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
     private readonly ConcurrentDictionary<string, int> _outcomes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new();
+    private readonly ConcurrentDictionary<(object Connection, int StreamId), (string Kind, long Since)> _openStreams = new();
     private readonly Task _accepting;
     private int _connections;
     private int _open;
@@ -66,6 +67,14 @@ public sealed class HostileBuilder : IAsyncDisposable
     /// <summary>SETTINGS_MAX_CONCURRENT_STREAMS the raw builder announces; 1 gives every call a connection of its own.</summary>
     public uint MaxConcurrentStreams { get; set; } = 100;
 
+    /// <summary>
+    /// Refuse (RST_STREAM REFUSED_STREAM) every build request after a connection's first, even
+    /// when an answer raised SETTINGS_MAX_CONCURRENT_STREAMS: one answer per connection, so a
+    /// silent answer cannot be kept alive by other streams' traffic on its connection (which is
+    /// a long build to the gateway, as on a real builder, and ends only with its client).
+    /// </summary>
+    public bool OneAnswerPerConnection { get; set; }
+
     /// <summary>Connections the gateway opened.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
@@ -77,6 +86,17 @@ public sealed class HostileBuilder : IAsyncDisposable
 
     /// <summary>How connections ended: "gateway GOAWAY ENHANCE_YOUR_CALM", "gateway closed", "builder closed", ...</summary>
     public IReadOnlyDictionary<string, int> Outcomes => _outcomes.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Answered streams (answers that keep reading and keep the connection open) the gateway has
+    /// neither reset nor closed the connection of for at least <paramref name="age"/>, counted by
+    /// answer kind: where to look when a build never ended. Includes streams the answer ended itself.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> StreamsOpenLongerThan(TimeSpan age) =>
+        _openStreams.Values
+            .Where(s => System.Diagnostics.Stopwatch.GetElapsedTime(s.Since) >= age)
+            .GroupBy(s => s.Kind, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
     /// <summary>A raw HTTP/2 builder answering every build request with <paramref name="answer"/>.</summary>
     public static HostileBuilder Start(string name, Func<HostileRequest, HostileAnswer> answer)
@@ -149,7 +169,18 @@ public sealed class HostileBuilder : IAsyncDisposable
             }
             else
             {
-                await new RawConnection(this, socket).RunAsync();
+                var connection = new RawConnection(this, socket);
+                try
+                {
+                    await connection.RunAsync();
+                }
+                finally
+                {
+                    foreach (var key in _openStreams.Keys.Where(k => k.Connection == connection))
+                    {
+                        _openStreams.TryRemove(key, out _);
+                    }
+                }
             }
         }
         catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
@@ -219,6 +250,7 @@ public sealed class HostileBuilder : IAsyncDisposable
         private readonly List<byte> _block = [];
         private bool _stopReading;
         private bool _closedByUs;
+        private int _answered;
 
         public async Task RunAsync()
         {
@@ -277,6 +309,9 @@ public sealed class HostileBuilder : IAsyncDisposable
                 case Http2FrameType.Ping when !header.HasFlag(Http2FrameFlags.Ack) && owner.AnswerPings:
                     await WriteAsync(HostileFrames.Frame((byte)Http2FrameType.Ping, Http2FrameFlags.Ack, 0, frame.Payload.ToArray()), token);
                     break;
+                case Http2FrameType.RstStream:
+                    owner._openStreams.TryRemove((this, header.StreamId), out _);
+                    break;
                 case Http2FrameType.GoAway:
                     var code = (Http2ErrorCode)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(frame.Payload.Slice(4, 4).ToArray());
                     owner.Count($"gateway GOAWAY {code}");
@@ -312,7 +347,20 @@ public sealed class HostileBuilder : IAsyncDisposable
                 return;
             }
 
+            if (owner.OneAnswerPerConnection && _answered++ > 0)
+            {
+                owner.Count("refused a second stream");
+                await WriteAsync(HostileFrames.RstStreamFrame(streamId, (uint)Http2ErrorCode.RefusedStream), token);
+                return;
+            }
+
             var answer = owner.Answer(new HostileRequest(streamId, path, Interlocked.Increment(ref owner._requests) - 1));
+            if (!answer.StopReading && answer.End == HostileEnd.KeepOpen)
+            {
+                // Only where the builder would see the gateway's RST_STREAM or close; the stream
+                // may still have been ended by the answer itself (END_STREAM in its bytes).
+                owner._openStreams[(this, streamId)] = (answer.Kind, System.Diagnostics.Stopwatch.GetTimestamp());
+            }
             if (answer.StopReading)
             {
                 _stopReading = true;

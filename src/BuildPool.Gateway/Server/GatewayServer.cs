@@ -241,15 +241,10 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         connection.InitialStreamWindowSize = options.UpstreamStreamBuffer;
         connection.InitialConnectionWindowSize = options.UpstreamConnectionBuffer;
         connection.ReceiveBudget = UpstreamBuffer;
-        return new()
-        {
-            MaxConnectionsPerBackend = upstream.MaxConnectionsPerBackend,
-            Connection = connection,
-            Tls = tls,
-            ConnectCallback = upstream.ConnectCallback,
-            Resolve = upstream.Resolve,
-            ConnectTimeout = upstream.ConnectTimeout,
-        };
+        var pool = upstream.Clone();
+        pool.Connection = connection;
+        pool.Tls = tls;
+        return pool;
     }
 
     private static void Configure(KestrelServerOptions kestrel, GatewayOptions options, TimeProvider time, Func<GatewayServer> server)

@@ -64,22 +64,16 @@ public sealed record GatewayTlsFlags
         var upstream = options.Upstream;
         if (UpstreamCa is not null || UpstreamCertificate is not null)
         {
-            upstream = new Http2ClientPoolOptions
+            var tls = new Http2TlsOptions
             {
-                MaxConnectionsPerBackend = upstream.MaxConnectionsPerBackend,
-                Connection = upstream.Connection,
-                ConnectCallback = upstream.ConnectCallback,
-                Resolve = upstream.Resolve,
-                ConnectTimeout = upstream.ConnectTimeout,
-                Tls = new Http2TlsOptions
-                {
-                    ServerName = upstream.Tls?.ServerName,
-                    TrustedRoots = UpstreamCa is null ? upstream.Tls?.TrustedRoots : Bundle("--upstream-ca", UpstreamCa),
-                    ClientCertificates = UpstreamCertificate is null
-                        ? upstream.Tls?.ClientCertificates
-                        : [KeyPair("--upstream-cert", UpstreamCertificate, "--upstream-key", UpstreamKey!)],
-                },
+                ServerName = upstream.Tls?.ServerName,
+                TrustedRoots = UpstreamCa is null ? upstream.Tls?.TrustedRoots : Bundle("--upstream-ca", UpstreamCa),
+                ClientCertificates = UpstreamCertificate is null
+                    ? upstream.Tls?.ClientCertificates
+                    : [KeyPair("--upstream-cert", UpstreamCertificate, "--upstream-key", UpstreamKey!)],
             };
+            upstream = upstream.Clone();
+            upstream.Tls = tls;
         }
 
         return options with

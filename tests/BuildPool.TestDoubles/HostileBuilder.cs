@@ -68,10 +68,11 @@ public sealed class HostileBuilder : IAsyncDisposable
     public uint MaxConcurrentStreams { get; set; } = 100;
 
     /// <summary>
-    /// Refuse (RST_STREAM REFUSED_STREAM) every build request after a connection's first, even
-    /// when an answer raised SETTINGS_MAX_CONCURRENT_STREAMS: one answer per connection, so a
-    /// silent answer cannot be kept alive by other streams' traffic on its connection (which is
-    /// a long build to the gateway, as on a real builder, and ends only with its client).
+    /// One answer per connection: GOAWAY (NO_ERROR, last stream = the first build request) before
+    /// the answer, and RST_STREAM REFUSED_STREAM for a request that crossed it, even when an
+    /// answer raised SETTINGS_MAX_CONCURRENT_STREAMS. Otherwise other calls' answers on the same
+    /// connection keep it alive around a silent answer: a long build to the gateway, as on a
+    /// real builder, which only its client's deadline ends.
     /// </summary>
     public bool OneAnswerPerConnection { get; set; }
 
@@ -349,9 +350,15 @@ public sealed class HostileBuilder : IAsyncDisposable
 
             if (owner.OneAnswerPerConnection && _answered++ > 0)
             {
-                owner.Count("refused a second stream");
+                // Sent before our GOAWAY reached the gateway: refused, as GOAWAY's last stream id says.
                 await WriteAsync(HostileFrames.RstStreamFrame(streamId, (uint)Http2ErrorCode.RefusedStream), token);
                 return;
+            }
+
+            if (owner.OneAnswerPerConnection)
+            {
+                // No stream after this one: the gateway opens a new connection for the next call.
+                await WriteAsync(HostileFrames.GoAwayFrame(streamId, (uint)Http2ErrorCode.NoError), token);
             }
 
             var answer = owner.Answer(new HostileRequest(streamId, path, Interlocked.Increment(ref owner._requests) - 1));

@@ -73,15 +73,18 @@ public sealed class UpstreamFuzzTests(ITestOutputHelper output)
             {
                 while (hostile.Requests < to)
                 {
+                    var before = hostile.Requests;
                     await Parallel.ForEachAsync(
                         Enumerable.Range(0, Parallelism * 4),
                         new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
                         async (_, _) => Count(outcomes, await BuildAsync(harness, project)));
+                    Assert.True(hostile.Requests > before, $"{Parallelism * 4} builds and not one call reached the hostile builder");
                 }
 
                 // A stuck build fails the run at the end of its batch, not after every other batch.
                 Assert.False(outcomes.Keys.Any(IsStuck), "a build did not end within its deadline");
                 await NothingHeldAsync(harness.Gateway);
+                Progress($"inputs {from}..{to - 1} after {clock.Elapsed.TotalSeconds:F0} s: {Describe(outcomes, hostile)}");
                 var grown = GC.GetTotalMemory(forceFullCollection: true) - baseline;
                 peak = Math.Max(peak, grown);
                 Assert.True(grown < MemoryBound, $"managed memory grew {grown >> 20} MiB over the run (bound {MemoryBound >> 20} MiB)");
@@ -127,6 +130,15 @@ public sealed class UpstreamFuzzTests(ITestOutputHelper output)
         return clock.Elapsed >= BuildDeadline || result.Status == StatusCode.DeadlineExceeded
             ? "stuck (" + string.Join(", ", result.Calls.Where(c => c.Status == StatusCode.DeadlineExceeded).Select(c => c.Method)) + ")"
             : result.Status.ToString();
+    }
+
+    // A long run's batches as they end, for a person watching (BUILDPOOL_FUZZ_PROGRESS=FILE).
+    private static void Progress(string line)
+    {
+        if (Environment.GetEnvironmentVariable("BUILDPOOL_FUZZ_PROGRESS") is { Length: > 0 } path)
+        {
+            File.AppendAllText(path, line + Environment.NewLine);
+        }
     }
 
     private static bool IsStuck(string outcome) => outcome.StartsWith("stuck", StringComparison.Ordinal);

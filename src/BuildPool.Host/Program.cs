@@ -10,4 +10,5 @@ root.Subcommands.Add(DevCommand.Create());
 root.Subcommands.Add(RenderCommand.Create());
 root.Subcommands.Add(RegistryGcCommand.Create());
 root.Subcommands.Add(LintCommand.Create());
+root.Subcommands.Add(BuildsCommand.Create());
 return await root.Parse(args).InvokeAsync();

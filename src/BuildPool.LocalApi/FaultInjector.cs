@@ -18,6 +18,7 @@ public sealed class FaultInjector : IDisposable
     private long _conflicts;
     private long _serverErrors;
     private long _droppedWatches;
+    private long _forbidden;
 
     internal FaultInjector(ObjectStore store, TimeProvider time, Random random)
     {
@@ -37,6 +38,16 @@ public sealed class FaultInjector : IDisposable
     /// Off by default: client libraries cache discovery and tests usually target the controller's reads and writes.
     /// </summary>
     public bool IncludeDiscovery { get; set; }
+
+    /// <summary>
+    /// Requests refused with 403 Forbidden, as the API server refuses a client whose Role lacks a
+    /// rule, keyed by verb and resource as <see cref="RequestStats"/> names them (<c>("patch", "leases")</c>,
+    /// <c>("update", "cachevolumes/status")</c>). Add and remove entries while a test runs.
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<(string Verb, string Resource), bool> Forbidden { get; } = new();
+
+    /// <summary>Requests refused by <see cref="Forbidden"/> so far.</summary>
+    public long InjectedForbidden => Interlocked.Read(ref _forbidden);
 
     /// <summary>Conflicts injected so far.</summary>
     public long InjectedConflicts => Interlocked.Read(ref _conflicts);
@@ -90,6 +101,7 @@ public sealed class FaultInjector : IDisposable
         ServerErrorRate = 0;
         DropWatchesEvery = null;
         WatchEventDelays.Clear();
+        Forbidden.Clear();
     }
 
     internal bool RollServerError()
@@ -100,6 +112,17 @@ public sealed class FaultInjector : IDisposable
         }
 
         Interlocked.Increment(ref _serverErrors);
+        return true;
+    }
+
+    internal bool IsForbidden(string verb, string resource)
+    {
+        if (Forbidden.IsEmpty || !Forbidden.ContainsKey((verb, resource)))
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _forbidden);
         return true;
     }
 

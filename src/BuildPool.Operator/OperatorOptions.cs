@@ -9,6 +9,19 @@ public sealed class OperatorOptions
     /// <summary>Image of BuildPool itself, run by each pool's gateway Deployment (`buildpool gateway`).</summary>
     public string GatewayImage { get; init; } = "buildpool:latest";
 
+    /// <summary>
+    /// <c>--log-format</c> and <c>--log-level</c> the pools' gateways are started with: the
+    /// operator's own, so one log pipeline reads both. Empty: the gateway's defaults (text, info).
+    /// </summary>
+    public IReadOnlyList<string> GatewayLogArgs { get; init; } = [];
+
+    /// <summary>
+    /// Names of Secrets (type kubernetes.io/dockerconfigjson) set as imagePullSecrets on every pod
+    /// the operator creates: gateways, builders and managed registries. Each must exist in the
+    /// namespace of every pool (a pod can only name Secrets of its own namespace).
+    /// </summary>
+    public IReadOnlyList<string> ImagePullSecrets { get; init; } = [];
+
     /// <summary>Gateway replicas per pool: more than one so a gateway rollout never drops the endpoint.</summary>
     public int GatewayReplicas { get; init; } = 2;
 

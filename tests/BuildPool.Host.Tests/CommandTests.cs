@@ -82,6 +82,9 @@ public sealed class CommandTests : IDisposable
     [InlineData("--max-connections-per-source 0: must be at least 1", "--max-connections-per-source", "0")]
     [InlineData("--idle-timeout", "--idle-timeout", "soon")]
     [InlineData("--max-tls-handshakes does not go with --mode passthrough", "--mode", "passthrough", "--max-tls-handshakes", "10")]
+    [InlineData("--inject-cache-ref-untrusted goes with --inject-cache-ref", "--inject-cache-ref-untrusted", "cache.internal:5001/cache/{key}")]
+    [InlineData("--inject-cache-ref-untrusted 'cache.internal:5001/cache' has no {key}", "--inject-cache-ref", "cache.internal:5000/cache/{key}", "--inject-cache-ref-untrusted", "cache.internal:5001/cache")]
+    [InlineData("--inject-cache-ref-untrusted does not go with --mode passthrough", "--mode", "passthrough", "--inject-cache-ref-untrusted", "cache.internal:5001/cache/{key}")]
     public async Task Gateway_flags_that_cannot_work_fail_in_one_line_naming_the_flag(string expected, params string[] flags)
     {
         var (code, _, error) = await Cli.RunAsync(_dir.FullName, ["gateway", "--backend", "b=tcp://127.0.0.1:1", .. flags]);

@@ -29,7 +29,7 @@ public sealed class JsonLogTests : IDisposable
         await server.StartAsync();
         var kubeconfig = Path.Combine(_dir.FullName, "kubeconfig");
         server.WriteKubeconfig(kubeconfig);
-        await using var op = Cli.Start(_dir.FullName, "operator", "--kubeconfig", kubeconfig, "--metrics-address", $"127.0.0.1:{FreePort()}",
+        await using var op = Cli.Start(_dir.FullName, "operator", "--kubeconfig", kubeconfig, "--metrics-address", $"127.0.0.1:{LoopbackPort.Free()}",
             "--log-format", "json", "--log-level", "debug");
         using var client = server.CreateClient();
         // An invalid spec: the pool reconciler logs a warning inside its reconcile.
@@ -63,9 +63,9 @@ public sealed class JsonLogTests : IDisposable
         var keyPath = Path.Combine(_dir.FullName, "tls.key");
         await File.WriteAllTextAsync(certPath, certificate.ExportCertificatePem());
         await File.WriteAllTextAsync(keyPath, keyPem);
-        var port = FreePort();
+        var port = LoopbackPort.Free();
 
-        await using var gateway = Cli.Start(_dir.FullName, "gateway", "--listen", $"127.0.0.1:{port}", "--metrics-address", $"127.0.0.1:{FreePort()}",
+        await using var gateway = Cli.Start(_dir.FullName, "gateway", "--listen", $"127.0.0.1:{port}", "--metrics-address", $"127.0.0.1:{LoopbackPort.Free()}",
             "--backend", "b0=tcp://127.0.0.1:9", "--tls-cert", certPath, "--tls-key", keyPath, "--log-format", "json", "--log-level", "trace");
         await Eventually.WaitAsync(() => Task.FromResult(gateway.Output), o => o.Contains("Gateway listening", StringComparison.Ordinal), "the gateway to listen", TimeSpan.FromMinutes(1));
         await HandshakeAsync(port);
@@ -115,10 +115,4 @@ public sealed class JsonLogTests : IDisposable
         return parsed;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -70,6 +70,35 @@ public sealed class LocalDevelopmentTests : IDisposable
             "the operator to create the sample pool's volumes and deployments", TimeSpan.FromMinutes(1));
         Assert.Contains("cachevolume.buildpool.dev/ci-release", state.Stdout, StringComparison.Ordinal);
 
+        // SHARING shows what is in effect: the pool's (Shared) for the volumes it created, the volume's own (Locked) for ci-release.
+        var table = await Eventually.WaitAsync(() => kubectl.RunAsync("get", "cachevolumes", "ci-0", "ci-release"),
+            r => SharingOf(r.Stdout, "ci-0") == "Shared" && SharingOf(r.Stdout, "ci-release") == "Locked",
+            "the SHARING column of a pool-created volume and of one that sets its own", TimeSpan.FromMinutes(1));
+        Assert.Equal(0, table.ExitCode);
+
+        // The sample cache target names a cluster Service no one serves here: its status says so,
+        // and the name never went to the machine's resolver ("unknown host").
+        var target = await Eventually.WaitAsync(() => kubectl.RunAsync("get", "registrycachetarget", "shared-cache", "-o", "jsonpath={.status.conditions[?(@.type==\"Stalled\")].message}"),
+            r => r.Stdout.Contains("no ready endpoint behind this Service", StringComparison.Ordinal),
+            "the cache target to say its registry Service has no endpoint", TimeSpan.FromMinutes(1));
+        Assert.StartsWith("registry.buildpool-system.svc:5000: ", target.Stdout, StringComparison.Ordinal);
+
         Assert.Equal(0, await dev.InterruptAsync());
+        Assert.DoesNotContain("unknown host", dev.Output + dev.Error, StringComparison.Ordinal);
+    }
+
+    // The SHARING cell of a volume's row in kubectl's table; null until the row and column exist.
+    private static string? SharingOf(string table, string volume)
+    {
+        var lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Length == 0)
+        {
+            return null;
+        }
+
+        var headers = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var column = Array.IndexOf(headers, "SHARING");
+        var row = lines.Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).FirstOrDefault(c => c[0] == volume);
+        return column >= 0 && row is not null && row.Length > column ? row[column] : null;
     }
 }

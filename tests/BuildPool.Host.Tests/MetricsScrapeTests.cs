@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using BuildPool.Host.Commands;
 using BuildPool.LocalApi;
@@ -54,7 +52,7 @@ public sealed partial class MetricsScrapeTests
         await using var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds });
         await server.StartAsync();
         using var client = server.CreateClient();
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         using var stop = new CancellationTokenSource();
         var options = new OperatorOptions { WatchNamespace = "default", DrainPollInterval = TimeSpan.FromMilliseconds(300) };
         var run = OperatorRunner.RunAsync(new OperatorRunner.Settings(new KubernetesClientConfiguration { Host = server.BaseAddress.ToString().TrimEnd('/') }, options, $"127.0.0.1:{port}", false, "default", "metrics-test"), stop.Token);
@@ -127,10 +125,4 @@ public sealed partial class MetricsScrapeTests
     [GeneratedRegex(@"^(?<name>[a-z_]+)_bucket\{[^}]*le=""(?<le>[^""]+)""[^}]*\} (?<count>\d+)", RegexOptions.Multiline)]
     private static partial Regex BucketLine();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -44,6 +44,32 @@ public sealed class FaultInjectionTests : ServerTest
     }
 
     [Fact]
+    public async Task A_forbidden_verb_and_resource_answer_403_as_rbac_does_are_counted_and_spare_the_rest()
+    {
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c" } }, Ns);
+        Server.Faults.Forbidden[("patch", "configmaps")] = true;
+        Server.Stats.Reset();
+
+        var refused = await Assert.ThrowsAsync<HttpOperationException>(() =>
+            Client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("{\"data\":{\"a\":\"b\"}}", V1Patch.PatchType.MergePatch), "c", Ns));
+        var read = await Client.CoreV1.ReadNamespacedConfigMapAsync("c", Ns);
+        await Client.CoreV1.ReplaceNamespacedConfigMapAsync(read, "c", Ns);
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.Response.StatusCode);
+        var status = KubernetesJson.Deserialize<V1Status>(refused.Response.Content);
+        Assert.Equal(("Forbidden", 403), (status.Reason, status.Code));
+        Assert.StartsWith("configmaps \"c\" is forbidden: User ", status.Message, StringComparison.Ordinal);
+        Assert.EndsWith("cannot patch resource \"configmaps\" in API group \"\" in the namespace \"default\"", status.Message, StringComparison.Ordinal);
+        Assert.Null(read.Data);
+        Assert.Equal(1, Server.Faults.InjectedForbidden);
+        Assert.Equal(1, Server.Stats.Count("patch", "configmaps"));
+
+        Server.Faults.Forbidden.Clear();
+        await Client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("{\"data\":{\"a\":\"b\"}}", V1Patch.PatchType.MergePatch), "c", Ns);
+        Assert.Equal(1, Server.Faults.InjectedForbidden);
+    }
+
+    [Fact]
     public async Task Server_error_rate_roughly_holds_and_bodies_are_statuses()
     {
         Server.Faults.ServerErrorRate = 0.05;

@@ -53,7 +53,9 @@ public sealed partial class ChartDeploymentTests
 
     private static HashSet<string> OperatorFlags()
     {
-        var source = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "BuildPool.Host", "Commands", "OperatorCommand.cs"));
+        // The command's own flags, and the logging flags it adds from LogSettings.
+        var source = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "BuildPool.Host", "Commands", "OperatorCommand.cs"))
+            + File.ReadAllText(Path.Combine(RepositoryPaths.Root, "src", "BuildPool.Host", "Logging", "LogSettings.cs"));
         return [.. OptionDeclaration().Matches(source).Select(m => m.Groups[1].Value)];
     }
 

@@ -9,8 +9,8 @@ public sealed partial class ChartKindsTests
     // no Namespace; config/default creates buildpool-system itself.
     private static readonly string[] OnlyInConfig = ["Namespace"];
 
-    // Optional extras of the chart, off by default.
-    private static readonly string[] OnlyInChart = ["ServiceMonitor"];
+    // Optional extras of the chart, off by default; config/prometheus (applied on its own) has them.
+    private static readonly string[] OnlyInChart = ["ServiceMonitor", "PodMonitor", "PrometheusRule", "ConfigMap"];
 
     [Fact]
     public void The_chart_installs_as_many_objects_of_each_kind_as_config_default_does()

@@ -28,7 +28,7 @@ public sealed class HelmTests
             b.RoleRef.Kind == "ClusterRole" && b.RoleRef.Name == role.Metadata.Name && b.Subjects.Any(s => s.Name == account && s.NamespaceProperty == "builds"));
         Assert.Single(objects.Select(o => o.Model).OfType<V1Role>());
         Assert.Single(objects.Select(o => o.Model).OfType<V1RoleBinding>());
-        Assert.Equal(["operator", "--leader-elect", "--metrics-address", "0.0.0.0:8080", "--gateway-image", "buildpool:0.1.0"], deployment.Spec.Template.Spec.Containers[0].Args);
+        Assert.Equal(["operator", "--leader-elect", "--metrics-address", "0.0.0.0:8080", "--gateway-image", "buildpool:0.1.0", "--log-format", "text", "--log-level", "info"], deployment.Spec.Template.Spec.Containers[0].Args);
         Assert.Equal(2, deployment.Spec.Replicas);
     }
 
@@ -43,7 +43,7 @@ public sealed class HelmTests
         var objects = KubernetesModels.LoadAll(string.Join("\n---\n", documents.Where(d => (string?)d!["kind"] != "ServiceMonitor").Select(d => d!.ToJsonString())));
         var deployment = Assert.Single(objects.Select(o => o.Model).OfType<V1Deployment>());
         Assert.Equal("buildpool:2.0.0", deployment.Spec.Template.Spec.Containers[0].Image);
-        Assert.Equal(["operator", "--leader-elect", "--metrics-address", "0.0.0.0:8080", "--gateway-image", "gateway:1", "--watch-namespace", "ci"], deployment.Spec.Template.Spec.Containers[0].Args);
+        Assert.Equal(["operator", "--leader-elect", "--metrics-address", "0.0.0.0:8080", "--gateway-image", "gateway:1", "--watch-namespace", "ci", "--log-format", "text", "--log-level", "info"], deployment.Spec.Template.Spec.Containers[0].Args);
     }
 
     [HelmFact]
@@ -53,6 +53,39 @@ public sealed class HelmTests
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("leaderElection.enabled", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [HelmFact]
+    public async Task The_monitoring_renders_when_enabled_with_the_rules_of_config_prometheus_and_the_dashboard_as_json()
+    {
+        var documents = YamlJson.LoadAll(await TemplateAsync(
+            "--set", "podMonitor.enabled=true", "--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true",
+            "--set", "imagePullSecrets[0].name=mirror-login", "--set", "logging.format=json"));
+
+        var kinds = documents.Select(d => (string?)d!["kind"]).ToList();
+        Assert.Contains("PodMonitor", kinds);
+        Assert.Contains("PodDisruptionBudget", kinds);
+        var rule = documents.Single(d => (string?)d!["kind"] == "PrometheusRule")!;
+        var config = YamlJson.Load(File.ReadAllText(Path.Combine(ChartPaths.Config, "prometheus", "alerts.yaml")))!;
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(config["spec"], rule["spec"]), "the chart's PrometheusRule differs from config/prometheus/alerts.yaml");
+        var dashboard = documents.Single(d => (string?)d!["kind"] == "ConfigMap" && d["metadata"]!["labels"]?["grafana_dashboard"] is not null)!;
+        using var json = System.Text.Json.JsonDocument.Parse((string)dashboard["data"]!["buildpool-dashboard.json"]!);
+        Assert.Equal("buildpool", json.RootElement.GetProperty("uid").GetString());
+
+        var deployment = KubernetesModels.LoadAll(documents.Single(d => (string?)d!["kind"] == "Deployment")!.ToJsonString()).Select(o => o.Model).OfType<V1Deployment>().Single();
+        var args = deployment.Spec.Template.Spec.Containers[0].Args;
+        Assert.Equal("mirror-login", args[args.IndexOf("--image-pull-secret") + 1]);
+        Assert.Equal("json", args[args.IndexOf("--log-format") + 1]);
+        Assert.Equal("mirror-login", Assert.Single(deployment.Spec.Template.Spec.ImagePullSecrets).Name);
+    }
+
+    [HelmFact]
+    public async Task A_value_the_schema_refuses_fails_the_render()
+    {
+        var result = await Helm.RunAsync("template", "buildpool", ChartPaths.Chart, "--namespace", "builds", "--set", "logging.format=yaml");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("logging", result.Stderr, StringComparison.Ordinal);
     }
 
     private static async Task<string> TemplateAsync(params string[] options)

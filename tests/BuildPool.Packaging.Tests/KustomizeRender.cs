@@ -11,10 +11,15 @@ public static class KustomizeRender
 
     private static readonly Lazy<Task<string>> RenderedNamespaced = new(() => RenderAsync("namespaced"));
 
+    private static readonly Lazy<Task<string>> RenderedPrometheus = new(() => RenderAsync("prometheus"));
+
     public static Task<string> DefaultAsync() => Rendered.Value;
 
     /// <summary>config/namespaced: config/default for an operator that manages one namespace, with namespaced RBAC.</summary>
     public static Task<string> NamespacedAsync() => RenderedNamespaced.Value;
+
+    /// <summary>config/prometheus: the monitors, alert rules and Grafana dashboard, applied next to config/default.</summary>
+    public static Task<string> PrometheusAsync() => RenderedPrometheus.Value;
 
     /// <summary>config/local: config/default for a laptop cluster with a locally built image.</summary>
     public static Task<string> LocalAsync() => RenderedLocal.Value;

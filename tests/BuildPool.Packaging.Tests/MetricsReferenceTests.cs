@@ -78,6 +78,17 @@ public sealed partial class MetricsReferenceTests
     public void Scraped_names_follow_the_Prometheus_exporter(string instrument, string type, string? unit, string scraped) =>
         Assert.Equal(scraped, PrometheusName(instrument, type, unit));
 
+    /// <summary>
+    /// Every series name a scrape of the operator and the gateways can show: counters with
+    /// <c>_total</c>, histograms as <c>_bucket</c>, <c>_sum</c> and <c>_count</c>, units as suffixes;
+    /// with <paramref name="families"/>, histograms' family names too (what a reference names, not a query).
+    /// </summary>
+    internal static IReadOnlySet<string> ScrapedSeries(bool families = false) => Created.Value
+        .SelectMany(i => PrometheusType(i) == "histogram"
+            ? new[] { "_bucket", "_sum", "_count" }.Select(suffix => PrometheusName(i) + suffix).Concat(families ? [PrometheusName(i)] : [])
+            : [PrometheusName(i)])
+        .ToHashSet(StringComparer.Ordinal);
+
     private static IReadOnlyList<Instrument> CreateAll()
     {
         var found = new List<Instrument>();

@@ -226,6 +226,11 @@ public sealed class FakeBuildKitDaemon : IAsyncDisposable
             builds.Record(context, null, null);
             state.Enter("Prune");
             state.PruneRequests.Enqueue(request.Clone());
+            // A prune of cache mounts only (the operator's targeted prunes) leaves the layer cache.
+            if (!request.Filter.Any(f => f.Contains("exec.cachemount", StringComparison.Ordinal)))
+            {
+                builds.Cache.Clear();
+            }
             foreach (var record in state.Records.Values.Where(r => !r.InUse && Matches(r, request.Filter)).OrderBy(r => r.ID, StringComparer.Ordinal).ToList())
             {
                 if (state.Records.TryRemove(record.ID, out _))

@@ -66,7 +66,7 @@ public sealed class FakeBuilds
     /// <summary>How long each Solve runs after its session was found; zero finishes at once.</summary>
     public TimeSpan SolveDuration { get; set; } = TimeSpan.Zero;
 
-    /// <summary>The vertexes each Solve reports on Status.</summary>
+    /// <summary>The vertexes each Solve that names no <see cref="FakeDockerfile"/> reports on Status, with new digests per build.</summary>
     public IReadOnlyList<FakeBuildStep> Steps { get; set; } =
     [
         new("[internal] load build definition from Dockerfile", Cached: true),
@@ -74,6 +74,12 @@ public sealed class FakeBuilds
         new("[2/3] RUN apk add --no-cache git", Cached: false),
         new("[3/3] COPY . /src", Cached: false),
     ];
+
+    /// <summary>
+    /// The layer cache builds of a <see cref="FakeDockerfile"/> hit or miss; a Prune on this
+    /// daemon empties it. (Builds without a Dockerfile model report <see cref="Steps"/> as listed.)
+    /// </summary>
+    public FakeBuildCache Cache { get; } = new();
 
     /// <summary>Called with the steps of each Solve that ran to its end (a daemon that remembers what it built).</summary>
     public Action<IReadOnlyList<FakeBuildStep>>? Solved { get; set; }
@@ -244,7 +250,7 @@ public sealed class FakeBuilds
                 await RequireSessionAsync(request.Session, stop.Token);
             }
 
-            await RunSolveAsync(run, stop.Token);
+            await RunSolveAsync(run, request, stop.Token);
             return new SolveResponse
             {
                 ExporterResponse =
@@ -336,7 +342,7 @@ public sealed class FakeBuilds
         }
     }
 
-    private async Task RunSolveAsync(FakeBuildRun run, CancellationToken cancellationToken)
+    private async Task RunSolveAsync(FakeBuildRun run, SolveRequest request, CancellationToken cancellationToken)
     {
         lock (_counterLock)
         {
@@ -350,18 +356,16 @@ public sealed class FakeBuilds
         try
         {
             var steps = Steps;
+            var plan = FakeSolvePlan.For(request, Cache) ?? FakeSolvePlan.Fixed(steps, run.Ref);
             var started = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
             var first = new StatusResponse();
-            for (var i = 0; i < steps.Count; i++)
+            foreach (var vertex in plan.Vertexes)
             {
-                first.Vertexes.Add(new Vertex
-                {
-                    Digest = Digest(run.Ref + "/" + i),
-                    Name = steps[i].Name,
-                    Cached = steps[i].Cached,
-                    Started = started,
-                    Completed = steps[i].Cached ? started : null,
-                });
+                var reported = vertex.Clone();
+                reported.Started = started;
+                // Cache hits (and the frontend's quick steps) complete at once; the rest run.
+                reported.Completed = vertex.Cached || vertex.Name.StartsWith("[internal]", StringComparison.Ordinal) ? started : null;
+                first.Vertexes.Add(reported);
             }
 
             run.Publish(first);
@@ -377,14 +381,14 @@ public sealed class FakeBuilds
 
             var completed = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
             var last = new StatusResponse();
-            for (var i = 0; i < steps.Count; i++)
+            foreach (var vertex in first.Vertexes.Where(v => v.Completed is null))
             {
-                if (!steps[i].Cached)
-                {
-                    last.Vertexes.Add(new Vertex { Digest = Digest(run.Ref + "/" + i), Name = steps[i].Name, Started = started, Completed = completed });
-                }
+                var done = vertex.Clone();
+                done.Completed = completed;
+                last.Vertexes.Add(done);
             }
 
+            Cache.AddRange(plan.Keys);
             Solved?.Invoke(steps);
             run.Publish(last);
             Interlocked.Increment(ref _completedSolves);
@@ -414,5 +418,5 @@ public sealed class FakeBuilds
 
     private FakeBuildRun Run(string reference) => _runs.GetOrAdd(reference, static r => new FakeBuildRun(r));
 
-    private static string Digest(string text) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    private static string Digest(string text) => FakeSolvePlan.Digest(text);
 }

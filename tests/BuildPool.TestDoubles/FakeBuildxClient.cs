@@ -202,6 +202,23 @@ public sealed class FakeBuildxClient
     private static SolveRequest SolveRequestFor(FakeBuildxOptions options)
     {
         var request = new SolveRequest { Ref = options.Ref, Session = options.SessionId };
+        foreach (var (name, value) in options.BuildArgs)
+        {
+            request.FrontendAttrs.Add("build-arg:" + name, value);
+        }
+
+        if (options.NoCache is { } noCache)
+        {
+            request.FrontendAttrs.Add("no-cache", noCache);
+        }
+
+        if (options.Dockerfile is { } dockerfile)
+        {
+            request.Frontend = "dockerfile.v0";
+            request.FrontendAttrs.Add(FakeDockerfile.Attribute, dockerfile.ToJson());
+            request.FrontendAttrs.Add(FakeDockerfile.ContextAttribute, options.ContextContentId);
+        }
+
         if (options.ExporterImage is { } image)
         {
             if (options.UseLegacyExporterFields)

@@ -50,6 +50,21 @@ public sealed class FakeBuildxOptions
     /// <summary>Registry refs for <c>--cache-from</c> (Solve field 8.5).</summary>
     public IReadOnlyList<string> CacheImports { get; init; } = [];
 
+    /// <summary>The Dockerfile built; null leaves the steps to the builder (<see cref="FakeBuilds.Steps"/>).</summary>
+    public FakeDockerfile? Dockerfile { get; init; }
+
+    /// <summary><c>--build-arg NAME=VALUE</c> (Solve frontend attributes <c>build-arg:NAME</c>).</summary>
+    public IReadOnlyDictionary<string, string> BuildArgs { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// A content hash of the build context the client sends: the same id means the same files, so
+    /// context-reading steps hit the cache; another id misses them (a changed source file).
+    /// </summary>
+    public string ContextContentId { get; init; } = "context-1";
+
+    /// <summary><c>--no-cache</c> (empty: every stage) or <c>--no-cache-filter</c> (a comma list of stages); null asks for the cache.</summary>
+    public string? NoCache { get; init; }
+
     /// <summary>Info and ListWorkers, each on its own connection first, as buildx bootstraps a node.</summary>
     public bool Bootstrap { get; init; } = true;
 

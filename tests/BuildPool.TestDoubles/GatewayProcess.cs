@@ -52,8 +52,26 @@ public sealed class GatewayProcess : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Starts <c>buildpool gateway</c> with one <c>--backend</c> per entry of <paramref name="backends"/>, then <paramref name="extraArguments"/>.</summary>
+    /// <summary>
+    /// Starts <c>buildpool gateway</c> with one <c>--backend</c> per entry of <paramref name="backends"/>, then <paramref name="extraArguments"/>.
+    /// A free port can be taken by another test between choosing it and the process binding it:
+    /// then the start is tried again on other ports.
+    /// </summary>
     public static async Task<GatewayProcess> StartAsync(string hostDll, IEnumerable<string> backends, CancellationToken cancellationToken, IEnumerable<string>? extraArguments = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(hostDll, backends, cancellationToken, extraArguments);
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+            }
+        }
+    }
+
+    private static async Task<GatewayProcess> StartOnceAsync(string hostDll, IEnumerable<string> backends, CancellationToken cancellationToken, IEnumerable<string>? extraArguments)
     {
         var port = FreePort();
         var metricsPort = FreePort();

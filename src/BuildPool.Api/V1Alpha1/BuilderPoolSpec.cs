@@ -4,6 +4,8 @@ using BuildPool.Api.Schema;
 namespace BuildPool.Api.V1Alpha1;
 
 /// <summary>Desired state of a BuilderPool.</summary>
+[ValidationRule("self.assignment.mode == 'Dedicated' || self.scaling.warmBuilders <= self.assignment.volumes", "spec.scaling.warmBuilders must not be more than spec.assignment.volumes: a Hashed pool has no more builders to keep warm")]
+[ValidationRule("self.assignment.mode != 'Dedicated' || self.scaling.warmBuilders <= self.assignment.maxVolumes", "spec.scaling.warmBuilders must not be more than spec.assignment.maxVolumes: a Dedicated pool has no more builders to keep warm")]
 public sealed class BuilderPoolSpec
 {
     /// <summary>The BuildKit daemon every builder of the pool runs.</summary>

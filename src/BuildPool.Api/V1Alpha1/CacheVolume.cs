@@ -14,7 +14,7 @@ namespace BuildPool.Api.V1Alpha1;
 [Categories(GroupVersion.Category)]
 [PrinterColumn("Pool", ".spec.pool", "string")]
 [PrinterColumn("Phase", ".status.phase", "string")]
-[PrinterColumn("Sharing", ".spec.sharing", "string")]
+[PrinterColumn("Sharing", ".status.sharing", "string", Description = "The sharing in effect: the volume's own, else its pool's")]
 [PrinterColumn("Used", ".status.usedBytes", "integer", Description = "Bytes used by BuildKit on the volume")]
 [PrinterColumn("Capacity", ".status.capacity", "string", 1)]
 [PrinterColumn("Active", ".status.activeBuilds", "integer", 1)]

@@ -7,8 +7,9 @@ namespace BuildPool.Api.V1Alpha1;
 [ValidationRule("!(has(self.cloneFrom) && has(self.cloneFromSnapshot))", "spec.cloneFrom and spec.cloneFromSnapshot are exclusive: seed a volume from one source")]
 public sealed class CacheVolumeSpec
 {
-    /// <summary>Name of the BuilderPool (same namespace) this volume belongs to.</summary>
+    /// <summary>Name of the BuilderPool (same namespace) this volume belongs to. It cannot change: the cache on the volume was built by that pool's builders, with its settings.</summary>
     [Required]
+    [ValidationRule("self == oldSelf", "spec.pool is immutable: create a CacheVolume in the other pool (spec.cloneFrom can seed it from this one)")]
     [Pattern(Patterns.DnsSubdomain)]
     [MaxLength(Limits.NameLength)]
     [JsonPropertyName("pool")]

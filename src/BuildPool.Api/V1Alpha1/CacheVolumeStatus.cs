@@ -27,6 +27,10 @@ public sealed class CacheVolumeStatus
     [JsonPropertyName("endpoint")]
     public string? Endpoint { get; set; }
 
+    /// <summary>The sharing in effect: spec.sharing, or the pool's spec.cache.sharing when the volume sets none (as for the volumes a pool creates).</summary>
+    [JsonPropertyName("sharing")]
+    public CacheSharing? Sharing { get; set; }
+
     /// <summary>Capacity of the bound claim, a quantity.</summary>
     [MaxLength(Limits.LabelLength)]
     [JsonPropertyName("capacity")]

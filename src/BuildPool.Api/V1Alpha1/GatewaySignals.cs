@@ -30,7 +30,7 @@ public static class GatewaySignals
     /// <summary>One untrusted build needs an isolated fork: <c>&lt;time&gt; &lt;volume&gt; &lt;build id&gt;</c>, removed when it ends.</summary>
     public const string IsolatePrefix = "isolate.signals.buildpool.dev/";
 
-    /// <summary>Dedicated mode: a key needs a volume: <c>&lt;time&gt; &lt;tenant or -&gt; &lt;key&gt;</c>, refreshed while builds wait.</summary>
+    /// <summary>Dedicated mode: a key needs a volume: <c>&lt;time&gt; &lt;tenant or -&gt; &lt;key&gt;</c>, withdrawn by the gateway when no build waits for it any more.</summary>
     public const string DemandPrefix = "demand.signals.buildpool.dev/";
 
     /// <summary>The tenant written for a demand of a client without a tenant (anonymous, or a pool without bindings).</summary>

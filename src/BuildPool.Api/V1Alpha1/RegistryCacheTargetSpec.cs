@@ -4,6 +4,8 @@ using BuildPool.Api.Schema;
 namespace BuildPool.Api.V1Alpha1;
 
 /// <summary>Desired state of a RegistryCacheTarget.</summary>
+[ValidationRule("!self.imageManifest || self.ociMediatypes", "spec.ociMediatypes must be true when spec.imageManifest is true: BuildKit writes image-manifest caches with OCI media types only")]
+[ValidationRule("!has(self.compressionLevel) || self.compression == 'zstd' || self.compressionLevel <= 9", "spec.compressionLevel must be 0-9 for gzip and estargz (0-22 for zstd)")]
 public sealed class RegistryCacheTargetSpec
 {
     /// <summary>

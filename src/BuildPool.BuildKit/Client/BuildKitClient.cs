@@ -158,20 +158,7 @@ public sealed class BuildKitClient : IDisposable
         };
         if (resolve is not null)
         {
-            handler.ConnectCallback = async (context, cancellationToken) =>
-            {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    await socket.ConnectAsync(resolve(context.DnsEndPoint) ?? context.DnsEndPoint, cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            };
+            handler.ConnectCallback = ServiceConnect.Callback(resolve);
         }
 
         if (options.ClientCertificate is not null || options.CertificateAuthorities is not null)

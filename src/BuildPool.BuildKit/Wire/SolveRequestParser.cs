@@ -13,6 +13,7 @@ public static class SolveRequestParser
     private const int ExporterDeprecatedField = 3;
     private const int ExporterAttrsDeprecatedField = 4;
     private const int SessionField = 5;
+    private const int FrontendAttrsField = 7;
     private const int CacheField = 8;
     private const int ExportersField = 13;
     private const int CacheExportsField = 4;
@@ -35,6 +36,8 @@ public static class SolveRequestParser
         ReadOnlySpan<byte> exporterName = default;
         ReadOnlySpan<byte> cacheExportRef = default;
         ReadOnlySpan<byte> cacheImportRef = default;
+        ReadOnlySpan<byte> noCache = default;
+        var noCacheAsked = false;
 
         while (!reader.IsAtEnd)
         {
@@ -94,6 +97,20 @@ public static class SolveRequestParser
                     }
 
                     break;
+                case FrontendAttrsField:
+                    if (!TryReadMapEntry(payload, out var attribute, out var setting))
+                    {
+                        return false;
+                    }
+
+                    // --no-cache sends "no-cache" empty (every stage), --no-cache-filter a stage list.
+                    if (attribute.SequenceEqual("no-cache"u8))
+                    {
+                        noCacheAsked = true;
+                        noCache = setting;
+                    }
+
+                    break;
                 case CacheField:
                     if (!TryReadCacheOptions(payload, ref cacheExportRef, ref cacheImportRef))
                     {
@@ -115,7 +132,10 @@ public static class SolveRequestParser
             NullIfEmpty(reference),
             NullIfEmpty(session),
             NullIfEmpty(Repository(FirstImageName(exporterName))),
-            NullIfEmpty(Repository(Trim(cacheRef))));
+            NullIfEmpty(Repository(Trim(cacheRef))))
+        {
+            NoCache = noCacheAsked ? Encoding.UTF8.GetString(noCache) : null,
+        };
         return true;
     }
 

@@ -66,7 +66,7 @@ public sealed class BuildCorrelator : IDisposable
         _facts = new RoutingFactsReader(extractor, placement, pool, forks);
         _holds = new BuildHolds(placement, pool, forks, _logger);
         _admission = new SolveAdmission(placement, admission, pool, metrics);
-        _reports = new BuildReports(_time, metrics, _logger);
+        _reports = new BuildReports(_time, metrics, _logger, placement, _options.Pool);
         var sweep = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, _options.EndedGrace.Ticks / 2));
         _sweeper = _time.CreateTimer(static s => ((BuildCorrelator)s!).Sweep(), this, sweep, sweep);
     }
@@ -90,6 +90,9 @@ public sealed class BuildCorrelator : IDisposable
 
     /// <summary>The last finished builds, oldest first (at most 1,024).</summary>
     public IReadOnlyList<BuildSummary> RecentBuilds => _reports.Recent;
+
+    /// <summary>What this gateway remembers of each key's last builds and each builder's prunes (to explain cache misses).</summary>
+    public Insight.BuildHistory History => _reports.History;
 
     /// <summary>Registers a downstream connection; call <see cref="CloseConnection"/> when it ends.</summary>
     public static ClientConnection OpenConnection(string id) => new(id);

@@ -40,4 +40,7 @@ public sealed record BuildCorrelatorOptions
 
     /// <summary>Builds the gateway tracks at once over all clients (<c>--max-tracked-builds</c>).</summary>
     public int MaxBuilds { get; init; } = 10_000;
+
+    /// <summary>The pool's name (<c>--pool</c>), the <c>pool</c> label of the build metrics; null (label <c>static</c>) with static backends.</summary>
+    public string? Pool { get; init; }
 }

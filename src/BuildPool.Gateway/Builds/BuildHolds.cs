@@ -21,7 +21,8 @@ internal sealed class BuildHolds(Placement placement, PoolMode pool, ForkRouting
                 // The starter asks for the builder and completes when it is ready or the start
                 // timeout passed (with why not).
                 unit.Holds.StartWaited = true;
-                return pool.Starter!.WaitForBuilderAsync(placement, facts.Key!.Value.Value, new PlacementDecision(decision.Backend, decision.Outcome), unit.Origin.Tenant?.AdmissionKey);
+                unit.Holds.StartWait = new CancellationTokenSource();
+                return pool.Starter!.WaitForBuilderAsync(placement, facts.Key!.Value.Value, new PlacementDecision(decision.Backend, decision.Outcome), unit.Origin.Tenant?.AdmissionKey, unit.Holds.StartWait.Token);
             case BuildHoldKind.OverflowFork:
                 return WaitForOverflowFork(unit, decision.Backend!.Id, facts.Now, decision.Until - facts.Now);
             default:
@@ -33,6 +34,8 @@ internal sealed class BuildHolds(Placement placement, PoolMode pool, ForkRouting
     {
         if (decision.Hold == BuildHoldKind.BuilderStart)
         {
+            held.Holds.StartWait?.Dispose();
+            held.Holds.StartWait = null;
             held.Holds.StartFailure = wait is Task<string?> { IsCompletedSuccessfully: true } started
                 ? started.Result
                 : "waiting for the builder to start failed";
@@ -61,9 +64,13 @@ internal sealed class BuildHolds(Placement placement, PoolMode pool, ForkRouting
         }
     }
 
-    // The build's isolated fork is discarded with it: the operator drains and deletes it.
+    // The build ended: a wait for its builder's start ends with it, and its isolated fork is
+    // discarded (the operator drains and deletes it).
     public void Release(BuildUnit unit)
     {
+        // Under the correlator's lock: the wait's end may run inline here, but it only signals the
+        // starter's writer; EndHold, which takes this lock, is a continuation that runs later.
+        unit.Holds.StartWait?.Cancel();
         if (unit.Holds.Isolation is { Released: false } claim)
         {
             claim.Released = true;

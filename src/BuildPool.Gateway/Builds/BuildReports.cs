@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using BuildPool.Gateway.Admission;
+using BuildPool.Gateway.Insight;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Server;
 using Microsoft.Extensions.Logging;
@@ -8,14 +8,31 @@ namespace BuildPool.Gateway.Builds;
 
 // What the gateway tells about builds: the running builds and queue wait as metrics, and per
 // Solve ref one summary (the per-build log line, step metrics, the last finished builds), written
-// once when its build ends or is forgotten.
-internal sealed class BuildReports(TimeProvider time, GatewayMetrics? metrics, ILogger logger)
+// once when its build ends or is forgotten, with its first cache miss explained from the key's
+// earlier builds (History).
+internal sealed class BuildReports(TimeProvider time, GatewayMetrics? metrics, ILogger logger, Placement placement, string? pool)
 {
     private const int RecentCapacity = 1024;
 
-    private readonly ConcurrentQueue<BuildSummary> _recent = new();
+    // Only the newest builds keep their steps (for /builds/{id}); older summaries drop them.
+    private const int RecentWithSteps = 128;
 
-    public IReadOnlyList<BuildSummary> Recent => [.. _recent];
+    private readonly Lock _recentLock = new();
+    private readonly List<BuildSummary> _recent = [];
+    private readonly KeyValuePair<string, object?> _pool = new("pool", pool ?? "static");
+
+    public IReadOnlyList<BuildSummary> Recent
+    {
+        get
+        {
+            lock (_recentLock)
+            {
+                return [.. _recent];
+            }
+        }
+    }
+
+    public BuildHistory History { get; } = new();
 
     public void Admitted(RefRecord? record, AdmissionLease lease)
     {
@@ -61,15 +78,14 @@ internal sealed class BuildReports(TimeProvider time, GatewayMetrics? metrics, I
 
             record.Reported = true;
             var summary = Summarize(unit, record);
-            _recent.Enqueue(summary);
-            while (_recent.Count > RecentCapacity && _recent.TryDequeue(out _))
-            {
-            }
+            Remember(summary);
 
             if (summary.TotalSteps > 0)
             {
-                metrics?.Steps.Add(summary.CachedSteps, new KeyValuePair<string, object?>("cached", "true"));
-                metrics?.Steps.Add(summary.TotalSteps - summary.CachedSteps, new KeyValuePair<string, object?>("cached", "false"));
+                metrics?.Steps.Add(summary.CachedSteps, new KeyValuePair<string, object?>("cached", "true"), _pool);
+                metrics?.Steps.Add(summary.TotalSteps - summary.CachedSteps, new KeyValuePair<string, object?>("cached", "false"), _pool);
+                metrics?.BuildsByFirstMiss.Add(1, new KeyValuePair<string, object?>("cause", summary.FirstMiss?.CauseLabel ?? "none"), _pool);
+                metrics?.ExecutedTime.Record(summary.ExecutedTime.TotalSeconds, _pool);
             }
 
             metrics?.BuildDuration.Record(summary.Duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", summary.GrpcStatus == 0 ? "ok" : "failed"));
@@ -86,8 +102,74 @@ internal sealed class BuildReports(TimeProvider time, GatewayMetrics? metrics, I
                 summary.Duration.TotalMilliseconds,
                 summary.CachedSteps,
                 summary.TotalSteps,
+                summary.ExecutedTime.TotalMilliseconds,
+                summary.FirstMiss?.ToString() ?? "none",
                 summary.GrpcStatus);
         }
+    }
+
+    private void Remember(BuildSummary summary)
+    {
+        lock (_recentLock)
+        {
+            _recent.Add(summary);
+            if (_recent.Count > RecentCapacity)
+            {
+                _recent.RemoveRange(0, _recent.Count - RecentCapacity);
+            }
+
+            var older = _recent.Count - RecentWithSteps - 1;
+            if (older >= 0 && _recent[older].Steps.Count > 0)
+            {
+                _recent[older] = _recent[older] with { Steps = [] };
+            }
+        }
+    }
+
+    // The first miss of a build that reached a builder, then the build joins its key's history.
+    private (FirstMiss? Miss, IReadOnlyList<BuildKit.Wire.StatusVertex> Steps) Explain(BuildUnit unit, RefRecord record, DateTimeOffset endedAt)
+    {
+        var steps = record.Tally.Vertexes;
+        if (unit.Route is not { Backend: { } backend } route || steps.Count == 0)
+        {
+            return (null, steps);
+        }
+
+        var key = route.Key?.Value;
+        var history = key is null ? [] : History.Of(key);
+        var why = history.Count > 0 && history[0].Builder != backend.Id ? WhyNotOn(history[0].Builder, route) : null;
+        var miss = MissClassifier.Classify(new MissFacts(steps, backend.Id, key, unit.Solve?.NoCache, history, why, History.PrunesOf(backend.Id)));
+        if (key is not null)
+        {
+            History.Add(key, new PastBuild(record.Ref, backend.Id, endedAt, steps));
+        }
+
+        return (miss, steps);
+    }
+
+    // Why the builder of the key's last build did not take this one, as far as placement knows.
+    private string? WhyNotOn(string previous, BuildRoute route)
+    {
+        if (route.Outcome == PlacementOutcome.Isolated)
+        {
+            return "this untrusted build ran on an isolated fork of its own";
+        }
+
+        if (route.Outcome == PlacementOutcome.Forked && route.Backend?.ForkOf == previous)
+        {
+            return $"{previous} was full; this build ran on an overflow fork of it";
+        }
+
+        var builder = placement.Backends.FirstOrDefault(b => b.Id == previous);
+        return builder?.State switch
+        {
+            null => $"{previous} is no longer in the pool",
+            BackendState.Draining => $"{previous} is draining",
+            BackendState.Unavailable => $"{previous} is down (unreachable, or its circuit is open)",
+            BackendState.Stopped => $"{previous} is stopped (scaled to zero)",
+            _ when route.Outcome == PlacementOutcome.Spilled => $"{previous} was full (at its bounded load; the build spilled to the next builder on the ring)",
+            _ => null,
+        };
     }
 
     private BuildSummary Summarize(BuildUnit unit, RefRecord record)
@@ -95,6 +177,8 @@ internal sealed class BuildReports(TimeProvider time, GatewayMetrics? metrics, I
         var route = unit.Route;
         var ended = record.SolveEnded != 0 ? record.SolveEnded : time.GetTimestamp();
         var forwarded = record.SolveForwarded != 0 ? record.SolveForwarded : ended;
+        var endedAt = time.GetUtcNow();
+        var (miss, steps) = Explain(unit, record, endedAt);
         return new BuildSummary(
             record.Ref,
             route?.Key?.Value,
@@ -115,6 +199,10 @@ internal sealed class BuildReports(TimeProvider time, GatewayMetrics? metrics, I
                 PlacementOutcome.Isolated => "isolated",
                 _ => BuildSummary.Trusted,
             },
+            EndedAt = endedAt,
+            FirstMiss = miss,
+            ExecutedTime = MissClassifier.ExecutedTime(steps),
+            Steps = steps.Count > BuildHistory.MaxSteps ? [.. steps.Take(BuildHistory.MaxSteps)] : steps,
         };
     }
 }

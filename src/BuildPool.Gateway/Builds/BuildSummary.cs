@@ -1,3 +1,6 @@
+using BuildPool.BuildKit.Wire;
+using BuildPool.Gateway.Insight;
+
 namespace BuildPool.Gateway.Builds;
 
 /// <summary>One finished build as the gateway saw it: the per-build log line, also kept for tests and status.</summary>
@@ -33,4 +36,16 @@ public sealed record BuildSummary(
     /// Private volume) or <c>isolated</c> (an untrusted build on its own isolated fork).
     /// </summary>
     public string Isolation { get; init; } = Trusted;
+
+    /// <summary>When the build was reported (its calls ended), by the gateway's clock.</summary>
+    public DateTimeOffset EndedAt { get; init; }
+
+    /// <summary>The first step the builder executed instead of taking from cache, and why; null when it executed none.</summary>
+    public FirstMiss? FirstMiss { get; init; }
+
+    /// <summary>Time spent in executed (not cached) steps, summed over steps.</summary>
+    public TimeSpan ExecutedTime { get; init; }
+
+    /// <summary>The build's vertexes as its Status stream reported them (at most <see cref="BuildHistory.MaxSteps"/>).</summary>
+    public IReadOnlyList<StatusVertex> Steps { get; init; } = [];
 }

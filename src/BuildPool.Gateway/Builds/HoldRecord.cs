@@ -15,6 +15,10 @@ internal sealed class HoldRecord
 
     public IsolationClaim? Isolation { get; set; }
 
+    // Cancelled when the build ends while it waits for its builder's start, so the wait (and what
+    // it asked the operator for) ends with it.
+    public CancellationTokenSource? StartWait { get; set; }
+
     // A build that was merged into another while it was held hands on what its hold learned.
     public void Inherit(HoldRecord held)
     {

@@ -83,6 +83,7 @@ public static class CacheVolumeBackends
         var keys = volume.Spec.Keys is { Count: > 0 } pinned ? pinned.Where(k => !string.IsNullOrEmpty(k)).ToArray() : [];
         return new StaticBackend(name, endpoint)
         {
+            LastGC = volume.Status?.LastGC is { } gc ? new DateTimeOffset(DateTime.SpecifyKind(gc, DateTimeKind.Utc)) : null,
             Tls = volume.Status?.Endpoint is { Length: > 0 } written && UpstreamScheme.IsTls(written.Trim()),
             State = StateOf(volume),
             MaxConcurrentBuilds = sharing == CacheSharing.Locked ? 1 : settings.MaxConcurrentBuilds,

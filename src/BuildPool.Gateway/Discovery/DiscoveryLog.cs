@@ -22,11 +22,8 @@ internal static partial class DiscoveryLog
     [LoggerMessage(6, LogLevel.Warning, "Key {Key}: {Reason}")]
     public static partial void StartTimedOut(ILogger logger, string key, string reason);
 
-    [LoggerMessage(7, LogLevel.Warning, "Writing {Annotation} on {Kind} {Name} failed; the next build asks again")]
-    public static partial void WriteFailed(ILogger logger, Exception exception, string annotation, string kind, string name);
-
-    [LoggerMessage(8, LogLevel.Debug, "Wrote {Annotation}={Value} on {Kind} {Name}")]
-    public static partial void Wrote(ILogger logger, string annotation, string value, string kind, string name);
+    [LoggerMessage(7, LogLevel.Information, "Key {Key}: the build ended while it waited for its builder")]
+    public static partial void WaitEnded(ILogger logger, string key);
 
     [LoggerMessage(9, LogLevel.Warning, "BuilderPool {Namespace}/{Pool} changed routing settings (key sources, domain, bounded load, queue timeout or assignment mode); restart the gateway to apply them")]
     public static partial void RestartNeeded(ILogger logger, string @namespace, string pool);

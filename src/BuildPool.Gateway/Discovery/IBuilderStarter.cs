@@ -19,7 +19,11 @@ public interface IBuilderStarter
     /// <param name="key">The build's routing key.</param>
     /// <param name="decision">The placement that made it wait.</param>
     /// <param name="tenant">The tenant the build came from (its binding), recorded with a Dedicated volume request; null for none.</param>
-    Task<string?> WaitForBuilderAsync(Placement placement, string key, PlacementDecision decision, string? tenant = null);
+    /// <param name="cancellationToken">
+    /// Cancelled when the build ends while it waits (its client went away): the wait completes at
+    /// once with a reason, and what it asked for that no other build waits for is withdrawn.
+    /// </param>
+    Task<string?> WaitForBuilderAsync(Placement placement, string key, PlacementDecision decision, string? tenant = null, CancellationToken cancellationToken = default);
 
     /// <summary>Dedicated mode: <paramref name="key"/> has no volume; asks for one for <paramref name="tenant"/> (cheap and idempotent).</summary>
     void RequestVolume(string key, string? tenant);

@@ -11,7 +11,7 @@ internal static class KeylessPlacement
 
     // The least loaded ready builder, after waking one when none is ready and the starter can;
     // StartFailure says why a woken builder did not come.
-    public static async ValueTask<(PlacementDecision Placed, string? StartFailure)> PlaceAsync(Placement placement, IBuilderStarter? starter)
+    public static async ValueTask<(PlacementDecision Placed, string? StartFailure)> PlaceAsync(Placement placement, IBuilderStarter? starter, CancellationToken cancellationToken = default)
     {
         var any = placement.PlaceAny();
         if (any.Backend is not null || starter is null || placement.Place(BootstrapKey) is not { Backend: not null, NeedsStart: true } wake)
@@ -19,7 +19,7 @@ internal static class KeylessPlacement
             return (any, null);
         }
 
-        var failure = await starter.WaitForBuilderAsync(placement, BootstrapKey, wake).ConfigureAwait(false);
+        var failure = await starter.WaitForBuilderAsync(placement, BootstrapKey, wake, cancellationToken: cancellationToken).ConfigureAwait(false);
         return (placement.PlaceAny(), failure);
     }
 }

@@ -1,11 +1,8 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Routing;
-using BuildPool.Runtime.Client;
-using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -16,44 +13,43 @@ namespace BuildPool.Gateway.Discovery;
 /// Dedicated volumes (with the tenant that asked), holds builds until their builder is ready or
 /// the pool's start timeout passes, and keeps used builders alive (at most one heartbeat a minute
 /// per volume). Every request is a signal on the pool's signal Lease (<see cref="GatewaySignals"/>),
-/// the one object the gateway may write.
+/// the one object the gateway may write, written by the <see cref="SignalLeaseWriter"/>.
 /// </summary>
 /// <remarks>
-/// Requests are de-duplicated per volume or key and written by one loop (<see cref="RunAsync"/>),
-/// so a burst of builds for one cold builder costs one API call, and routing never waits on the API.
+/// Requests are de-duplicated per volume or key and written by one loop, so a burst of builds for
+/// one cold builder costs one API call, and routing never waits on the API. A key's volume request
+/// (its demand) lives as long as a build of this gateway waits for it: when the last one ends
+/// without its volume (it gave up, or its client went away) the demand is withdrawn, rather than
+/// left for the operator to act on until the demand TTL drops it.
 /// </remarks>
 public sealed class KubernetesBuilderStarter : IBuilderStarter
 {
-    private readonly ResourceClient<V1Lease> _signals;
-    private readonly string _namespace;
+    private readonly SignalLeaseWriter _writer;
     private readonly string _pool;
     private readonly TimeProvider _time;
     private readonly KubernetesBuilderStarterOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<Write> _writes = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, long> _demanded = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _volumeRequested = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _usedAt = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _heartbeatAt = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stopping = new();
+
+    // Keys whose builds wait here for a volume, how many, and the demand last asked for each.
+    private readonly Dictionary<string, (int Waiting, string? Demand)> _volumeWaits = new(StringComparer.Ordinal);
+    private readonly Lock _volumeWaitsLock = new();
     private TaskCompletionSource _changed = NewSignal();
     private long _startTimeoutTicks;
-    private int _heartbeatQueued;
 
     public KubernetesBuilderStarter(
-        ResourceClient<V1Lease> signals,
-        string @namespace,
+        SignalLeaseWriter writer,
         string pool,
         TimeSpan startTimeout,
         TimeProvider? timeProvider = null,
         KubernetesBuilderStarterOptions? options = null,
         ILogger<KubernetesBuilderStarter>? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(signals);
-        ArgumentException.ThrowIfNullOrEmpty(@namespace);
+        ArgumentNullException.ThrowIfNull(writer);
         ArgumentException.ThrowIfNullOrEmpty(pool);
-        _signals = signals;
-        _namespace = @namespace;
+        _writer = writer;
         _pool = pool;
         _time = timeProvider ?? TimeProvider.System;
         _options = options ?? new KubernetesBuilderStarterOptions();
@@ -71,7 +67,7 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
     /// <summary>Discovery swapped the backend set: waiting builds look again.</summary>
     public void BackendsChanged() => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
 
-    public async Task<string?> WaitForBuilderAsync(Placement placement, string key, PlacementDecision decision, string? tenant = null)
+    public async Task<string?> WaitForBuilderAsync(Placement placement, string key, PlacementDecision decision, string? tenant = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(placement);
         ArgumentNullException.ThrowIfNull(key);
@@ -86,49 +82,74 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
             DiscoveryLog.AwaitingVolume(_logger, key, _pool, timeout);
         }
 
-        while (true)
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _writer.Stopping);
+        var waitsForVolume = false;
+        string? outcome = "the gateway is stopping";
+        try
         {
-            // Take the signal before looking, so a change in between wakes us rather than being missed.
-            var changed = Volatile.Read(ref _changed).Task;
-            if (decision.Backend is { State: BackendState.Ready } ready)
+            while (true)
             {
-                DiscoveryLog.Started(_logger, key, ready.Id, _time.GetElapsedTime(started).TotalMilliseconds);
-                return null;
-            }
-
-            if (decision.NeedsStart)
-            {
-                RequestStart(decision.Backend!.Id);
-            }
-            else if (decision.Outcome == PlacementOutcome.AwaitingVolume)
-            {
-                RequestVolume(key, tenant);
-            }
-
-            var remaining = timeout - _time.GetElapsedTime(started);
-            try
-            {
-                if (remaining <= TimeSpan.Zero)
+                // Take the signal before looking, so a change in between wakes us rather than being missed.
+                var changed = Volatile.Read(ref _changed).Task;
+                if (decision.Backend is { State: BackendState.Ready } ready)
                 {
-                    throw new TimeoutException();
+                    DiscoveryLog.Started(_logger, key, ready.Id, _time.GetElapsedTime(started).TotalMilliseconds);
+                    return outcome = null;
                 }
 
-                await changed.WaitAsync(remaining, _time, _stopping.Token).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                var reason = decision.Backend is { } backend
-                    ? $"builder {backend.Id} of pool {_pool} did not become ready within {GoDuration.Format(timeout)} (it is {backend.State})"
-                    : $"pool {_pool} is creating a cache volume for key {key}; it was not ready within {GoDuration.Format(timeout)}";
-                DiscoveryLog.StartTimedOut(_logger, key, reason);
-                return reason;
-            }
-            catch (OperationCanceledException)
-            {
-                return "the gateway is stopping";
-            }
+                if (decision.NeedsStart)
+                {
+                    RequestStart(decision.Backend!.Id);
+                }
+                else if (decision.Outcome == PlacementOutcome.AwaitingVolume)
+                {
+                    if (!waitsForVolume)
+                    {
+                        waitsForVolume = true;
+                        BeginVolumeWait(key);
+                    }
 
-            decision = placement.Place(key);
+                    RequestVolume(key, tenant);
+                }
+
+                var remaining = timeout - _time.GetElapsedTime(started);
+                try
+                {
+                    if (remaining <= TimeSpan.Zero)
+                    {
+                        throw new TimeoutException();
+                    }
+
+                    await changed.WaitAsync(remaining, _time, ended.Token).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    var reason = decision.Backend is { } backend
+                        ? $"builder {backend.Id} of pool {_pool} did not become ready within {GoDuration.Format(timeout)} (it is {backend.State})"
+                        : $"pool {_pool} is creating a cache volume for key {key}; it was not ready within {GoDuration.Format(timeout)}";
+                    DiscoveryLog.StartTimedOut(_logger, key, reason);
+                    return outcome = reason;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    DiscoveryLog.WaitEnded(_logger, key);
+                    return outcome = "the build ended while it waited for its builder";
+                }
+                catch (OperationCanceledException)
+                {
+                    return outcome = "the gateway is stopping";
+                }
+
+                decision = placement.Place(key);
+            }
+        }
+        finally
+        {
+            if (waitsForVolume)
+            {
+                // Served: the operator took the demand when it made the volume. Stopping: nothing writes any more.
+                EndVolumeWait(key, withdraw: outcome is not null && !_writer.Stopping.IsCancellationRequested);
+            }
         }
     }
 
@@ -136,49 +157,24 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
     {
         if (!string.IsNullOrEmpty(key) && Due(_volumeRequested, key, _options.DemandInterval))
         {
-            _writes.Writer.TryWrite(new Write(WriteKind.PoolDemand, key, tenant));
+            var demand = GatewaySignals.Demand(key, tenant, _time.GetUtcNow());
+            lock (_volumeWaitsLock)
+            {
+                if (_volumeWaits.TryGetValue(key, out var wait))
+                {
+                    _volumeWaits[key] = wait with { Demand = demand.Value };
+                }
+            }
+
+            _writer.Set(demand);
         }
     }
 
     public void Used(string backendId)
     {
-        var now = _time.GetTimestamp();
-        _usedAt[backendId] = now;
-        if (!_heartbeatAt.TryGetValue(backendId, out var last) || _time.GetElapsedTime(last, now) >= _options.HeartbeatInterval)
+        if (Due(_heartbeatAt, backendId, _options.HeartbeatInterval))
         {
-            if (Interlocked.Exchange(ref _heartbeatQueued, 1) == 0)
-            {
-                _writes.Writer.TryWrite(new Write(WriteKind.Heartbeats, string.Empty));
-            }
-        }
-    }
-
-    /// <summary>Writes the requested signals until cancelled; failures are logged and asked again by the next build.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        using var stop = cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), _stopping);
-        try
-        {
-            await foreach (var write in _writes.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                switch (write.Kind)
-                {
-                    case WriteKind.VolumeDemand:
-                        await SignalAsync(GatewaySignals.Start(write.Name, _time.GetUtcNow()), write.Name, _demanded, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case WriteKind.PoolDemand:
-                        await SignalAsync(GatewaySignals.Demand(write.Name, write.Tenant, _time.GetUtcNow()), write.Name, _volumeRequested, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case WriteKind.Heartbeats:
-                        Volatile.Write(ref _heartbeatQueued, 0);
-                        await WriteHeartbeatsAsync(cancellationToken).ConfigureAwait(false);
-                        break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Stopping.
+            _writer.Set(GatewaySignals.Used(backendId, _time.GetUtcNow()));
         }
     }
 
@@ -188,7 +184,47 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
     {
         if (Due(_demanded, volume, _options.DemandInterval))
         {
-            _writes.Writer.TryWrite(new Write(WriteKind.VolumeDemand, volume));
+            _writer.Set(GatewaySignals.Start(volume, _time.GetUtcNow()));
+        }
+    }
+
+    private void BeginVolumeWait(string key)
+    {
+        lock (_volumeWaitsLock)
+        {
+            _volumeWaits[key] = _volumeWaits.TryGetValue(key, out var wait) ? wait with { Waiting = wait.Waiting + 1 } : (1, null);
+        }
+    }
+
+    private void EndVolumeWait(string key, bool withdraw)
+    {
+        string? demand;
+        lock (_volumeWaitsLock)
+        {
+            var wait = _volumeWaits[key];
+            if (wait.Waiting > 1)
+            {
+                _volumeWaits[key] = wait with { Waiting = wait.Waiting - 1 };
+                return;
+            }
+
+            _volumeWaits.Remove(key);
+            demand = wait.Demand;
+            // The next build of the key asks at once, whatever the demand interval says.
+            _volumeRequested.TryRemove(key, out _);
+        }
+
+        if (withdraw && demand is not null)
+        {
+            _writer.Withdraw(GatewaySignals.DemandName(key), demand, () => WaitsForVolume(key));
+        }
+    }
+
+    private bool WaitsForVolume(string key)
+    {
+        lock (_volumeWaitsLock)
+        {
+            return _volumeWaits.ContainsKey(key);
         }
     }
 
@@ -219,46 +255,4 @@ public sealed class KubernetesBuilderStarter : IBuilderStarter
             }
         }
     }
-
-    private async Task WriteHeartbeatsAsync(CancellationToken cancellationToken)
-    {
-        foreach (var (volume, usedAt) in _usedAt)
-        {
-            if (_heartbeatAt.TryGetValue(volume, out var last) && (last >= usedAt || _time.GetElapsedTime(last) < _options.HeartbeatInterval))
-            {
-                continue;
-            }
-
-            _heartbeatAt[volume] = _time.GetTimestamp();
-            await SignalAsync(GatewaySignals.Used(volume, _time.GetUtcNow()), volume, _heartbeatAt, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private async Task SignalAsync(KeyValuePair<string, string> signal, string subject, ConcurrentDictionary<string, long> dedupe, CancellationToken cancellationToken)
-    {
-        var lease = GatewaySignals.LeaseName(_pool);
-        try
-        {
-            var annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [signal.Key] = signal.Value };
-            await _signals.PatchAsync(_namespace, lease, new { metadata = new { annotations } }, cancellationToken).ConfigureAwait(false);
-            DiscoveryLog.Wrote(_logger, signal.Key, signal.Value, "Lease", lease);
-        }
-#pragma warning disable CA1031 // Any failure (API error, network, client timeout) is one lost write, never the end of the loop.
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-#pragma warning restore CA1031
-        {
-            // Forget the write so the next build (or heartbeat) asks again rather than waiting out the interval.
-            dedupe.TryRemove(subject, out _);
-            DiscoveryLog.WriteFailed(_logger, ex, signal.Key, "Lease", lease);
-        }
-    }
-
-    private enum WriteKind
-    {
-        VolumeDemand,
-        PoolDemand,
-        Heartbeats,
-    }
-
-    private readonly record struct Write(WriteKind Kind, string Name, string? Tenant = null);
 }

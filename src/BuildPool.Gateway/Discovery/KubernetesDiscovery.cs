@@ -38,9 +38,15 @@ public sealed class KubernetesDiscovery
         Pool = pool;
         Settings = settings;
         _current = settings;
-        Starter = new KubernetesBuilderStarter(
+        Signals = new SignalLeaseWriter(
             new ResourceClient<k8s.Models.V1Lease>(transport),
             @namespace,
+            pool,
+            options.TimeProvider,
+            options.SignalRetry,
+            _loggers.CreateLogger<SignalLeaseWriter>());
+        Starter = new KubernetesBuilderStarter(
+            Signals,
             pool,
             settings.StartTimeout,
             options.TimeProvider,
@@ -48,9 +54,7 @@ public sealed class KubernetesDiscovery
             _loggers.CreateLogger<KubernetesBuilderStarter>());
         Tenants = new SecretBindingWatcher(transport, @namespace, pool, options.TimeProvider, _loggers);
         Forks = new Isolation.KubernetesForkRequester(
-            new ResourceClient<k8s.Models.V1Lease>(transport),
-            @namespace,
-            pool,
+            Signals,
             settings.Forks,
             settings.StartTimeout,
             options.TimeProvider,
@@ -68,6 +72,9 @@ public sealed class KubernetesDiscovery
     public PoolSettings Settings { get; }
 
     public KubernetesBuilderStarter Starter { get; }
+
+    /// <summary>Writes the starter's and the fork requester's signals on the pool's signal Lease.</summary>
+    public SignalLeaseWriter Signals { get; }
 
     /// <summary>The pool's ClientAccess SecretBindings: who may build (<see cref="GatewayServices.Tenants"/>).</summary>
     public SecretBindingWatcher Tenants { get; }
@@ -171,8 +178,7 @@ public sealed class KubernetesDiscovery
         [
             pools.RunAsync(stop.Token),
             volumes.RunAsync(stop.Token),
-            Starter.RunAsync(stop.Token),
-            Forks.RunAsync(stop.Token),
+            Signals.RunAsync(stop.Token),
             ApplyAsync(gateway, volumes, stop.Token),
             MarkBusyAsync(gateway, stop.Token),
             Tenants.RunAsync(stop.Token),

@@ -7,6 +7,9 @@ public sealed record KubernetesDiscoveryOptions
 {
     public KubernetesBuilderStarterOptions Annotations { get; init; } = new();
 
+    /// <summary>How failed signal writes are tried again.</summary>
+    public SignalRetryOptions SignalRetry { get; init; } = new();
+
     /// <summary>How often builders with running builds are marked used, so a long build keeps its builder's heartbeat going.</summary>
     public TimeSpan BusyCheckInterval { get; init; } = TimeSpan.FromSeconds(15);
 

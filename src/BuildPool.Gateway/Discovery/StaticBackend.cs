@@ -11,6 +11,12 @@ namespace BuildPool.Gateway.Discovery;
 /// <param name="EndPoint">Where the daemon listens (buildkitd <c>--addr tcp://…</c>).</param>
 public sealed record StaticBackend(string Name, DnsEndPoint EndPoint)
 {
+    /// <summary>
+    /// When the operator last ran garbage collection or a prune on this volume (CacheVolume
+    /// <c>status.lastGC</c>); a build that then misses a step cached before can name it.
+    /// </summary>
+    public DateTimeOffset? LastGC { get; init; }
+
     /// <summary>Whether it takes new builds (<c>state=ready|draining|unavailable</c>).</summary>
     public BackendState State { get; init; } = BackendState.Ready;
 

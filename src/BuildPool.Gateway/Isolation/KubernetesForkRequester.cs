@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Threading.Channels;
 using BuildPool.Api.V1Alpha1;
-using BuildPool.Runtime.Client;
-using k8s.Models;
+using BuildPool.Gateway.Discovery;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -12,32 +10,24 @@ namespace BuildPool.Gateway.Isolation;
 /// <summary>
 /// Pool mode's <see cref="IForkRequester"/>: writes the fork signals of docs/lifecycle.md on the
 /// pool's signal Lease (forks wanted per base volume, and one isolate signal per untrusted build,
-/// removed when it ends) from one loop, so routing never waits on the API and a burst costs one
-/// write per change.
+/// removed when it ends) through the gateway's <see cref="SignalLeaseWriter"/>, so routing never
+/// waits on the API and a burst costs one write per change.
 /// </summary>
 public sealed partial class KubernetesForkRequester : IForkRequester
 {
-    private readonly ResourceClient<V1Lease> _signals;
-    private readonly string _namespace;
-    private readonly string _lease;
+    private readonly SignalLeaseWriter _writer;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<Write> _writes = Channel.CreateUnbounded<Write>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, (int Wanted, long At)> _overflow = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _changed = NewSignal();
     private long _startTimeoutTicks;
     private ForkLimits _limits;
 
-    public KubernetesForkRequester(ResourceClient<V1Lease> signals, string @namespace, string pool, ForkLimits limits, TimeSpan startTimeout, TimeProvider? timeProvider = null, ILogger<KubernetesForkRequester>? logger = null)
+    public KubernetesForkRequester(SignalLeaseWriter writer, ForkLimits limits, TimeSpan startTimeout, TimeProvider? timeProvider = null, ILogger<KubernetesForkRequester>? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(signals);
-        ArgumentException.ThrowIfNullOrEmpty(@namespace);
-        ArgumentException.ThrowIfNullOrEmpty(pool);
+        ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(limits);
-        _signals = signals;
-        _namespace = @namespace;
-        _lease = GatewaySignals.LeaseName(pool);
+        _writer = writer;
         _limits = limits;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -76,17 +66,24 @@ public sealed partial class KubernetesForkRequester : IForkRequester
             var next = (Math.Max(wanted, known && _time.GetElapsedTime(last.At, now) < RefreshInterval ? last.Wanted : 0), now);
             if (known ? _overflow.TryUpdate(baseId, next, last) : _overflow.TryAdd(baseId, next))
             {
-                _writes.Writer.TryWrite(new Write(WriteKind.Overflow, baseId, next.Item1.ToString(CultureInfo.InvariantCulture)));
+                Log.Asked(_logger, "Overflow", baseId, next.Item1.ToString(CultureInfo.InvariantCulture));
+                _writer.Set(GatewaySignals.Forks(baseId, next.Item1, _time.GetUtcNow()));
                 return;
             }
         }
     }
 
-    public void RequestIsolated(string baseId, string buildId) =>
-        _writes.Writer.TryWrite(new Write(WriteKind.Isolate, baseId, buildId));
+    public void RequestIsolated(string baseId, string buildId)
+    {
+        Log.Asked(_logger, "Isolate", baseId, buildId);
+        _writer.Set(GatewaySignals.Isolate(baseId, buildId, _time.GetUtcNow()));
+    }
 
-    public void ReleaseIsolated(string baseId, string buildId) =>
-        _writes.Writer.TryWrite(new Write(WriteKind.Release, baseId, buildId));
+    public void ReleaseIsolated(string baseId, string buildId)
+    {
+        Log.Asked(_logger, "Release", baseId, buildId);
+        _writer.Remove(GatewaySignals.IsolateName(baseId, buildId));
+    }
 
     public async Task<bool> WaitAsync(Func<bool> done, TimeSpan timeout)
     {
@@ -109,7 +106,7 @@ public sealed partial class KubernetesForkRequester : IForkRequester
 
             try
             {
-                await changed.WaitAsync(remaining, _time, _stopping.Token).ConfigureAwait(false);
+                await changed.WaitAsync(remaining, _time, _writer.Stopping).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -122,63 +119,11 @@ public sealed partial class KubernetesForkRequester : IForkRequester
         }
     }
 
-    /// <summary>Writes the requested signals until cancelled; a failed write is logged, and the next build asks again.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        using var stop = cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), _stopping);
-        try
-        {
-            await foreach (var write in _writes.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var now = _time.GetUtcNow();
-                var signal = write.Kind switch
-                {
-                    WriteKind.Overflow => GatewaySignals.Forks(write.Base, int.Parse(write.Value, CultureInfo.InvariantCulture), now),
-                    WriteKind.Isolate => GatewaySignals.Isolate(write.Base, write.Value, now),
-                    _ => new KeyValuePair<string, string>(GatewaySignals.IsolateName(write.Base, write.Value), string.Empty),
-                };
-                var annotations = new Dictionary<string, string?>(StringComparer.Ordinal) { [signal.Key] = write.Kind == WriteKind.Release ? null : signal.Value };
-                try
-                {
-                    await _signals.PatchAsync(_namespace, _lease, new { metadata = new { annotations } }, cancellationToken).ConfigureAwait(false);
-                    Log.Wrote(_logger, write.Kind.ToString(), write.Base, write.Value);
-                }
-#pragma warning disable CA1031 // Any failure (API error, network, client timeout) is one lost write, never the end of the loop.
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-#pragma warning restore CA1031
-                {
-                    if (write.Kind == WriteKind.Overflow)
-                    {
-                        _overflow.TryRemove(write.Base, out _);
-                    }
-
-                    Log.WriteFailed(_logger, ex, write.Kind.ToString(), write.Base, write.Value);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
-    }
-
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private enum WriteKind
-    {
-        Overflow,
-        Isolate,
-        Release,
-    }
-
-    private readonly record struct Write(WriteKind Kind, string Base, string Value);
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Fork request {Kind} for CacheVolume {Base}: {Value}")]
-        public static partial void Wrote(ILogger logger, string kind, string @base, string value);
-
-        [LoggerMessage(EventId = 701, Level = LogLevel.Warning, Message = "Could not write fork request {Kind} for CacheVolume {Base} ({Value})")]
-        public static partial void WriteFailed(ILogger logger, Exception exception, string kind, string @base, string value);
+        public static partial void Asked(ILogger logger, string kind, string @base, string value);
     }
 }

@@ -9,6 +9,13 @@ public sealed record CacheInjectionOptions
     /// <summary>A registry ref with <c>{key}</c>, e.g. <c>cache.internal:5000/cache/{key}</c>; the key is made a valid tag/path first.</summary>
     public required string RefTemplate { get; init; }
 
+    /// <summary>
+    /// Where isolated (untrusted) builds import from instead, with <c>{key}</c> like
+    /// <see cref="RefTemplate"/>: a managed registry's read-only listener, which they reach
+    /// without its client certificate. Null: they import from <see cref="RefTemplate"/>.
+    /// </summary>
+    public string? UntrustedRefTemplate { get; init; }
+
     /// <summary>Extra export attributes (e.g. <c>image-manifest=true</c>, <c>oci-mediatypes=true</c>).</summary>
     public IReadOnlyDictionary<string, string> ExportAttributes { get; init; } = new Dictionary<string, string>();
 
@@ -18,14 +25,15 @@ public sealed record CacheInjectionOptions
     /// no other key can come out with a slash, so no client's cache ref is a tenant's. Put
     /// <c>{key}</c> in the repository path (as in the example) for tenant keys.
     /// </summary>
-    public string RefFor(string key)
+    /// <param name="untrusted">For an isolated build: <see cref="UntrustedRefTemplate"/> when there is one.</param>
+    public string RefFor(string key, bool untrusted = false)
     {
         ArgumentNullException.ThrowIfNull(key);
         var separator = key.IndexOf(Api.Units.RoutingKeyName.TenantSeparator, StringComparison.Ordinal);
         var clean = separator < 0
             ? Clean(key)
             : string.Concat(Clean(key[..separator]), "/", Clean(key[(separator + 1)..]));
-        return RefTemplate.Replace("{key}", clean, StringComparison.Ordinal);
+        return (untrusted ? UntrustedRefTemplate ?? RefTemplate : RefTemplate).Replace("{key}", clean, StringComparison.Ordinal);
     }
 
     /// <summary>

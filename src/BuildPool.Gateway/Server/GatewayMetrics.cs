@@ -65,7 +65,15 @@ public sealed class GatewayMetrics : IDisposable
             description: "Builds routed to an overflow fork of their Private volume, by the volume forked.");
         Steps = Meter.CreateCounter<long>(
             "buildpool_gateway_build_steps",
-            description: "Build steps seen on Status streams, by whether the builder had them cached (cache hit ratio = cached=\"true\" / all).");
+            description: "Build steps seen on Status streams, by whether the builder had them cached (cache hit ratio = cached=\"true\" / all) and pool.");
+        BuildsByFirstMiss = Meter.CreateCounter<long>(
+            "buildpool_gateway_build_first_miss",
+            description: "Finished builds by the cause of their first cache miss (cold-builder, moved, definition-changed, context-changed, evicted, no-cache, unknown; none when every step was cached) and pool.");
+        ExecutedTime = Meter.CreateHistogram<double>(
+            "buildpool_gateway_build_executed_time",
+            unit: "s",
+            description: "Time builds spent in executed (not cached) steps, summed over steps, by pool.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Runtime.Metrics.HistogramBuckets.Build });
     }
 
     public Meter Meter { get; }
@@ -83,7 +91,14 @@ public sealed class GatewayMetrics : IDisposable
 
     public Counter<long> Errors { get; }
 
+    /// <summary>Tags: <c>cached</c> (<c>true</c>/<c>false</c>), <c>pool</c>.</summary>
     public Counter<long> Steps { get; }
+
+    /// <summary>Tags: <c>cause</c> (a miss cause label, or <c>none</c>), <c>pool</c> (exported as <c>buildpool_gateway_build_first_miss_total</c>).</summary>
+    public Counter<long> BuildsByFirstMiss { get; }
+
+    /// <summary>Tags: <c>pool</c> (exported as <c>buildpool_gateway_build_executed_time_seconds</c>).</summary>
+    public Histogram<double> ExecutedTime { get; }
 
     /// <summary>Refusals for who the client is (see the instrument's description for the reasons).</summary>
     public Counter<long> RefusedCalls { get; }

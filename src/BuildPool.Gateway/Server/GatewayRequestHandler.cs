@@ -40,6 +40,7 @@ internal sealed class GatewayRequestHandler(
     private const string SessionPath = ControlPrefix + "Session";
     private const string SolvePath = ControlPrefix + "Solve";
     private const string StatusPath = ControlPrefix + "Status";
+    private const string PrunePath = ControlPrefix + "Prune";
     private const string BridgePrefix = "/moby.buildkit.v1.frontend.LLBBridge/";
     private const string SessionUuidHeader = "X-Docker-Expose-Session-Uuid";
     private const string SessionSharedKeyHeader = "X-Docker-Expose-Session-Sharedkey";
@@ -280,7 +281,9 @@ internal sealed class GatewayRequestHandler(
             : CacheInjection.ExportRefs(peeked.Message.Span).FirstOrDefault(cacheInjection.Covers);
 
     // The pool's registry cache for builds that bring none (opt-in), keyed like the routing. An
-    // isolated (untrusted) build imports it and never exports: what it would write, trusted builds read.
+    // isolated (untrusted) build imports it (from the read-only ref when there is one: its fork
+    // holds no credential for the read-write one) and never exports: what it would write,
+    // trusted builds read.
     private void InjectCache(HttpContext context, BuildRoute route, Activity? activity)
     {
         if (cacheInjection is null || route.Key is not { } key
@@ -290,8 +293,9 @@ internal sealed class GatewayRequestHandler(
             return;
         }
 
-        var cacheRef = cacheInjection.RefFor(key.Value);
-        peeked.Replace(CacheInjection.Inject(peeked.Message.Span, cacheRef, cacheInjection.ExportAttributes, export: route.Outcome != PlacementOutcome.Isolated));
+        var isolated = route.Outcome == PlacementOutcome.Isolated;
+        var cacheRef = cacheInjection.RefFor(key.Value, untrusted: isolated);
+        peeked.Replace(CacheInjection.Inject(peeked.Message.Span, cacheRef, cacheInjection.ExportAttributes, export: !isolated));
         activity?.SetTag("buildpool.injected_cache", cacheRef);
         GatewayLog.CacheInjected(logger, key.Value, cacheRef);
     }
@@ -389,7 +393,7 @@ internal sealed class GatewayRequestHandler(
 
     private async Task ForwardAnyAsync(HttpContext context, string path)
     {
-        var (placed, startFailure) = await KeylessPlacement.PlaceAsync(placement, starter);
+        var (placed, startFailure) = await KeylessPlacement.PlaceAsync(placement, starter, context.RequestAborted);
         if (startFailure is not null)
         {
             Fail(context, "no_builder", GrpcStatusResponse.Unavailable, $"no ready builder: {startFailure}");
@@ -417,6 +421,12 @@ internal sealed class GatewayRequestHandler(
 
         await (target.Tls ? tlsForwarder ?? forwarder : forwarder).ForwardAsync(context, target.EndPoint);
         var status = GrpcStatusResponse.Read(context);
+        if (status == 0 && path == PrunePath)
+        {
+            // A later build that misses a step this builder had cached can name this prune.
+            builds.History.Pruned(backendId, new Insight.PruneRecord(builds.Time.GetUtcNow(), "a Prune call through the gateway"));
+        }
+
         if (status == GrpcStatusResponse.Unavailable)
         {
             metrics.Errors.Add(1, new KeyValuePair<string, object?>("reason", "unavailable"));

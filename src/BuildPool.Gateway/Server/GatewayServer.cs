@@ -6,6 +6,7 @@ using BuildPool.Gateway.Admission;
 using BuildPool.Gateway.Builds;
 using BuildPool.Gateway.Discovery;
 using BuildPool.Gateway.Forwarding;
+using BuildPool.Gateway.Insight;
 using BuildPool.Gateway.Routing;
 using BuildPool.Gateway.Tenants;
 using BuildPool.Http2;
@@ -184,6 +185,11 @@ public sealed class GatewayServer : IAsyncDisposable, IBackendTarget
         foreach (var backend in list)
         {
             Admission.SetCapacity(backend.Name, backend.MaxConcurrentBuilds ?? _options.MaxConcurrentBuilds);
+            if (backend.LastGC is { } gc)
+            {
+                // Recorded once per moment; a later miss of a step cached before it can name it.
+                Builds.History.Pruned(backend.Name, new PruneRecord(gc, "the operator's garbage collection or prune (CacheVolume status.lastGC)"));
+            }
         }
 
         Volatile.Write(ref _directory, list.ToFrozenDictionary(b => b.Name, StringComparer.Ordinal));

@@ -123,7 +123,9 @@ public static class DevCommand
                 """);
         if (builders is null)
         {
-            await OperatorRunner.RunAsync(new OperatorRunner.Settings(config, options, metrics, false, "default", OperatorCommand.Identity()), cancellationToken);
+            // Nothing runs here, so no Service has an endpoint: cluster names resolve to nothing
+            // (a clear refusal in status) rather than going to the machine's resolver.
+            await OperatorRunner.RunAsync(new OperatorRunner.Settings(config, options, metrics, false, "default", OperatorCommand.Identity(), ResolveService: new ServiceDirectory().Resolve), cancellationToken);
             return;
         }
 

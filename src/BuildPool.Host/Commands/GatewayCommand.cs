@@ -74,6 +74,7 @@ public static class GatewayCommand
             DefaultValueFactory = _ => 1024,
         };
         var injectRef = new Option<string?>("--inject-cache-ref") { Description = "Opt-in: builds without --cache-to/--cache-from get this registry cache, with {key} replaced by the build's routing key (e.g. cache.internal:5000/cache/{key})." };
+        var injectUntrustedRef = new Option<string?>("--inject-cache-ref-untrusted") { Description = "Where isolated (untrusted) builds import the injected cache from instead of --inject-cache-ref, with {key} likewise (e.g. a read-only registry listener, cache.internal:5001/cache/{key}); they never export. Goes with --inject-cache-ref." };
         var injectAttrs = new Option<string[]>("--inject-cache-attr") { Description = "Extra export attribute for injected caches, key=value (e.g. image-manifest=true); repeatable." };
         var mode = new Option<string>("--mode")
         {
@@ -98,7 +99,7 @@ public static class GatewayCommand
         var command = new Command("gateway", "Run the gateway that routes buildx builds to warm builders.")
         {
             listen, backends, pool, poolNamespace, kubeconfig, kubeContext, keySources, domain, loadFactor, maxBuilds, queueTimeout, shutdownTimeout, metrics, tlsCert, tlsKey, clientCa,
-            requireClientCert, upstreamCa, upstreamCert, upstreamKey, injectRef, injectAttrs, mode, untrustedKeys, untrustedIdentities,
+            requireClientCert, upstreamCa, upstreamCert, upstreamKey, injectRef, injectUntrustedRef, injectAttrs, mode, untrustedKeys, untrustedIdentities,
             upstreamKeepAlive, upstreamKeepAliveTimeout, upstreamMaxControlFrames, upstreamMaxQueued,
             maxIdLength, maxSharedKeyLength, maxRoutingKeyLength, maxBuildsPerConnection, maxBuildsPerTenant, maxTrackedBuilds,
             maxConnections, maxConnectionsPerSource, maxConnectionsPerTenant, maxTlsHandshakes, tlsHandshakeTimeout, idleTimeout,
@@ -134,7 +135,7 @@ public static class GatewayCommand
                     MaxConcurrentBuilds = (int)AtLeastOne("--max-concurrent-builds", parse.GetValue(maxBuilds)),
                     QueueTimeout = GoDuration.ParsePositive("--queue-timeout", parse.GetValue(queueTimeout)!),
                     ShutdownTimeout = GoDuration.ParsePositive("--shutdown-timeout", parse.GetValue(shutdownTimeout)!),
-                    CacheInjection = ParseInjection(parse.GetValue(injectRef), parse.GetValue(injectAttrs) ?? []),
+                    CacheInjection = ParseInjection(parse.GetValue(injectRef), parse.GetValue(injectUntrustedRef), parse.GetValue(injectAttrs) ?? []),
                     UntrustedKeys = parse.GetValue(untrustedKeys) ?? [],
                     MaxIdLength = AtLeast("--max-id-length", parse.GetValue(maxIdLength), 32),
                     MaxSharedKeyLength = AtLeast("--max-shared-key-length", parse.GetValue(maxSharedKeyLength), 32),
@@ -144,6 +145,7 @@ public static class GatewayCommand
                         MaxBuildsPerConnection = AtLeast("--max-builds-per-connection", parse.GetValue(maxBuildsPerConnection), 1),
                         MaxBuildsPerTenant = AtLeast("--max-builds-per-tenant", parse.GetValue(maxBuildsPerTenant), 1),
                         MaxBuilds = AtLeast("--max-tracked-builds", parse.GetValue(maxTrackedBuilds), 1),
+                        Pool = poolName,
                     },
                     MaxConnections = AtLeast("--max-connections", parse.GetValue(maxConnections), 1),
                     MaxConnectionsPerSource = AtLeast("--max-connections-per-source", parse.GetValue(maxConnectionsPerSource), 1),
@@ -215,16 +217,21 @@ public static class GatewayCommand
         return command;
     }
 
-    private static CacheInjectionOptions? ParseInjection(string? template, string[] attrs)
+    private static CacheInjectionOptions? ParseInjection(string? template, string? untrustedTemplate, string[] attrs)
     {
         if (template is null)
         {
-            return attrs.Length > 0 ? throw new FormatException("--inject-cache-attr goes with --inject-cache-ref") : null;
+            return attrs.Length > 0 ? throw new FormatException("--inject-cache-attr goes with --inject-cache-ref")
+                : untrustedTemplate is not null ? throw new FormatException("--inject-cache-ref-untrusted goes with --inject-cache-ref")
+                : null;
         }
 
-        if (!template.Contains("{key}", StringComparison.Ordinal))
+        foreach (var (flag, value) in new[] { ("--inject-cache-ref", template), ("--inject-cache-ref-untrusted", untrustedTemplate) })
         {
-            throw new FormatException($"--inject-cache-ref '{template}' has no {{key}}: every project would share one cache");
+            if (value is not null && !value.Contains("{key}", StringComparison.Ordinal))
+            {
+                throw new FormatException($"{flag} '{value}' has no {{key}}: every project would share one cache");
+            }
         }
 
         var parsed = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -239,7 +246,7 @@ public static class GatewayCommand
             parsed[attr[..eq]] = attr[(eq + 1)..];
         }
 
-        return new CacheInjectionOptions { RefTemplate = template, ExportAttributes = parsed };
+        return new CacheInjectionOptions { RefTemplate = template, UntrustedRefTemplate = untrustedTemplate, ExportAttributes = parsed };
     }
 
     // The pool's spec is the one source of its routing settings; a flag that would silently lose
@@ -286,7 +293,7 @@ public static class GatewayCommand
             return;
         }
 
-        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--require-client-certificate", "--upstream-ca", "--upstream-cert", "--upstream-key", "--inject-cache-ref", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout", "--untrusted-identity",
+        foreach (var flag in new[] { "--tls-cert", "--tls-key", "--client-ca", "--require-client-certificate", "--upstream-ca", "--upstream-cert", "--upstream-key", "--inject-cache-ref", "--inject-cache-ref-untrusted", "--inject-cache-attr", "--routing-key-sources", "--max-concurrent-builds", "--queue-timeout", "--untrusted-identity",
             "--max-id-length", "--max-shared-key-length", "--max-routing-key-length", "--max-builds-per-connection", "--max-builds-per-tenant", "--max-tracked-builds",
             "--max-connections-per-source", "--max-connections-per-tenant", "--max-tls-handshakes", "--tls-handshake-timeout", "--idle-timeout",
             "--upstream-keepalive-interval", "--upstream-keepalive-timeout", "--upstream-max-control-frames", "--upstream-max-queued-control-frames",
@@ -386,7 +393,7 @@ public static class GatewayCommand
     private static async Task RunAsync(GatewayOptions options, GatewayServices services, System.Net.IPEndPoint metricsEndPoint, KubernetesDiscovery? discovery, LogSettings logs, CancellationToken cancellationToken)
     {
         GatewayServer? gateway = null;
-        await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => gateway is not null && (discovery?.IsReady(gateway) ?? gateway.IsReady), logs, cancellationToken);
+        await using var metricsApp = await StartMetricsAsync(metricsEndPoint, () => gateway is not null && (discovery?.IsReady(gateway) ?? gateway.IsReady), logs, cancellationToken, () => gateway?.Builds);
         await using (gateway = await GatewayServer.StartAsync(options, services, logs.Apply, cancellationToken))
         {
             // SIGTERM arrives either as the command's cancellation or through the host's console
@@ -413,7 +420,7 @@ public static class GatewayCommand
 
     // The metrics listener is its own HTTP/1.1 server: scrapers and probes never share the build
     // port's listener or its limits.
-    private static async Task<WebApplication> StartMetricsAsync(System.Net.IPEndPoint metricsEndPoint, Func<bool> ready, LogSettings logs, CancellationToken cancellationToken)
+    private static async Task<WebApplication> StartMetricsAsync(System.Net.IPEndPoint metricsEndPoint, Func<bool> ready, LogSettings logs, CancellationToken cancellationToken, Func<BuildPool.Gateway.Builds.BuildCorrelator?>? builds = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -426,6 +433,12 @@ public static class GatewayCommand
             metricsApp.MapPrometheusScrapingEndpoint("/metrics");
             metricsApp.MapGet("/healthz", () => Results.Text("ok"));
             metricsApp.MapGet("/readyz", () => ready() ? Results.Text("ok") : Results.Text("no ready builder", statusCode: 503));
+            if (builds is not null)
+            {
+                // Recent builds and their first cache miss: /builds, /builds/{id} and a page at /.
+                BuildPool.Gateway.Insight.BuildPages.MapBuildPages(metricsApp, builds);
+            }
+
             await metricsApp.StartAsync(cancellationToken);
             return metricsApp;
         }

@@ -17,7 +17,12 @@ public static class OperatorCommand
         var leaderElect = new Option<bool>("--leader-elect") { Description = "Take part in leader election (run this with 2+ replicas)." };
         var leaseNamespace = new Option<string?>("--lease-namespace") { Description = "Namespace of the leader election Lease (default: $POD_NAMESPACE or buildpool-system)." };
         var gatewayImage = new Option<string>("--gateway-image") { Description = "Image the pools' gateway Deployments run.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("BUILDPOOL_IMAGE") ?? "buildpool:latest" };
-        var command = new Command("operator", "Run the BuildPool operator.") { kubeconfig, context, watchNamespace, metrics, leaderElect, leaseNamespace, gatewayImage };
+        var pullSecrets = new Option<string[]>("--image-pull-secret")
+        {
+            Description = "A Secret (kubernetes.io/dockerconfigjson) set as imagePullSecrets on the gateway, builder and registry pods the operator creates; repeat for more. It must exist in each pool's namespace.",
+            DefaultValueFactory = _ => [],
+        };
+        var command = new Command("operator", "Run the BuildPool operator.") { kubeconfig, context, watchNamespace, metrics, leaderElect, leaseNamespace, gatewayImage, pullSecrets };
         var logFlags = LogSettings.Flags.Create();
         logFlags.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -48,6 +53,8 @@ public static class OperatorCommand
                 {
                     WatchNamespace = parse.GetValue(watchNamespace),
                     GatewayImage = parse.GetValue(gatewayImage)!,
+                    GatewayLogArgs = logs.Args(),
+                    ImagePullSecrets = parse.GetValue(pullSecrets) ?? [],
                     OperatorNamespace = ns,
                 };
                 await OperatorRunner.RunAsync(

@@ -42,6 +42,22 @@ public sealed record LogSettings(LogFormat Format, LogLevel Level)
         }
     }
 
+    /// <summary>
+    /// The flags that give these settings, for a process this one starts (the operator passes its
+    /// own to the pools' gateways); none for the defaults, so a default install's gateways keep
+    /// the arguments, and the pod template, they always had.
+    /// </summary>
+    public IReadOnlyList<string> Args() => this == Default
+        ? []
+        : ["--log-format", Format == LogFormat.Json ? "json" : "text", "--log-level", Level switch
+        {
+            LogLevel.Trace => "trace",
+            LogLevel.Debug => "debug",
+            LogLevel.Warning => "warn",
+            LogLevel.Error or LogLevel.Critical => "error",
+            _ => "info",
+        }];
+
     public static LogSettings Parse(string format, string level)
     {
         ArgumentNullException.ThrowIfNull(format);

@@ -184,7 +184,15 @@ internal sealed class ApiHandler(
             "DELETE" => "delete",
             _ => throw Status.MethodNotAllowed(),
         };
-        stats.Record(verb, sub is null ? rt.Plural : $"{rt.Plural}/{sub}");
+        var resource = sub is null ? rt.Plural : $"{rt.Plural}/{sub}";
+        stats.Record(verb, resource);
+        if (faults.IsForbidden(verb, resource))
+        {
+            Log.Injected(logger, 403, method, context.Request.Path);
+            var scope = ns is null ? "at the cluster scope" : $"in the namespace \"{ns}\"";
+            throw Status.Forbidden(rt, name ?? string.Empty, $"User \"{context.Request.Headers.UserAgent.ToString().Split('/')[0]}\" cannot {verb} resource \"{resource}\" in API group \"{rt.Group}\" {scope}");
+        }
+
         if (verb is "update" or "patch" && faults.RollConflict())
         {
             Log.Injected(logger, 409, method, context.Request.Path);

@@ -7,6 +7,7 @@ using BuildPool.LocalApi.Http;
 using BuildPool.LocalApi.Json;
 using BuildPool.LocalApi.Selectors;
 using BuildPool.LocalApi.Validation;
+using BuildPool.LocalApi.Validation.Cel;
 
 namespace BuildPool.LocalApi.Storage;
 
@@ -294,7 +295,15 @@ internal sealed class ObjectStore
         return ns;
     }
 
-    private static void ValidateCustom(ResourceType rt, JsonObject obj, string name, WriteOptions options)
+    /// <param name="rt">The resource.</param>
+    /// <param name="obj">The object to write, pruned and defaulted in place.</param>
+    /// <param name="name">Its name, for messages.</param>
+    /// <param name="options">The request's field validation.</param>
+    /// <param name="old">On an update of the main resource, the stored object: CEL rules are checked
+    /// on writes of the main resource only (a status write cannot change what they check), and
+    /// transition rules (oldSelf) on updates only.</param>
+    /// <param name="rules">Whether to check the CEL rules.</param>
+    private static void ValidateCustom(ResourceType rt, JsonObject obj, string name, WriteOptions options, JsonObject? old = null, bool rules = true)
     {
         if (rt.Schema is not { } schema)
         {
@@ -309,6 +318,12 @@ internal sealed class ObjectStore
         }
 
         var errors = SchemaValidator.Validate(obj, schema);
+        if (errors.Count == 0 && rules)
+        {
+            // Like kube-apiserver, rules see only values that passed the schema: every type is the one they expect.
+            errors = CelRules.Validate(obj, old, schema);
+        }
+
         if (errors.Count > 0)
         {
             throw Status.Invalid(rt, name, errors);
@@ -345,6 +360,8 @@ internal sealed class ObjectStore
         {
             errors.Add(new FieldError("FieldValueInvalid", "metadata.name", $"Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"));
         }
+
+        errors.AddRange(CelRules.CompileErrors(spec?["versions"], "spec.versions"));
 
         if (errors.Count > 0)
         {
@@ -419,7 +436,7 @@ internal sealed class ObjectStore
             }
 
             meta["resourceVersion"] = currentRv;
-            ValidateCustom(rt, next, name, options);
+            ValidateCustom(rt, next, name, options, old: current, rules: subresource != "status");
             if (rt.StorageKey == _registry.Crds.StorageKey)
             {
                 ValidateCrd(rt, next, name);

@@ -1,5 +1,6 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Naming;
+using BuildPool.Operator.Registry;
 using BuildPool.Operator.Rendering;
 using BuildPool.Operator.Security;
 using k8s.Models;
@@ -15,6 +16,7 @@ public static class BuilderCredentialsPlanner
 {
     public const string TlsDirectory = "/etc/buildkit-tls";
     public const string RegistryBindingRoot = "/etc/buildkit-registries/bindings";
+    public const string ManagedRegistryRoot = "/etc/buildkit-registries/managed";
     public const string TlsVolume = "builder-tls";
 
     /// <summary>
@@ -25,9 +27,12 @@ public static class BuilderCredentialsPlanner
     /// For an isolated fork (the builder of one untrusted build): no cache-backend credentials
     /// and no registry client keypairs, only registry CAs. Untrusted builds run only there, and
     /// without the process sandbox (Rootless, UserNamespace) a build step can read whatever the
-    /// daemon holds, in its environment or its files.
+    /// daemon holds, in its environment or its files. A managed registry's client certificate is
+    /// such a keypair: an isolated fork trusts the registry's CA and imports from its read-only
+    /// listener (<see cref="ManagedRegistry.ReadOnlyHost"/>), which takes no client certificate.
     /// </param>
-    public static BuilderCredentials? Plan(BuilderPool pool, IReadOnlyList<SecretBinding> bindings, Func<string, V1Secret?> secret, bool isolated = false)
+    /// <param name="managedRegistries">The pool's <c>managed: true</c> RegistryCacheTargets: their builders present the registry's client certificate (mutual TLS).</param>
+    public static BuilderCredentials? Plan(BuilderPool pool, IReadOnlyList<SecretBinding> bindings, Func<string, V1Secret?> secret, bool isolated = false, IReadOnlyList<RegistryCacheTarget>? managedRegistries = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(bindings);
@@ -83,39 +88,63 @@ public static class BuilderCredentialsPlanner
 
                 used.Add(credentialSecret);
             }
-            else if (binding.Spec.Kind == SecretBindingKind.RegistryTls && binding.Spec.RegistryTls is { } bound
-                && (isolated ? WithoutKeyPair(bound) : bound) is { } registry && RegistrySecrets(registry, secret) is { } found)
+            else if (binding.Spec.Kind == SecretBindingKind.RegistryTls && binding.Spec.RegistryTls is { } bound)
             {
-                var directory = $"{RegistryBindingRoot}/{binding.Metadata.Name}";
-                var sources = new List<V1VolumeProjection>();
-                if (registry.CaSecretRef is { } ca)
-                {
-                    sources.Add(new V1VolumeProjection { Secret = new V1SecretProjection { Name = ca.Name, Items = [new V1KeyToPath { Key = ca.Key ?? TlsSecretKeys.CaCertificate, Path = "ca.crt" }] } });
-                }
-
-                if (registry.ClientKeyPairSecretRef is { } pair)
-                {
-                    sources.Add(new V1VolumeProjection
-                    {
-                        Secret = new V1SecretProjection
-                        {
-                            Name = pair.Name,
-                            Items = [new V1KeyToPath { Key = TlsSecretKeys.Certificate, Path = "tls.crt" }, new V1KeyToPath { Key = TlsSecretKeys.PrivateKey, Path = "tls.key" }],
-                        },
-                    });
-                }
-
-                var name = $"registry-tls-{index++}";
-                volumes.Add(new V1Volume { Name = name, Projected = new V1ProjectedVolumeSource { Sources = sources } });
-                mounts.Add(new V1VolumeMount { Name = name, MountPath = directory, ReadOnlyProperty = true });
-                registries.Add(new RegistryConfig
-                {
-                    Host = registry.Registry,
-                    CaPaths = registry.CaSecretRef is null ? [] : [$"{directory}/ca.crt"],
-                    KeyPairs = registry.ClientKeyPairSecretRef is null ? [] : [new RegistryKeyPair($"{directory}/tls.key", $"{directory}/tls.crt")],
-                });
-                used.AddRange(found);
+                AddRegistry($"{RegistryBindingRoot}/{binding.Metadata.Name}", "registry-tls", bound);
             }
+        }
+
+        // The managed registry requires this client certificate on every connection (its
+        // config's clientcas): trusted builders get it, like a RegistryTLS binding's keypair.
+        // An isolated fork gets the CA only, for the read-only listener it imports from.
+        foreach (var target in (managedRegistries ?? []).OrderBy(t => t.Metadata.Name, StringComparer.Ordinal))
+        {
+            var client = ManagedRegistry.ClientSecret(target.Metadata.Name);
+            AddRegistry($"{ManagedRegistryRoot}/{target.Metadata.Name}", "managed-registry", new RegistryTlsBinding
+            {
+                Registry = isolated ? ManagedRegistry.ReadOnlyHost(target) : ManagedRegistry.Host(target),
+                CaSecretRef = new SecretKeyReference { Name = client, Key = TlsSecretKeys.CaCertificate },
+                ClientKeyPairSecretRef = new SecretReference { Name = client },
+            });
+        }
+
+        // A registry's CA and keypair as files under directory, and its buildkitd.toml table; left
+        // out while a Secret it needs does not exist. An isolated fork's builder gets the CA only.
+        void AddRegistry(string directory, string volumePrefix, RegistryTlsBinding bound)
+        {
+            if ((isolated ? WithoutKeyPair(bound) : bound) is not { } registry || RegistrySecrets(registry, secret) is not { } found)
+            {
+                return;
+            }
+
+            var sources = new List<V1VolumeProjection>();
+            if (registry.CaSecretRef is { } ca)
+            {
+                sources.Add(new V1VolumeProjection { Secret = new V1SecretProjection { Name = ca.Name, Items = [new V1KeyToPath { Key = ca.Key ?? TlsSecretKeys.CaCertificate, Path = "ca.crt" }] } });
+            }
+
+            if (registry.ClientKeyPairSecretRef is { } pair)
+            {
+                sources.Add(new V1VolumeProjection
+                {
+                    Secret = new V1SecretProjection
+                    {
+                        Name = pair.Name,
+                        Items = [new V1KeyToPath { Key = TlsSecretKeys.Certificate, Path = "tls.crt" }, new V1KeyToPath { Key = TlsSecretKeys.PrivateKey, Path = "tls.key" }],
+                    },
+                });
+            }
+
+            var volume = $"{volumePrefix}-{index++}";
+            volumes.Add(new V1Volume { Name = volume, Projected = new V1ProjectedVolumeSource { Sources = sources } });
+            mounts.Add(new V1VolumeMount { Name = volume, MountPath = directory, ReadOnlyProperty = true });
+            registries.Add(new RegistryConfig
+            {
+                Host = registry.Registry,
+                CaPaths = registry.CaSecretRef is null ? [] : [$"{directory}/ca.crt"],
+                KeyPairs = registry.ClientKeyPairSecretRef is null ? [] : [new RegistryKeyPair($"{directory}/tls.key", $"{directory}/tls.crt")],
+            });
+            used.AddRange(found);
         }
 
         if (used.Count == 0)

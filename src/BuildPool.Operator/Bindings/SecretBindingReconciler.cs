@@ -24,7 +24,7 @@ namespace BuildPool.Operator.Bindings;
 /// The other kinds are applied by the pool and volume reconcilers; here they get a status that
 /// says whether the Secrets they name exist.
 /// </summary>
-public sealed partial class SecretBindingReconciler(OperatorCaches caches, OperatorOptions options, TimeProvider time, ILogger<SecretBindingReconciler> logger)
+public sealed partial class SecretBindingReconciler(OperatorCaches caches, OperatorOptions options, TimeProvider time, EventRecorder events, ILogger<SecretBindingReconciler> logger)
     : IReconciler<SecretBinding>
 {
     private readonly PoolCertificates _certificates = new(caches, options, logger);
@@ -135,7 +135,7 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
 
         var commonName = PoolCertificateNames.Client(access.TargetNamespace, binding.Metadata.Name);
         var serverCa = ServerCa(pool, ca);
-        var current = PoolCertificates.Current(existing, TlsSecretKeys.ClientCertificate, TlsSecretKeys.ClientKey, ca, dnsNames: null, commonName, now);
+        var current = CertificateSecrets.Current(existing, TlsSecretKeys.ClientCertificate, TlsSecretKeys.ClientKey, ca, dnsNames: null, commonName, now);
         Issued issued;
         if (current is not null && PoolCertificates.Text(existing, TlsSecretKeys.ClientCa) == serverCa)
         {
@@ -190,6 +190,9 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
             }
 
             Log.Issued(logger, target, certificate.SerialNumber, certificate.NotAfter, existing is null ? "new" : "renewed");
+            // Renewals too: the tenant's CI must pick up the new certificate before the old one expires.
+            await events.RecordAsync(binding, "Normal", "CertificateIssued",
+                $"client certificate {certificate.SerialNumber} for {commonName} written to Secret {target} ({(existing is null ? "new" : "renewed")}), valid until {certificate.NotAfter:yyyy-MM-ddTHH:mm:ssZ}", cancellationToken);
             issued = new Issued(target, certificate.SerialNumber, certificate.NotBefore, certificate.NotAfter);
         }
 
@@ -261,6 +264,7 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
         {
             await caches.SecretClient.DeleteAsync(parts[0], parts[1], cancellationToken);
             Log.Revoked(logger, namespacedName, binding.Metadata.Name);
+            await events.RecordAsync(binding, "Normal", "CertificateRevoked", $"deleted the client certificate Secret {namespacedName}; the gateway no longer accepts its certificate", cancellationToken);
         }
     }
 
@@ -309,6 +313,7 @@ public sealed partial class SecretBindingReconciler(OperatorCaches caches, Opera
 
         binding.Status = status;
         await caches.SecretBindingClient.ReplaceStatusAsync(binding, cancellationToken);
+        await events.RecordTransitionAsync(binding, cached.Status.Conditions, outcome, cancellationToken);
     }
 
     private static partial class Log

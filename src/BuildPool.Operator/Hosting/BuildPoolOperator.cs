@@ -65,9 +65,8 @@ public static class BuildPoolOperator
             // Volumes a person created for the pool count in its status as much as its own.
             .Watches(caches.Volumes, v => [new ReconcileRequest(v.Metadata.NamespaceProperty, v.Spec.Pool)])
             // A cache target's flags feed the gateway of every pool that injects it.
-            .Watches(caches.CacheTargets, t => caches.Pools.Cache.ListInNamespace(t.Metadata.NamespaceProperty ?? string.Empty)
-                .Where(p => p.Spec.CacheTargets?.Any(c => c.Name == t.Metadata.Name) == true)
-                .Select(ReconcileRequest.For));
+            .Watches(caches.CacheTargets, t => PoolsListing(caches, t.Metadata.NamespaceProperty, t.Metadata.Name)
+                .Select(p => new ReconcileRequest(t.Metadata.NamespaceProperty, p)));
 
         var volumes = new Controller<CacheVolume>(
                 new ControllerOptions { Name = "cachevolume", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
@@ -88,12 +87,16 @@ public static class BuildPoolOperator
             .Watches(caches.Bindings, b => caches.VolumesOf(b.Metadata.NamespaceProperty, b.Spec.Pool).Select(ReconcileRequest.For))
             .Watches(caches.SecretInformers, s => BuilderPoolsUsing(caches, s)
                 .SelectMany(pool => caches.VolumesOf(s.Metadata.NamespaceProperty, pool))
+                .Select(ReconcileRequest.For))
+            // A target that becomes (or stops being) managed adds (or drops) its registry's client certificate.
+            .Watches(caches.CacheTargets, t => PoolsListing(caches, t.Metadata.NamespaceProperty, t.Metadata.Name)
+                .SelectMany(pool => caches.VolumesOf(t.Metadata.NamespaceProperty, pool))
                 .Select(ReconcileRequest.For));
 
         var bindings = new Controller<SecretBinding>(
             new ControllerOptions { Name = "secretbinding", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
             caches.Bindings,
-            new SecretBindingReconciler(caches, options, time, loggerFactory.CreateLogger<SecretBindingReconciler>()),
+            new SecretBindingReconciler(caches, options, time, events, loggerFactory.CreateLogger<SecretBindingReconciler>()),
             time,
             loggerFactory,
             metrics)
@@ -103,11 +106,13 @@ public static class BuildPoolOperator
         var cacheTargets = new Controller<RegistryCacheTarget>(
             new ControllerOptions { Name = "registrycachetarget", Workers = options.Workers, ResyncPeriod = options.ResyncPeriod },
             caches.CacheTargets,
-            new RegistryCacheTargetReconciler(caches, options, time, loggerFactory.CreateLogger<RegistryCacheTargetReconciler>()),
+            new RegistryCacheTargetReconciler(caches, options, time, events, loggerFactory.CreateLogger<RegistryCacheTargetReconciler>(), resolveService),
             time,
             loggerFactory,
             metrics)
-            // A managed target's in-cluster registry: Deployment, Service and NetworkPolicy by owner, the claim by its target label.
+            // A managed target's in-cluster registry: its certificates, ConfigMap, Deployment, Service and NetworkPolicy by owner, the claim by its target label.
+            .Owns(caches.Secrets)
+            .Owns(caches.ConfigMaps)
             .Owns(caches.Deployments)
             .Owns(caches.Services)
             .Owns(caches.NetworkPolicies)
@@ -159,8 +164,20 @@ public static class BuildPoolOperator
             pools.Add(pool);
         }
 
+        // A managed registry's client certificate: the builders of every pool that uses the registry present it.
+        if (ManagedRegistry.TargetOf(secret.Metadata) is { } target && secret.Metadata.Name == ManagedRegistry.ClientSecret(target))
+        {
+            pools.AddRange(PoolsListing(caches, ns, target));
+        }
+
         return pools.Distinct(StringComparer.Ordinal);
     }
+
+    /// <summary>Pools in <paramref name="namespace"/> that list the RegistryCacheTarget <paramref name="target"/>.</summary>
+    private static IEnumerable<string> PoolsListing(OperatorCaches caches, string? @namespace, string target) =>
+        caches.Pools.Cache.ListInNamespace(@namespace ?? string.Empty)
+            .Where(p => p.Spec.CacheTargets?.Any(c => c.Name == target) == true)
+            .Select(p => p.Metadata.Name);
 
     /// <summary>Bindings that name <paramref name="secret"/>, that issued it, or whose pool CA it is.</summary>
     private static IEnumerable<ReconcileRequest> BindingsUsing(OperatorCaches caches, V1Secret secret)

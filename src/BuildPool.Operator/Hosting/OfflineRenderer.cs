@@ -1,5 +1,6 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Bindings;
+using BuildPool.Operator.Children;
 using BuildPool.Operator.Pools;
 using BuildPool.Operator.Volumes;
 using k8s;
@@ -60,7 +61,7 @@ public static class OfflineRenderer
                     continue;
                 }
 
-                var volumePlan = BuilderChildrenPlanner.Plan(volume, pool, settings.BuildkitdToml, warm.Contains(volume.Metadata.Name), credentials);
+                var volumePlan = BuilderChildrenPlanner.Plan(volume, pool, settings.BuildkitdToml, warm.Contains(volume.Metadata.Name), credentials, PullSecrets.For(options));
                 output.Add(volumePlan.Claim);
                 output.Add(volumePlan.Config);
                 output.Add(volumePlan.Service);

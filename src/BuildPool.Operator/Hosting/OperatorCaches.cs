@@ -193,6 +193,18 @@ public sealed class OperatorCaches
     public IReadOnlyList<SecretBinding> BindingsOf(string? @namespace, string pool) =>
         Bindings.Cache.ByIndex(BindingPoolIndex, ObjectKey.Of(@namespace, pool)).Where(b => b.Metadata.DeletionTimestamp is null).ToList();
 
+    /// <summary>The pool's <c>managed: true</c> RegistryCacheTargets (same namespace), except those being deleted.</summary>
+    public IReadOnlyList<RegistryCacheTarget> ManagedRegistriesOf(BuilderPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        return (pool.Spec.CacheTargets ?? [])
+            .Select(t => CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, t.Name))
+            .OfType<RegistryCacheTarget>()
+            .Where(t => t.Spec.Managed && t.Metadata.DeletionTimestamp is null)
+            .DistinctBy(t => t.Metadata.Name, StringComparer.Ordinal)
+            .ToList();
+    }
+
     /// <summary>What the pool's gateway asks for, from its signal Lease.</summary>
     public PoolSignals SignalsOf(string? @namespace, string pool) =>
         PoolSignals.Read(SignalLeases.Cache.Get(@namespace, GatewaySignals.LeaseName(pool)));

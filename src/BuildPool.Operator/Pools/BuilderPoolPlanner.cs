@@ -1,6 +1,7 @@
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Naming;
+using BuildPool.Operator.Registry;
 using k8s.Models;
 
 namespace BuildPool.Operator.Pools;
@@ -16,10 +17,10 @@ public static class BuilderPoolPlanner
     /// <param name="pool">A valid pool.</param>
     /// <param name="options">The operator's settings.</param>
     /// <param name="ownedVolumes">The volumes the pool created (Dedicated keys keep theirs).</param>
-    /// <param name="injectedCache">The flags of the cache target the gateway injects, if any.</param>
+    /// <param name="injectedCache">The cache target the gateway injects, if any (its published flags, and for a managed one its read-only listener).</param>
     /// <param name="tls">The gateway's TLS files; null when TLS is off.</param>
     /// <param name="dedicated">Dedicated mode: the keys served and what became of the gateway's demands; null plans only the keys that have volumes.</param>
-    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options, IReadOnlyList<CacheVolume>? ownedVolumes = null, BuildxCacheFlags? injectedCache = null, GatewayTls? tls = null, DedicatedAssignment? dedicated = null)
+    public static BuilderPoolPlan Plan(BuilderPool pool, OperatorOptions options, IReadOnlyList<CacheVolume>? ownedVolumes = null, RegistryCacheTarget? injectedCache = null, GatewayTls? tls = null, DedicatedAssignment? dedicated = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(options);
@@ -102,7 +103,7 @@ public static class BuilderPoolPlanner
         return (serviceAccount, role, roleBinding);
     }
 
-    private static V1Deployment Gateway(BuilderPool pool, OperatorOptions options, BuildxCacheFlags? injectedCache, GatewayTls? tls)
+    private static V1Deployment Gateway(BuilderPool pool, OperatorOptions options, RegistryCacheTarget? injectedCache, GatewayTls? tls)
     {
         var name = pool.Metadata.Name;
         var labels = Owners.PoolLabels(name, WellKnown.GatewayComponent);
@@ -126,6 +127,7 @@ public static class BuilderPoolPlanner
                     Spec = new V1PodSpec
                     {
                         ServiceAccountName = ResourceNames.Gateway(name),
+                        ImagePullSecrets = PullSecrets.For(options),
                         // Running builds hold streams open; give them time to finish on a rollout.
                         TerminationGracePeriodSeconds = 600,
                         SecurityContext = new V1PodSecurityContext
@@ -148,7 +150,7 @@ public static class BuilderPoolPlanner
         return gateway;
     }
 
-    private static V1Container GatewayContainer(BuilderPool pool, OperatorOptions options, BuildxCacheFlags? injectedCache, GatewayTls? tls)
+    private static V1Container GatewayContainer(BuilderPool pool, OperatorOptions options, RegistryCacheTarget? injectedCache, GatewayTls? tls)
     {
         var port = pool.Spec.Endpoint.Port;
         return new V1Container
@@ -162,7 +164,8 @@ public static class BuilderPoolPlanner
                 "--namespace", pool.Metadata.NamespaceProperty,
                 "--listen", $"0.0.0.0:{port}",
                 "--metrics-address", $"0.0.0.0:{GatewayMetricsPort}",
-                .. InjectionArgs(injectedCache),
+                .. options.GatewayLogArgs,
+                .. InjectionArgs(injectedCache?.Status?.BuildxFlags, injectedCache is { Spec.Managed: true } managed ? ManagedRegistry.ReadOnlyHost(managed) : null),
                 .. tls?.Args() ?? [],
             ],
             Ports =
@@ -261,7 +264,12 @@ public static class BuilderPoolPlanner
     /// The gateway flags for a pool's opted-in cache target, from the target's published
     /// <c>--cache-to</c> value, so injected builds use exactly the flags people are told to use.
     /// </summary>
-    public static IEnumerable<string> InjectionArgs(BuildxCacheFlags? flags)
+    /// <param name="readOnlyHost">
+    /// A managed registry's read-only listener (<see cref="ManagedRegistry.ReadOnlyHost"/>):
+    /// isolated builds import the same repository from there, their forks holding no client
+    /// certificate for the read-write one.
+    /// </param>
+    public static IEnumerable<string> InjectionArgs(BuildxCacheFlags? flags, string? readOnlyHost = null)
     {
         if (flags?.CacheTo is not { Length: > 0 } cacheTo)
         {
@@ -280,6 +288,12 @@ public static class BuilderPoolPlanner
 
         yield return "--inject-cache-ref";
         yield return reference;
+        if (readOnlyHost is not null)
+        {
+            yield return "--inject-cache-ref-untrusted";
+            yield return ManagedRegistry.EffectiveRef(reference, readOnlyHost);
+        }
+
         foreach (var kv in attrs.Where(kv => kv[0] is not ("type" or "ref" or "mode")))
         {
             yield return "--inject-cache-attr";

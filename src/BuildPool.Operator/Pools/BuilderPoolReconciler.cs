@@ -68,7 +68,7 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
         }
 
         var injected = pool.Spec.CacheTargets?.FirstOrDefault(t => t.Inject) is { } inject
-            ? caches.CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, inject.Name)?.Status.BuildxFlags
+            ? caches.CacheTargets.Cache.Get(pool.Metadata.NamespaceProperty, inject.Name)
             : null;
         var signals = caches.SignalsOf(pool.Metadata.NamespaceProperty, pool.Metadata.Name);
         var owned = await OwnedVolumesAsync(pool, signals, cancellationToken);
@@ -304,29 +304,11 @@ public sealed partial class BuilderPoolReconciler(OperatorCaches caches, Operato
                 await events.RecordAsync(pool, "Warning", warning.Reason, warning.Message, cancellationToken);
             }
 
-            await RecordTransitionAsync(pool, cached.Status.Conditions, decided, cancellationToken);
+            // Builders starting on a new pool are its normal path and stay in status only.
+            await events.RecordTransitionAsync(pool, cached.Status.Conditions, decided, cancellationToken);
         }
 
         return decided;
-    }
-
-    // Events for the transitions a person acts on: the pool became Ready, lost Ready, or its spec
-    // stalled. Builders starting on a new pool are its normal path and stay in status only.
-    private async Task RecordTransitionAsync(BuilderPool pool, IEnumerable<V1Condition>? before, Outcome decided, CancellationToken cancellationToken)
-    {
-        var wasReady = Conditions.IsTrue(before, Conditions.Ready);
-        if (decided.State == OutcomeState.Stalled && !Conditions.IsTrue(before, Conditions.Stalled))
-        {
-            await events.RecordAsync(pool, "Warning", decided.Reason, decided.Message, cancellationToken);
-        }
-        else if (decided.State == OutcomeState.Ready && !wasReady)
-        {
-            await events.RecordAsync(pool, "Normal", decided.Reason, decided.Message, cancellationToken);
-        }
-        else if (decided.State == OutcomeState.Progressing && wasReady)
-        {
-            await events.RecordAsync(pool, "Warning", decided.Reason, decided.Message, cancellationToken);
-        }
     }
 
     // The volumes a plan starts from. A Dedicated pool with keys asking for a volume reads them

@@ -15,15 +15,17 @@ public static class BuildxFlagsRenderer
     public static BuildxCacheFlags Render(RegistryCacheTargetSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return Render(spec, spec.Ref, insecure: false);
+        return Render(spec, spec.Ref);
     }
 
     /// <summary>
-    /// The flags for <paramref name="reference"/> (a managed target's in-cluster ref). With
-    /// <paramref name="insecure"/>, both flags carry <c>registry.insecure=true</c>, BuildKit's
-    /// registry-cache attribute for a registry spoken to over plain HTTP.
+    /// The flags for <paramref name="reference"/> (a managed target's in-cluster ref). Never
+    /// <c>registry.insecure=true</c> for a managed registry: BuildKit then replaces the host's
+    /// whole configuration with plain HTTP and presents no client certificate, and the registry
+    /// takes no connection without one. The builders' <c>buildkitd.toml</c> has the registry's
+    /// CA and client keypair.
     /// </summary>
-    public static BuildxCacheFlags Render(RegistryCacheTargetSpec spec, string reference, bool insecure)
+    public static BuildxCacheFlags Render(RegistryCacheTargetSpec spec, string reference)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var to = new StringBuilder($"type=registry,ref={reference},mode={(spec.Mode == CacheExportMode.Max ? "max" : "min")}");
@@ -56,13 +58,6 @@ public static class BuildxFlagsRenderer
             to.Append(",ignore-error=true");
         }
 
-        var from = $"type=registry,ref={reference}";
-        if (insecure)
-        {
-            to.Append(",registry.insecure=true");
-            from += ",registry.insecure=true";
-        }
-
-        return new BuildxCacheFlags { CacheTo = to.ToString(), CacheFrom = from };
+        return new BuildxCacheFlags { CacheTo = to.ToString(), CacheFrom = $"type=registry,ref={reference}" };
     }
 }

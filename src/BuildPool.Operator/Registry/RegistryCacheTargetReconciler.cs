@@ -2,6 +2,7 @@ using BuildPool.Api.Units;
 using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Children;
 using BuildPool.Operator.Hosting;
+using BuildPool.Operator.Security;
 using BuildPool.Operator.Status;
 using BuildPool.Runtime.Client;
 using BuildPool.Runtime.Controllers;
@@ -21,15 +22,18 @@ namespace BuildPool.Operator.Registry;
 /// Secret) is a Stalled condition and is looked at again after a short interval; other
 /// registry errors (5xx, unreadable answers) are thrown and retried with backoff.
 /// <c>managed: true</c> first creates the in-cluster registry (<see cref="ManagedRegistry"/>:
-/// PVC, Deployment, Service, owned by the target) and waits for it to be ready; the checks then
-/// run against its Service over plain HTTP.
+/// its certificates, PVC, ConfigMap, Deployment, Service and NetworkPolicy, owned by the target)
+/// and waits for it to be ready; the checks then run against its Service over mutual TLS, with
+/// the registry's client certificate.
 /// </remarks>
+/// <param name="resolveService">Where a cluster host name really is (tests); null resolves by DNS.</param>
 public sealed partial class RegistryCacheTargetReconciler(
     OperatorCaches caches,
     OperatorOptions options,
     TimeProvider time,
+    EventRecorder events,
     ILogger<RegistryCacheTargetReconciler> logger,
-    Func<Uri, RegistryCredentials?, RegistryClient>? clientFactory = null)
+    Func<System.Net.DnsEndPoint, System.Net.EndPoint?>? resolveService = null)
     : IReconciler<RegistryCacheTarget>
 {
     private static readonly TimeSpan MaxRetry = TimeSpan.FromMinutes(5);
@@ -38,7 +42,7 @@ public sealed partial class RegistryCacheTargetReconciler(
 
     private readonly RegistryGcSchedule _schedule = new();
     private readonly RegistryCredentialResolver _credentials = new(caches.Bindings.Cache, caches.SecretBindingClient, caches.SecretReader);
-    private readonly Func<Uri, RegistryCredentials?, RegistryClient> _clients = clientFactory ?? ((endpoint, credentials) => new RegistryClient(endpoint, credentials, time: time));
+    private readonly RegistryCertificates _certificates = new(caches, options, logger);
 
     public async Task<ReconcileResult> ReconcileAsync(ReconcileRequest request, CancellationToken cancellationToken)
     {
@@ -62,15 +66,22 @@ public sealed partial class RegistryCacheTargetReconciler(
             return ReconcileResult.Done;
         }
 
-        if (target.Spec.Managed && await ApplyManagedRegistryAsync(cached, target, limits!, now, cancellationToken) is { } notYet)
+        RegistryTls? registryTls = null;
+        if (target.Spec.Managed)
         {
-            return notYet;
+            ReconcileResult? notYet;
+            (registryTls, notYet) = await ApplyManagedRegistryAsync(cached, target, limits!, now, cancellationToken);
+            if (notYet is { } result)
+            {
+                return result;
+            }
         }
 
-        var interval = options.RegistryGcInterval;
-        if (!_schedule.IsDue(key, target, interval, now, out var wait))
+        // A managed registry's certificates are renewed by a reconcile: come back by then.
+        var interval = registryTls is null ? options.RegistryGcInterval : Min(options.RegistryGcInterval, CertificateRenewal.Until(registryTls.RenewAt, now));
+        if (!_schedule.IsDue(key, target, options.RegistryGcInterval, now, out var wait))
         {
-            return ReconcileResult.After(wait);
+            return ReconcileResult.After(Min(wait, interval));
         }
 
         var retry = interval < MaxRetry ? interval : MaxRetry;
@@ -85,8 +96,9 @@ public sealed partial class RegistryCacheTargetReconciler(
         }
 
         RegistryCheck check;
-        // The managed registry is plain HTTP behind its Service; any other registry as EndpointFor decides.
-        using (var client = _clients(RegistryClient.EndpointFor(cacheRef.Host, plainHttp: target.Spec.Managed), lookup.Credentials))
+        // The managed registry speaks TLS and wants the registry's client certificate; any other registry as EndpointFor decides.
+        using var handler = RegistryTransport.Create(registryTls?.Client, resolveService);
+        using (var client = new RegistryClient(RegistryClient.EndpointFor(cacheRef.Host, plainHttp: false), lookup.Credentials, handler, time))
         {
             try
             {
@@ -107,10 +119,12 @@ public sealed partial class RegistryCacheTargetReconciler(
             }
         }
 
-        _schedule.Set(key, generation, now + interval);
+        _schedule.Set(key, generation, now + options.RegistryGcInterval);
         await WriteStatusAsync(cached, target, check, now, cancellationToken);
         return ReconcileResult.After(interval);
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private async Task<RegistryCheck> CheckAsync(RegistryGc gc, CacheRef cacheRef, RetentionLimits limits, DateTime now, CancellationToken cancellationToken)
     {
@@ -130,18 +144,22 @@ public sealed partial class RegistryCacheTargetReconciler(
 
         var message = $"retention ({limits}) deleted {result.Deleted.Count} of {result.Inventory.Tags.Count} cache tags, freeing {Quantity.FormatApproximate(result.FreedBytes)}; "
             + $"{result.TagsAfter} tags, {Quantity.FormatApproximate(result.Plan.BytesAfter)} remain";
-        return new RegistryCheck(Outcome.Ready("RetentionApplied", message), true, result.TagsAfter, result.Plan.BytesAfter, now, result.FreedBytes);
+        return new RegistryCheck(Outcome.Ready("RetentionApplied", message), true, result.TagsAfter, result.Plan.BytesAfter, now, result.FreedBytes, DeletedTags: result.Deleted.Count);
     }
 
     /// <summary>
-    /// Creates or updates the managed registry's PVC, Service, NetworkPolicy and Deployment; null once the
-    /// registry is ready (the check then runs against its Service), else what to return.
+    /// Creates or updates the managed registry's certificates, PVC, Service, NetworkPolicy, ConfigMap
+    /// and Deployment; with no result once the registry is ready (the check then runs against its
+    /// Service with the client certificate returned), else with what to return.
     /// </summary>
-    private async Task<ReconcileResult?> ApplyManagedRegistryAsync(RegistryCacheTarget cached, RegistryCacheTarget target, RetentionLimits limits, DateTime now, CancellationToken cancellationToken)
+    private async Task<(RegistryTls? Tls, ReconcileResult? NotYet)> ApplyManagedRegistryAsync(RegistryCacheTarget cached, RegistryCacheTarget target, RetentionLimits limits, DateTime now, CancellationToken cancellationToken)
     {
         V1Deployment deployment;
+        RegistryTls tls;
         try
         {
+            // Certificates first: the Deployment mounts the server certificate and carries its digest.
+            tls = await _certificates.EnsureAsync(target, now, cancellationToken);
             await ClaimApplier.ApplyAsync(caches.ClaimWriter, ManagedRegistry.Claim(target, limits), existing =>
             {
                 var owner = existing.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
@@ -153,12 +171,13 @@ public sealed partial class RegistryCacheTargetReconciler(
             await caches.ServiceWriter.ApplyAsync(ManagedRegistry.Service(target), cancellationToken);
             var pools = ManagedRegistry.PoolsUsing(target, caches.Pools.Cache.ListInNamespace(target.Metadata.NamespaceProperty));
             await caches.NetworkPolicyWriter.ApplyAsync(ManagedRegistry.NetworkPolicy(target, pools, options.OperatorNamespace), cancellationToken);
-            deployment = await caches.DeploymentWriter.ApplyAsync(ManagedRegistry.Deployment(target), cancellationToken);
+            await caches.ConfigMapWriter.ApplyAsync(ManagedRegistry.ConfigMap(target), cancellationToken);
+            deployment = await caches.DeploymentWriter.ApplyAsync(WithPullSecrets(ManagedRegistry.Deployment(target, SecretDigest.Of([tls.Server]))), cancellationToken);
         }
         catch (ChildConflictException ex)
         {
             await WriteStatusAsync(cached, target, new RegistryCheck(Outcome.Stalled("ChildConflict", ex.Message), Reachable: null), now, cancellationToken);
-            return ReconcileResult.Done;
+            return (null, ReconcileResult.Done);
         }
 
         if ((deployment.Status?.ReadyReplicas ?? 0) < 1)
@@ -166,10 +185,16 @@ public sealed partial class RegistryCacheTargetReconciler(
             // The Deployment's own changes bring the target back; the poll covers a missed event.
             var message = $"waiting for the in-cluster registry (Deployment {deployment.Metadata.Name}) to become ready at {ManagedRegistry.Host(target)}";
             await WriteStatusAsync(cached, target, new RegistryCheck(Outcome.Progressing("RegistryStarting", message), Reachable: null), now, cancellationToken);
-            return ReconcileResult.After(RegistryStartingPoll);
+            return (tls, ReconcileResult.After(RegistryStartingPoll));
         }
 
-        return null;
+        return (tls, null);
+    }
+
+    private V1Deployment WithPullSecrets(V1Deployment deployment)
+    {
+        deployment.Spec.Template.Spec.ImagePullSecrets = PullSecrets.For(options);
+        return deployment;
     }
 
     private async Task WriteStatusAsync(RegistryCacheTarget cached, RegistryCacheTarget target, RegistryCheck check, DateTime now, CancellationToken cancellationToken)
@@ -179,6 +204,13 @@ public sealed partial class RegistryCacheTargetReconciler(
         {
             target.Status = status;
             await caches.CacheTargetClient.ReplaceStatusAsync(target, cancellationToken);
+            await events.RecordTransitionAsync(target, cached.Status.Conditions, check.Outcome, cancellationToken);
+        }
+
+        if (check.DeletedTags > 0)
+        {
+            // Deleted cache tags are gone for every build that would import them: say so where people look.
+            await events.RecordAsync(target, "Normal", "RetentionApplied", check.Outcome.Message, cancellationToken);
         }
     }
 

@@ -31,7 +31,7 @@ public static class RegistryCacheTargetStatusCalculator
         status.LastGC = check.LastGC ?? previous.LastGC;
         status.FreedBytes = check.FreedBytes ?? previous.FreedBytes;
         status.BuildxFlags = target.Spec.Managed
-            ? BuildxFlagsRenderer.Render(target.Spec, RegistryCacheTargetValidator.EffectiveRef(target), insecure: true)
+            ? BuildxFlagsRenderer.Render(target.Spec, RegistryCacheTargetValidator.EffectiveRef(target))
             : BuildxFlagsRenderer.Render(target.Spec);
         return status;
     }

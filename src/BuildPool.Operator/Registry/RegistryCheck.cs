@@ -13,4 +13,5 @@ public sealed record RegistryCheck(
     long? Bytes = null,
     DateTime? LastGC = null,
     long? FreedBytes = null,
-    bool SpecValid = true);
+    bool SpecValid = true,
+    int DeletedTags = 0);

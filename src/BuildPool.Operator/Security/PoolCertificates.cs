@@ -23,6 +23,8 @@ namespace BuildPool.Operator.Security;
 /// </summary>
 public sealed partial class PoolCertificates(OperatorCaches caches, OperatorOptions options, ILogger logger)
 {
+    private readonly CertificateSecrets _secrets = new(caches, options, logger);
+
     /// <summary>On the internal CA Secret: the <see cref="BuilderTrustStep"/> the pool is at.</summary>
     public const string StepAnnotation = "buildpool.dev/builder-trust-step";
 
@@ -90,45 +92,7 @@ public sealed partial class PoolCertificates(OperatorCaches caches, OperatorOpti
         return CertificateAuthority.TryLoad(Text(secret, TlsSecretKeys.CaCertificate), Text(secret, TlsSecretKeys.CaPrivateKey));
     }
 
-    public static string? Text(V1Secret? secret, string key) =>
-        secret?.Data is { } data && data.TryGetValue(key, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
-
-    /// <summary>
-    /// The certificate in <paramref name="secret"/> when it still serves: readable with its key,
-    /// signed by <paramref name="ca"/>, for exactly <paramref name="dnsNames"/>, and not yet due.
-    /// </summary>
-    public static X509Certificate2? Current(V1Secret? secret, string certificateKey, string keyKey, CertificateAuthority ca, IReadOnlyList<string>? dnsNames, string? commonName, DateTime now)
-    {
-        ArgumentNullException.ThrowIfNull(ca);
-        var certificatePem = Text(secret, certificateKey);
-        var keyPem = Text(secret, keyKey);
-        if (certificatePem is null || keyPem is null)
-        {
-            return null;
-        }
-
-        X509Certificate2 certificate;
-        try
-        {
-            certificate = X509Certificate2.CreateFromPem(certificatePem, keyPem);
-        }
-        catch (CryptographicException)
-        {
-            return null;
-        }
-
-        var fits = ca.Issued(certificate, now)
-            && now < CertificateRenewal.RenewAt(certificate)
-            && (dnsNames is null || CertificateAuthority.DnsNamesOf(certificate).ToHashSet(StringComparer.Ordinal).SetEquals(dnsNames))
-            && (commonName is null || certificate.GetNameInfo(X509NameType.SimpleName, false) == commonName);
-        if (!fits)
-        {
-            certificate.Dispose();
-            return null;
-        }
-
-        return certificate;
-    }
+    public static string? Text(V1Secret? secret, string key) => CertificateSecrets.Text(secret, key);
 
     private async Task<(V1Secret Secret, DateTime RenewAt)> EnsureBuilderAsync(BuilderPool pool, CertificateAuthority tenantCa, CertificateAuthority internalCa, BuilderTrustDecision shape, DateTime now, CancellationToken cancellationToken) =>
         await EnsureLeafAsync(pool, shape.BuilderServerFromInternalCa ? internalCa : tenantCa, ResourceNames.BuilderTlsSecret(pool.Metadata.Name), WellKnown.BuilderComponent,
@@ -136,83 +100,16 @@ public sealed partial class PoolCertificates(OperatorCaches caches, OperatorOpti
             // ca.crt is the builders' [grpc.tls] ca: whose client certificates they take.
             shape.BuildersTrustTenantCa ? Bundle(internalCa, tenantCa) : internalCa.CertificatePem, now, cancellationToken);
 
-    /// <summary>
-    /// The leaf certificate in <paramref name="secretName"/>, issued by <paramref name="issuer"/>,
-    /// next to <paramref name="trust"/> as ca.crt. A certificate that still serves is kept when
-    /// only ca.crt changes: a builder restarting for a new trust bundle keeps its identity.
-    /// </summary>
-    private async Task<(V1Secret Secret, DateTime RenewAt)> EnsureLeafAsync(BuilderPool pool, CertificateAuthority issuer, string secretName, string component, LeafProfile profile, string trust, DateTime now, CancellationToken cancellationToken)
-    {
-        var existing = await ReadAsync(pool.Metadata.NamespaceProperty, secretName, cancellationToken);
-        using (var current = Current(existing, TlsSecretKeys.Certificate, TlsSecretKeys.PrivateKey, issuer, profile.DnsNames, profile.CommonName, now))
-        {
-            if (current is not null && Usable(current, profile))
-            {
-                if (Text(existing, TlsSecretKeys.CaCertificate) == trust)
-                {
-                    return (existing!, CertificateRenewal.RenewAt(current));
-                }
-
-                var kept = await WriteAsync(Desired(pool, secretName, component, TlsSecretKeys.TlsType, new()
-                {
-                    [TlsSecretKeys.Certificate] = Text(existing, TlsSecretKeys.Certificate)!,
-                    [TlsSecretKeys.PrivateKey] = Text(existing, TlsSecretKeys.PrivateKey)!,
-                    [TlsSecretKeys.CaCertificate] = trust,
-                }), existing, cancellationToken);
-                Log.TrustChanged(logger, secretName, current.SerialNumber);
-                return (kept, CertificateRenewal.RenewAt(current));
-            }
-        }
-
-        var issued = issuer.Issue(profile, now, options.ServerCertificateValidity);
-        var written = await WriteAsync(Desired(pool, secretName, component, TlsSecretKeys.TlsType, new()
-        {
-            [TlsSecretKeys.Certificate] = issued.CertificatePem,
-            [TlsSecretKeys.PrivateKey] = issued.PrivateKeyPem,
-            [TlsSecretKeys.CaCertificate] = trust,
-        }), existing, cancellationToken);
-        Log.Issued(logger, secretName, issued.SerialNumber, issued.NotAfter, existing is null ? "new" : "renewed");
-        return (written, CertificateRenewal.RenewAt(issued.NotBefore, issued.NotAfter));
-    }
-
-    // A certificate that must stop being a client certificate (the gateway's, once builders no
-    // longer take it) is reissued; one that lacks a usage it now needs is too.
-    private static bool Usable(X509Certificate2 certificate, LeafProfile profile)
-    {
-        var usages = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().SelectMany(e => e.EnhancedKeyUsages.Cast<Oid>()).Select(o => o.Value).ToHashSet(StringComparer.Ordinal);
-        return usages.Contains(CertificateAuthority.ServerAuth) == profile.ServerAuth
-            && usages.Contains(CertificateAuthority.ClientAuth) == profile.ClientAuth;
-    }
+    private Task<(V1Secret Secret, DateTime RenewAt)> EnsureLeafAsync(BuilderPool pool, CertificateAuthority issuer, string secretName, string component, LeafProfile profile, string trust, DateTime now, CancellationToken cancellationToken) =>
+        _secrets.EnsureLeafAsync(pool, issuer, secretName, Owners.PoolLabels(pool.Metadata.Name, component), profile, trust, now, cancellationToken);
 
     /// <summary>
     /// The pool CA in <paramref name="secretName"/>, created when missing, unreadable or due;
     /// a created internal CA records <paramref name="created"/> as the pool's step.
     /// </summary>
-    private async Task<(V1Secret Secret, CertificateAuthority Ca)> EnsureCaAsync(BuilderPool pool, string secretName, string commonName, DateTime now, CancellationToken cancellationToken, BuilderTrustStep? created = null)
-    {
-        var secret = await ReadAsync(pool.Metadata.NamespaceProperty, secretName, cancellationToken);
-        var ca = CertificateAuthority.TryLoad(Text(secret, TlsSecretKeys.CaCertificate), Text(secret, TlsSecretKeys.CaPrivateKey));
-        if (ca is not null && now < CertificateRenewal.RenewAt(ca.Certificate))
-        {
-            return (secret!, ca);
-        }
-
-        ca?.Dispose();
-        (ca, var keyPem) = CertificateAuthority.Create(commonName, now, options.CaValidity);
-        var desired = Desired(pool, secretName, "ca", TlsSecretKeys.OpaqueType, new()
-        {
-            [TlsSecretKeys.CaCertificate] = ca.CertificatePem,
-            [TlsSecretKeys.CaPrivateKey] = keyPem,
-        });
-        if (created is { } step && secret is null)
-        {
-            desired.Metadata.Annotations = new Dictionary<string, string>(StringComparer.Ordinal) { [StepAnnotation] = step.ToString() };
-        }
-
-        secret = await WriteAsync(desired, secret, cancellationToken);
-        Log.CaCreated(logger, secret.Metadata.Name, ca.Certificate.NotAfter.ToUniversalTime());
-        return (secret, ca);
-    }
+    private Task<(V1Secret Secret, CertificateAuthority Ca)> EnsureCaAsync(BuilderPool pool, string secretName, string commonName, DateTime now, CancellationToken cancellationToken, BuilderTrustStep? created = null) =>
+        _secrets.EnsureCaAsync(pool, secretName, Owners.PoolLabels(pool.Metadata.Name, "ca"), commonName, now, cancellationToken,
+            created is { } step ? new Dictionary<string, string>(StringComparer.Ordinal) { [StepAnnotation] = step.ToString() } : null);
 
     private static BuilderTrustStep StepOf(V1Secret internalCa) =>
         internalCa.Metadata.Annotations?.TryGetValue(StepAnnotation, out var text) == true && Enum.TryParse<BuilderTrustStep>(text, out var step) && Enum.IsDefined(step)
@@ -260,50 +157,11 @@ public sealed partial class PoolCertificates(OperatorCaches caches, OperatorOpti
     private static string Bundle(CertificateAuthority first, CertificateAuthority second) =>
         $"{first.CertificatePem.TrimEnd()}\n{second.CertificatePem.TrimEnd()}\n";
 
-    private static V1Secret Desired(BuilderPool pool, string name, string component, string type, Dictionary<string, string> data) => new()
-    {
-        ApiVersion = "v1",
-        Kind = "Secret",
-        Metadata = Owners.ChildMeta(pool, name, Owners.PoolLabels(pool.Metadata.Name, component)),
-        Type = type,
-        Data = data.ToDictionary(kv => kv.Key, kv => Encoding.UTF8.GetBytes(kv.Value), StringComparer.Ordinal),
-    };
-
-    // The cache may not show a Secret written a moment ago: read it live before concluding that
-    // it is missing, because issuing a second CA would invalidate every certificate of the first.
     private Task<V1Secret?> ReadAsync(string? @namespace, string name, CancellationToken cancellationToken) =>
-        caches.SecretReader.ReadThroughAsync(@namespace, name, cancellationToken);
-
-    private async Task<V1Secret> WriteAsync(V1Secret desired, V1Secret? existing, CancellationToken cancellationToken)
-    {
-        if (existing is null)
-        {
-            return await caches.SecretClient.CreateAsync(desired, cancellationToken);
-        }
-
-        if (existing.Metadata.Labels?.TryGetValue(WellKnown.ManagedByLabel, out var by) != true || by != WellKnown.ManagedByValue)
-        {
-            throw new ChildConflictException($"Secret {existing.Metadata.NamespaceProperty}/{existing.Metadata.Name} already exists and is not managed by BuildPool; its certificate cannot be used or renewed");
-        }
-
-        // Replace with the read resourceVersion: a concurrent writer makes this a conflict
-        // (the reconcile is retried) instead of one certificate silently replacing another.
-        desired.Metadata.ResourceVersion = existing.Metadata.ResourceVersion;
-        desired.Metadata.Annotations = existing.Metadata.Annotations;
-        return await caches.SecretClient.ReplaceAsync(desired, cancellationToken);
-    }
+        _secrets.ReadAsync(@namespace, name, cancellationToken);
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Created pool CA in Secret {Secret}, valid until {NotAfter:O}")]
-        public static partial void CaCreated(ILogger logger, string secret, DateTime notAfter);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Issued certificate {Serial} into Secret {Secret} ({Why}), valid until {NotAfter:O}")]
-        public static partial void Issued(ILogger logger, string secret, string serial, DateTime notAfter, string why);
-
-        [LoggerMessage(Level = LogLevel.Information, Message = "Kept certificate {Serial} in Secret {Secret} with a new CA bundle (ca.crt)")]
-        public static partial void TrustChanged(ILogger logger, string secret, string serial);
-
         [LoggerMessage(Level = LogLevel.Information, Message = "Builder trust moved to {Step}: {Message}")]
         public static partial void StepAdvanced(ILogger logger, string step, string message);
     }

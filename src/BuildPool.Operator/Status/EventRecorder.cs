@@ -75,6 +75,32 @@ public sealed partial class EventRecorder(ResourceClient<Corev1Event> events, Ti
         }
     }
 
+    /// <summary>
+    /// Events for the transitions a person acts on: the object became Ready, lost Ready, or its
+    /// spec stalled. Progress on the way to a first Ready is its normal path and stays in status.
+    /// </summary>
+    /// <param name="regarding">The object the conditions are on.</param>
+    /// <param name="before">Its conditions before this reconcile.</param>
+    /// <param name="decided">What this reconcile decided.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public async Task RecordTransitionAsync(IKubernetesObject<V1ObjectMeta> regarding, IEnumerable<V1Condition>? before, Outcome decided, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(decided);
+        var wasReady = Conditions.IsTrue(before, Conditions.Ready);
+        if (decided.State == OutcomeState.Stalled && !Conditions.IsTrue(before, Conditions.Stalled))
+        {
+            await RecordAsync(regarding, "Warning", decided.Reason, decided.Message, cancellationToken);
+        }
+        else if (decided.State == OutcomeState.Ready && !wasReady)
+        {
+            await RecordAsync(regarding, "Normal", decided.Reason, decided.Message, cancellationToken);
+        }
+        else if (decided.State == OutcomeState.Progressing && wasReady)
+        {
+            await RecordAsync(regarding, "Warning", decided.Reason, decided.Message, cancellationToken);
+        }
+    }
+
     private (string Name, int Count, DateTime First, DateTime Last)? Previous((string?, string, string, string) key, DateTime now)
     {
         lock (_gate)

@@ -22,7 +22,7 @@ public static class BuilderChildrenPlanner
     private const string RootlessState = "/home/user/.local/share/buildkit";
     private const string RootfulState = "/var/lib/buildkit";
 
-    public static BuilderChildren Plan(CacheVolume volume, BuilderPool pool, string buildkitdToml, bool running, BuilderCredentials? credentials = null)
+    public static BuilderChildren Plan(CacheVolume volume, BuilderPool pool, string buildkitdToml, bool running, BuilderCredentials? credentials = null, IList<V1LocalObjectReference>? imagePullSecrets = null)
     {
         ArgumentNullException.ThrowIfNull(volume);
         ArgumentNullException.ThrowIfNull(pool);
@@ -75,6 +75,7 @@ public static class BuilderChildrenPlanner
             Metadata = new V1ObjectMeta { Labels = podLabels },
             Spec = BuilderPod(builder, name, isolated: Forks.ForkPlanner.IsolatedFor(volume) is not null),
         };
+        template.Spec.ImagePullSecrets = imagePullSecrets;
         if (credentials is not null)
         {
             AddCredentials(template, credentials);

@@ -96,7 +96,7 @@ public static class CacheVolumePlanner
         var status = volume.Status;
         var poll = ReconcileResult.After(observed.Options.DrainPollInterval);
         var decision = BuilderScaling.Decide(volume, pool, observed.PoolVolumes, observed.Signals, settings.IdleTimeout, now);
-        var children = BuilderChildrenPlanner.Plan(volume, pool, settings.BuildkitdToml, decision.Running, observed.Credentials);
+        var children = BuilderChildrenPlanner.Plan(volume, pool, settings.BuildkitdToml, decision.Running, observed.Credentials, PullSecrets.For(observed.Options));
         var deployment = observed.Deployment;
         var podsRunning = (deployment?.Spec?.Replicas ?? 0) > 0 && (deployment?.Status?.Replicas ?? 0) > 0;
         var runningHash = deployment?.Spec?.Template?.Metadata?.Annotations?.Lookup(BuilderChildrenPlanner.PodTemplateHashAnnotation);

@@ -72,7 +72,7 @@ public sealed partial class CacheVolumeReconciler(
         }
 
         var credentials = pool is null ? null : BuilderCredentialsPlanner.Plan(pool, caches.BindingsOf(ns, pool.Metadata.Name), secret => caches.SecretReader.Cached(ns, secret),
-            isolated: ForkPlanner.IsolatedFor(volume) is not null);
+            isolated: ForkPlanner.IsolatedFor(volume) is not null, managedRegistries: caches.ManagedRegistriesOf(pool));
         var deployment = caches.Deployments.Cache.Get(ns, ResourceNames.Builder(volume.Metadata.Name));
         var signals = caches.SignalsOf(ns, volume.Spec.Pool);
         var forkBase = ForkPlanner.BaseOf(volume);

@@ -22,6 +22,7 @@ public static class CacheVolumeStatusCalculator
             Conditions = Conditions.Copy(volume.Status.Conditions),
             Phase = outcome.Phase,
             Endpoint = ResourceNames.BuilderEndpoint(volume.Metadata.Name, volume.Metadata.NamespaceProperty, BuilderChildrenPlanner.BuildKitPort, ServesTls(observed)),
+            Sharing = volume.Spec.Sharing ?? observed.Pool?.Spec.Cache.Sharing,
             Capacity = volume.Spec.Size ?? observed.Pool?.Spec.Cache.Volume.Size,
             UsedBytes = outcome.UsedBytes,
             ActiveBuilds = outcome.ActiveBuilds,

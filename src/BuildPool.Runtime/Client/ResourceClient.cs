@@ -18,6 +18,7 @@ public sealed class ResourceClient<T>
 {
     private const string JsonType = "application/json";
     private const string MergePatchType = "application/merge-patch+json";
+    private const string JsonPatchType = "application/json-patch+json";
 
     private readonly KubernetesTransport _transport;
 
@@ -135,6 +136,17 @@ public sealed class ResourceClient<T>
     {
         ArgumentNullException.ThrowIfNull(patch);
         return _transport.SendJsonAsync<T>(HttpMethod.Patch, Resource.ObjectPath(@namespace, name), patch, MergePatchType, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies a JSON patch (RFC 6902): a list of operations such as
+    /// <c>{ op = "test", path, value }</c> then <c>{ op = "remove", path }</c>, which the API
+    /// server applies all or none of (a failed <c>test</c> is 422 Unprocessable Entity).
+    /// </summary>
+    public Task<T> JsonPatchAsync(string? @namespace, string name, IReadOnlyList<object> operations, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(operations);
+        return _transport.SendJsonAsync<T>(HttpMethod.Patch, Resource.ObjectPath(@namespace, name), operations, JsonPatchType, cancellationToken);
     }
 
     /// <summary>A JSON merge patch on the status subresource.</summary>

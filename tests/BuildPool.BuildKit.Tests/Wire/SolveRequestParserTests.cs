@@ -176,4 +176,21 @@ public sealed class SolveRequestParserTests
 
         Assert.Equal(expected, Encoding.UTF8.GetString(repository));
     }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("", "")]
+    [InlineData("build,test", "build,test")]
+    public void Reads_whether_the_client_asked_for_no_cache_and_for_which_stages(string? attribute, string? expected)
+    {
+        var message = new ProtoWriter().String(1, "ref-1").MapEntry(7, "build-arg:V", "2");
+        if (attribute is not null)
+        {
+            message.MapEntry(7, "no-cache", attribute);
+        }
+
+        Assert.True(SolveRequestParser.TryParse(message.ToArray(), out var fields));
+        Assert.Equal("ref-1", fields.Ref);
+        Assert.Equal(expected, fields.NoCache);
+    }
 }

@@ -39,6 +39,18 @@ public sealed class CacheVolumeBackendsTests
         Assert.True(expected == CacheVolumeBackends.StateOf(volume), because);
     }
 
+    [Fact]
+    public void The_operators_last_gc_of_a_volume_reaches_the_gateway_as_utc()
+    {
+        var volume = Volume("v", CacheVolumePhase.Ready);
+        volume.Status.LastGC = new DateTime(2026, 12, 7, 11, 58, 0, DateTimeKind.Unspecified);
+
+        var backend = CacheVolumeBackends.ToBackend(volume, new PoolSettings())!;
+
+        Assert.Equal(new DateTimeOffset(2026, 12, 7, 11, 58, 0, TimeSpan.Zero), backend.LastGC);
+        Assert.Null(CacheVolumeBackends.ToBackend(Volume("w", CacheVolumePhase.Ready), new PoolSettings())!.LastGC);
+    }
+
     [Theory]
     [InlineData("tcp://pool-0-builder.ci.svc:1234", "pool-0-builder.ci.svc", 1234)]
     [InlineData("pool-0-builder.ci.svc:1234", "pool-0-builder.ci.svc", 1234)]

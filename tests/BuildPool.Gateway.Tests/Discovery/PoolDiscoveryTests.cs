@@ -256,4 +256,32 @@ public sealed class PoolDiscoveryTests
         Assert.Contains("creating a cache volume for key lonely", result.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(h.Fleet["pool-k0"].Builds.Calls, c => c.Method == "Solve");
     }
+
+    [Fact]
+    public async Task A_dedicated_keys_demand_stays_while_one_of_its_builds_waits_and_is_withdrawn_when_the_last_goes_away()
+    {
+        await using var h = await PoolGatewayHarness.StartAsync(
+            ["pool-k0"],
+            pool: p => { p.Assignment.Mode = Api.V1Alpha1.AssignmentMode.Dedicated; p.Scaling.StartTimeout = "10m"; },
+            volume: (_, spec) => { spec.Keys = ["someone-else"]; return spec; });
+        using var firstClient = new CancellationTokenSource();
+        using var secondClient = new CancellationTokenSource();
+
+        var first = h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "wanted", Bootstrap = false, Timeout = TimeSpan.FromMinutes(5) }, firstClient.Token);
+        var second = h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "wanted", Bootstrap = false, Timeout = TimeSpan.FromMinutes(5) }, secondClient.Token);
+        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.SignalAsync(GatewaySignalKind.Demand, "wanted"), d => d is not null, "the demand for the key");
+        await Eventually.TrueAsync(() => h.Gateway.Builds.TrackedBuilds >= 2, "both builds to wait");
+        var patches = h.Server.Stats.Count("patch", "leases");
+
+        await firstClient.CancelAsync();
+        await Task.WhenAny(first).Within(20);
+        await global::BuildPool.TestDoubles.Eventually.NeverAsync(() => h.Server.Stats.Count("patch", "leases") > patches, "a withdrawal while a build still waits", TimeSpan.FromSeconds(1));
+        Assert.NotNull(await h.SignalAsync(GatewaySignalKind.Demand, "wanted"));
+
+        // The last build's client goes away long before the start timeout (10m) and the demand TTL (5m).
+        await secondClient.CancelAsync();
+        await Task.WhenAny(second).Within(20);
+        await global::BuildPool.TestDoubles.Eventually.WaitAsync(() => h.SignalAsync(GatewaySignalKind.Demand, "wanted"), d => d is null, "the demand to be withdrawn", TimeSpan.FromSeconds(10));
+        Assert.Equal(patches + 1, h.Server.Stats.Count("patch", "leases"));
+    }
 }

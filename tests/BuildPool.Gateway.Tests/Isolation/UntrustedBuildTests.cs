@@ -69,6 +69,36 @@ public sealed class UntrustedBuildTests
     }
 
     [Fact]
+    public async Task An_untrusted_build_imports_a_managed_registrys_cache_from_its_read_only_ref_and_a_trusted_one_imports_and_exports_the_read_write_ref()
+    {
+        await using var h = await PoolGatewayHarness.StartAsync(
+            Volumes,
+            pool: Pool(),
+            spareBuilders: IsolatedBuilders(1),
+            gateway: o => o with
+            {
+                CacheInjection = new CacheInjectionOptions
+                {
+                    RefTemplate = "cache-registry.ci.svc:5000/cache/{key}",
+                    UntrustedRefTemplate = "cache-registry.ci.svc:5001/cache/{key}",
+                },
+            });
+        await using var operatorDouble = new ForkOperatorDouble(h, maxPerVolume: 8, maxPerPool: 8, IsolatedBuilders(1));
+
+        var untrusted = await h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "pr-17", Bootstrap = false });
+        var trusted = await h.Client.BuildAsync(new FakeBuildxOptions { ContextName = "app", Bootstrap = false });
+
+        Assert.True(untrusted.Succeeded, untrusted.ToString());
+        Assert.True(trusted.Succeeded, trusted.ToString());
+        var isolated = h.Fleet["iso-0"].Builds.Solves.Single(s => s.Ref == untrusted.Ref);
+        Assert.Equal(["cache-registry.ci.svc:5001/cache/pr-17"], isolated.CacheImportRefs);
+        Assert.Empty(isolated.CacheExportRefs);
+        var shared = h.Fleet[trusted.Builder!].Builds.Solves.Single(s => s.Ref == trusted.Ref);
+        Assert.Equal(["cache-registry.ci.svc:5000/cache/app"], shared.CacheImportRefs);
+        Assert.Equal(["cache-registry.ci.svc:5000/cache/app"], shared.CacheExportRefs);
+    }
+
+    [Fact]
     public async Task An_untrusted_build_that_brings_its_own_export_to_the_pools_registry_cache_is_refused_and_reaches_no_builder()
     {
         await using var h = await PoolGatewayHarness.StartAsync(

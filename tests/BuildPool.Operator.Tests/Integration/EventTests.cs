@@ -84,5 +84,47 @@ public sealed class EventTests
             events.Select(e => (e.Message, e.Count ?? 0, e.LastTimestamp!.Value.ToUniversalTime())));
         Assert.Equal(new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc), events[0].FirstTimestamp!.Value.ToUniversalTime());
     }
+
+    [Fact]
+    public async Task A_client_access_binding_records_why_it_waits_then_that_it_issued_a_certificate_then_that_it_revoked_it()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        await SecretBindingTests.CreateTenantNamespaceAsync(h);
+        var bindings = new ResourceClient<SecretBinding>(h.Kubernetes);
+        await bindings.CreateAsync(SecretBindingTests.ClientAccess("team-a-ci", "later"));
+        bool About(Corev1Event e, string reason) => e.InvolvedObject.Kind == "SecretBinding" && e.InvolvedObject.Name == "team-a-ci" && e.Reason == reason;
+
+        var waiting = await h.WaitAsync(() => EventsAsync(h), e => e.Any(x => About(x, "PoolNotFound")), "the binding's PoolNotFound event");
+        var notFound = Assert.Single(waiting, x => About(x, "PoolNotFound"));
+        Assert.Equal("Warning", notFound.Type);
+        Assert.StartsWith("spec.pool:", notFound.Message, StringComparison.Ordinal);
+
+        await h.Pools.CreateAsync(PoolTlsTests.Pool("later", TlsMode.Managed));
+        var issued = await h.WaitAsync(() => EventsAsync(h), e => e.Any(x => About(x, "Issued")) && e.Any(x => About(x, "CertificateIssued")), "the binding's Issued and CertificateIssued events");
+        Assert.Equal("Normal", Assert.Single(issued, x => About(x, "Issued")).Type);
+        Assert.Contains("team-a/ci-client", Assert.Single(issued, x => About(x, "CertificateIssued")).Message, StringComparison.Ordinal);
+
+        await bindings.DeleteAsync(Ns, "team-a-ci");
+        var revoked = await h.WaitAsync(() => EventsAsync(h), e => e.Any(x => About(x, "CertificateRevoked")), "the binding's CertificateRevoked event");
+        Assert.Contains("team-a/ci-client", Assert.Single(revoked, x => About(x, "CertificateRevoked")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_cache_target_whose_registry_is_unreachable_gets_a_warning_event_naming_the_error()
+    {
+        var port = Registry.RegistryCacheTargetReconcilerTests.ClosedPort();
+        await using var h = await OperatorHarness.StartAsync(new OperatorOptions { RegistryGcInterval = TimeSpan.FromSeconds(1) });
+        await new ResourceClient<RegistryCacheTarget>(h.Kubernetes).CreateAsync(new RegistryCacheTarget
+        {
+            Metadata = new V1ObjectMeta { Name = "cache", NamespaceProperty = Ns },
+            Spec = new RegistryCacheTargetSpec { Ref = $"127.0.0.1:{port}/cache/app:{{key}}" },
+        });
+        static bool Unreachable(Corev1Event e) => e.InvolvedObject.Kind == "RegistryCacheTarget" && e.Reason == "Unreachable";
+
+        var events = await h.WaitAsync(() => EventsAsync(h), e => e.Any(Unreachable), "the target's Unreachable event");
+        var unreachable = Assert.Single(events, Unreachable);
+        Assert.Equal("Warning", unreachable.Type);
+        Assert.Contains("connection refused", unreachable.Message, StringComparison.Ordinal);
+    }
 }
 

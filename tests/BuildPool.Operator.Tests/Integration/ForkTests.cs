@@ -207,16 +207,27 @@ public sealed class ForkTests
                 },
             },
         });
+        // And a managed registry, whose client certificate the operator issues.
+        await new ResourceClient<RegistryCacheTarget>(h.Kubernetes).CreateAsync(new RegistryCacheTarget
+        {
+            Metadata = new V1ObjectMeta { Name = "regcache", NamespaceProperty = Ns },
+            Spec = new RegistryCacheTargetSpec { Ref = "cache/app:{key}", Managed = true },
+        });
         var pool = Pool("csi-fast");
         pool.Spec.Builder.Registries =
         [
             new RegistrySettings { Host = "mirror.example.test", CaSecretRef = new SecretKeyReference { Name = "mirror-ca" }, ClientKeyPairSecretRef = new SecretReference { Name = "mirror-client" } },
         ];
+        pool.Spec.CacheTargets = [new CacheTargetReference { Name = "regcache" }];
         await h.Pools.CreateAsync(pool);
 
         static IEnumerable<string> Mounted(V1Deployment d) => d.Spec.Template.Spec.Volumes.SelectMany(v =>
             (v.Projected?.Sources ?? []).Select(s => s.Secret?.Name).Append(v.Secret?.SecretName)).OfType<string>();
-        var shared = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "priv-1-builder"), d => d is not null && Mounted(d).Contains("cache-client"), "the base builder with the bound keypair");
+        // Keys mounted from each Secret: a client keypair is tls.key.
+        static IEnumerable<string> Keys(V1Deployment d, string secret) => d.Spec.Template.Spec.Volumes
+            .SelectMany(v => v.Projected?.Sources ?? []).Where(s => s.Secret?.Name == secret).SelectMany(s => s.Secret.Items.Select(i => i.Key));
+        var shared = await h.WaitAsync(() => h.Deployments.GetAsync(Ns, "priv-1-builder"),
+            d => d is not null && Mounted(d).Contains("cache-client") && Keys(d, "regcache-registry-client").Contains("tls.key"), "the base builder with the bound and the managed registry's keypairs");
         Assert.Contains("mirror-client", Mounted(shared!));
         Assert.Contains("keypair", (await new ResourceClient<V1ConfigMap>(h.Kubernetes).GetAsync(Ns, "priv-1-buildkitd"))!.Data["buildkitd.toml"], StringComparison.Ordinal);
 
@@ -228,8 +239,12 @@ public sealed class ForkTests
         Assert.DoesNotContain("cache-client", mounted);
         Assert.Contains("mirror-ca", mounted);
         Assert.Contains("cache-ca", mounted);
+        Assert.Equal(["ca.crt"], Keys(isolated!, "regcache-registry-client"));
         var toml = (await new ResourceClient<V1ConfigMap>(h.Kubernetes).GetAsync(Ns, "priv-1-ib1c2d3e4f5-buildkitd"))!.Data["buildkitd.toml"];
         Assert.DoesNotContain("keypair", toml, StringComparison.Ordinal);
         Assert.Contains("ca.crt", toml, StringComparison.Ordinal);
+        // The managed registry's CA, for its read-only listener, where the fork imports.
+        Assert.Contains("[registry.\"regcache-registry.default.svc:5001\"]", toml, StringComparison.Ordinal);
+        Assert.DoesNotContain("regcache-registry.default.svc:5000", toml, StringComparison.Ordinal);
     }
 }

@@ -54,7 +54,8 @@ internal sealed class OperatorHarness : IAsyncDisposable
 
     public ResourceClient<V1Lease> Leases { get; }
 
-    public static async Task<OperatorHarness> StartAsync(OperatorOptions? options = null, bool startOperator = true, TimeProvider? time = null, ILoggerFactory? logging = null, IBuilderConnector? connector = null)
+    /// <param name="resolveService">Where a cluster host name the operator dials really is (a registry's Service); null leaves them unresolved.</param>
+    public static async Task<OperatorHarness> StartAsync(OperatorOptions? options = null, bool startOperator = true, TimeProvider? time = null, ILoggerFactory? logging = null, IBuilderConnector? connector = null, Func<System.Net.DnsEndPoint, System.Net.EndPoint?>? resolveService = null)
     {
         var server = new LocalApiServer(new LocalApiOptions { CrdDirectory = RepositoryPaths.Crds, BookmarkInterval = TimeSpan.FromSeconds(1) });
         await server.StartAsync();
@@ -62,20 +63,21 @@ internal sealed class OperatorHarness : IAsyncDisposable
         var harness = new OperatorHarness(server, daemon);
         if (startOperator)
         {
-            harness.StartOperator(options, time, logging, connector);
+            harness.StartOperator(options, time, logging, connector, resolveService);
         }
 
         return harness;
     }
 
-    public void StartOperator(OperatorOptions? options = null, TimeProvider? time = null, ILoggerFactory? logging = null, IBuilderConnector? connector = null)
+    public void StartOperator(OperatorOptions? options = null, TimeProvider? time = null, ILoggerFactory? logging = null, IBuilderConnector? connector = null, Func<System.Net.DnsEndPoint, System.Net.EndPoint?>? resolveService = null)
     {
         var (manager, _) = BuildPoolOperator.Create(
             Kubernetes,
             options ?? new OperatorOptions { DrainPollInterval = TimeSpan.FromMilliseconds(200), ProbeInterval = TimeSpan.FromSeconds(1), SecretRefreshInterval = TimeSpan.FromSeconds(2) },
             time ?? TimeProvider.System,
             logging ?? Logging,
-            connector: connector ?? new FixedBuilderConnector(Daemon.Address));
+            connector: connector ?? new FixedBuilderConnector(Daemon.Address),
+            resolveService: resolveService);
         if (_stop.IsCancellationRequested)
         {
             _stop.Dispose();

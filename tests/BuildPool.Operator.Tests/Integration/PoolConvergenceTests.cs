@@ -71,14 +71,17 @@ public sealed class PoolConvergenceTests
     public async Task An_invalid_pool_is_stalled_with_the_field_named_and_creates_nothing()
     {
         await using var h = await OperatorHarness.StartAsync();
-        var pool = Pool("bad", volumes: 2, warm: 3);
+        // GC allowed more than the volume holds: only the operator can see it (warm builders over
+        // volumes, which this test used before, is now refused at apply time by the CRD's rule).
+        var pool = Pool("bad", volumes: 2);
+        pool.Spec.Cache.Gc = new GcPolicy { MaxUsedSpace = "20Gi" };
         await h.Pools.CreateAsync(pool);
 
         var stalled = await h.WaitAsync(() => h.Pools.GetAsync(Ns, "bad"),
             p => p?.Status.Conditions.Any(c => c.Type == "Stalled" && c.Status == "True") == true, "the pool to be Stalled");
         var condition = stalled!.Status.Conditions.Single(c => c.Type == "Stalled");
         Assert.Equal("InvalidSpec", condition.Reason);
-        Assert.Contains("spec.scaling.warmBuilders", condition.Message, StringComparison.Ordinal);
+        Assert.Contains("spec.cache.gc.maxUsedSpace", condition.Message, StringComparison.Ordinal);
         Assert.Empty(await h.Volumes.ListAsync(Ns));
         Assert.Empty(await h.Deployments.ListAsync(Ns));
     }

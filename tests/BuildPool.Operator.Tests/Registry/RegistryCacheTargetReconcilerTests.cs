@@ -26,6 +26,14 @@ public sealed class RegistryCacheTargetReconcilerTests
         return targets;
     }
 
+    /// <summary>A loopback port nothing listens on (it was free a moment ago): connecting is refused at once.</summary>
+    internal static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static async Task CreateCredentialsAsync(OperatorHarness h, string user, string password)
     {
         await new ResourceClient<V1Secret>(h.Kubernetes).CreateAsync(new V1Secret
@@ -127,15 +135,8 @@ public sealed class RegistryCacheTargetReconcilerTests
     [Fact]
     public async Task A_registry_nobody_listens_on_is_Stalled_Unreachable()
     {
-        int port;
-        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
         await using var h = await OperatorHarness.StartAsync(Options);
-        var targets = await CreateAsync(h, new RegistryCacheTargetSpec { Ref = $"127.0.0.1:{port}/cache/app:{{key}}" });
+        var targets = await CreateAsync(h, new RegistryCacheTargetSpec { Ref = $"127.0.0.1:{ClosedPort()}/cache/app:{{key}}" });
 
         var stalled = await h.WaitAsync(() => targets.GetAsync(Ns, "cache"), t => Is(t, "Stalled", "Unreachable"), "the target to be Stalled: Unreachable");
         Assert.False(stalled!.Status.Reachable);
@@ -147,10 +148,11 @@ public sealed class RegistryCacheTargetReconcilerTests
     public async Task An_invalid_spec_is_Stalled_naming_the_field()
     {
         await using var h = await OperatorHarness.StartAsync(Options);
-        var targets = await CreateAsync(h, new RegistryCacheTargetSpec { Ref = "127.0.0.1:1/cache/app:{key}", ImageManifest = true, OciMediatypes = false });
+        // What the CRD's rules cannot see (imageManifest without ociMediatypes is refused at apply time).
+        var targets = await CreateAsync(h, new RegistryCacheTargetSpec { Ref = "127.0.0.1:1/{key}", Retention = new CacheRetentionPolicy { MaxTags = 5 } });
 
         var stalled = await h.WaitAsync(() => targets.GetAsync(Ns, "cache"), t => Is(t, "Stalled", "InvalidSpec"), "the target to be Stalled: InvalidSpec");
-        Assert.StartsWith("spec.ociMediatypes:", Condition(stalled, "Stalled")!.Message, StringComparison.Ordinal);
+        Assert.StartsWith("spec.retention:", Condition(stalled, "Stalled")!.Message, StringComparison.Ordinal);
         Assert.Null(stalled!.Status.BuildxFlags);
     }
 

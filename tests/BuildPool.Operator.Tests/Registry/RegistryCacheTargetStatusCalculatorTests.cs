@@ -62,7 +62,7 @@ public sealed class RegistryCacheTargetStatusCalculatorTests
         ["A_spec_that_stopped_being_valid_is_stalled_without_numbers_or_flags"] = new(
             Target(status: Measured()),
             new RegistryCheck(Outcome.Stalled("InvalidSpec", "spec.ref: must contain {key}"), Reachable: null, SpecValid: false)),
-        ["A_managed_target_publishes_insecure_flags_for_its_in_cluster_registry"] = new(
+        ["A_managed_target_publishes_flags_for_its_in_cluster_registry_without_registry_insecure"] = new(
             Target(managed: true),
             new RegistryCheck(Outcome.Ready("RetentionApplied", "0 tags"), Reachable: true, TagCount: 0, Bytes: 0)),
         ["A_transient_registry_error_is_reconciling_with_the_registry_still_reachable"] = new(

@@ -46,12 +46,14 @@ public sealed class BadInputTests(BadInputTests.Cluster cluster) : IClassFixture
         Pool("A pool whose registry host is a URL is rejected naming spec.builder.registries[0].host", """{"builder":{"registries":[{"host":"https://registry.example.com"}]}}""", "spec.builder.registries[0].host"),
         Pool("A pool whose TLS requirement is a string is rejected naming spec.endpoint.tls.requireClientCertificate", """{"endpoint":{"tls":{"requireClientCertificate":"yes"}}}""", "spec.endpoint.tls.requireClientCertificate"),
 
+        // BuilderPool, refused by the CRD's CEL rules (x-kubernetes-validations): a GitOps sync fails at apply time.
+        Pool("A pool with more warm builders than volumes is rejected naming spec.scaling.warmBuilders", """{"assignment":{"volumes":2},"scaling":{"warmBuilders":3}}""", "spec.scaling.warmBuilders"),
+        Pool("A dedicated pool with more warm builders than maxVolumes is rejected naming spec.scaling.warmBuilders", """{"assignment":{"mode":"Dedicated","volumes":1,"maxVolumes":2},"scaling":{"warmBuilders":5}}""", "spec.scaling.warmBuilders"),
+        Pool("A pool naming a key source twice is rejected naming spec.routing.keySources", """{"routing":{"keySources":["ImageName","ImageName"]}}""", "spec.routing.keySources"),
+        Pool("A pool with TLS from a Secret but no Secret name is rejected naming spec.endpoint.tls.secretName", """{"endpoint":{"tls":{"mode":"FromSecret"}}}""", "spec.endpoint.tls.secretName"),
+
         // BuilderPool, accepted and then Stalled by the operator.
-        Pool("A pool with more warm builders than volumes is stalled naming spec.scaling.warmBuilders", """{"assignment":{"volumes":2},"scaling":{"warmBuilders":3}}""", "spec.scaling.warmBuilders", BadInput.Answer.Stalled),
         Pool("A hashed pool with maxVolumes below volumes is stalled naming spec.assignment.maxVolumes", """{"assignment":{"volumes":4,"maxVolumes":2},"scaling":{"warmBuilders":1}}""", "spec.assignment.maxVolumes", BadInput.Answer.Stalled),
-        Pool("A dedicated pool with more warm builders than maxVolumes is stalled naming spec.scaling.warmBuilders", """{"assignment":{"mode":"Dedicated","volumes":1,"maxVolumes":2},"scaling":{"warmBuilders":5}}""", "spec.scaling.warmBuilders", BadInput.Answer.Stalled),
-        Pool("A pool naming a key source twice is stalled naming spec.routing.keySources", """{"routing":{"keySources":["ImageName","ImageName"]}}""", "spec.routing.keySources", BadInput.Answer.Stalled),
-        Pool("A pool with TLS from a Secret but no Secret name is stalled naming spec.endpoint.tls.secretName", """{"endpoint":{"tls":{"mode":"FromSecret"}}}""", "spec.endpoint.tls.secretName", BadInput.Answer.Stalled),
         Pool("A pool with TLS from a Secret that does not exist is stalled naming spec.endpoint.tls.secretName", """{"endpoint":{"tls":{"mode":"FromSecret","secretName":"no-such-tls"}}}""", "spec.endpoint.tls.secretName", BadInput.Answer.Stalled),
         Pool("A pool trusting a registry CA Secret that does not exist is stalled naming spec.builder.registries[0].caSecretRef", """{"builder":{"registries":[{"host":"mirror.internal:5000","caSecretRef":{"name":"no-such-ca"}}]}}""", "spec.builder.registries[0].caSecretRef", BadInput.Answer.Stalled),
         Pool("A pool using a registry key pair Secret that does not exist is stalled naming spec.builder.registries[0].clientKeyPairSecretRef", """{"builder":{"registries":[{"host":"mirror.internal","clientKeyPairSecretRef":{"name":"no-such-pair"}}]}}""", "spec.builder.registries[0].clientKeyPairSecretRef", BadInput.Answer.Stalled),
@@ -73,6 +75,7 @@ public sealed class BadInputTests(BadInputTests.Cluster cluster) : IClassFixture
         Volume("A volume whose pool name is not a DNS name is rejected naming spec.pool", """{"pool":"Not_A_Name"}""", "spec.pool"),
         Volume("A volume whose idle deletion time is prose is rejected naming spec.retention.deleteAfterIdle", """{"pool":"host","retention":{"deleteAfterIdle":"7 days"}}""", "spec.retention.deleteAfterIdle"),
         Volume("A volume with the unknown field replicas is rejected naming spec.replicas", """{"pool":"host","replicas":2}""", "spec.replicas", status: 400),
+        Volume("A volume seeded from a volume and a snapshot at once is rejected naming spec.cloneFrom", """{"pool":"host","cloneFrom":"host-0","cloneFromSnapshot":"snap"}""", "spec.cloneFrom"),
         Volume("A volume for a pool that does not exist is stalled naming spec.pool", """{"pool":"nowhere"}""", "spec.pool", BadInput.Answer.Stalled),
         Volume("A zero-sized volume of an existing pool is stalled naming spec.size", """{"pool":"host","size":"0"}""", "spec.size", BadInput.Answer.Stalled),
 
@@ -83,6 +86,8 @@ public sealed class BadInputTests(BadInputTests.Cluster cluster) : IClassFixture
         Target("A cache target with an unknown compression is rejected naming spec.compression", """{"ref":"registry.example.com/cache:{key}","compression":"lz4"}""", "spec.compression"),
         Target("A cache target with compression level thirty is rejected naming spec.compressionLevel", """{"ref":"registry.example.com/cache:{key}","compressionLevel":30}""", "spec.compressionLevel"),
         Target("A cache target keeping zero tags is rejected naming spec.retention.maxTags", """{"ref":"registry.example.com/cache:{key}","retention":{"maxTags":0}}""", "spec.retention.maxTags"),
+        Target("A cache target writing image manifests with Docker media types is rejected naming spec.ociMediatypes", """{"ref":"registry.example.com/cache:{key}","imageManifest":true,"ociMediatypes":false}""", "spec.ociMediatypes"),
+        Target("A cache target with gzip level fifteen is rejected naming spec.compressionLevel", """{"ref":"registry.example.com/cache:{key}","compression":"gzip","compressionLevel":15}""", "spec.compressionLevel"),
 
         // SecretBinding.
         Binding("A binding of an unknown kind is rejected naming spec.kind", """{"kind":"Token","pool":"host"}""", "spec.kind"),
@@ -91,6 +96,7 @@ public sealed class BadInputTests(BadInputTests.Cluster cluster) : IClassFixture
         Binding("A client access binding valid for prose is rejected naming spec.clientAccess.validity", """{"kind":"ClientAccess","pool":"host","clientAccess":{"targetNamespace":"team-a","validity":"90 days"}}""", "spec.clientAccess.validity"),
         Binding("A credentials binding mounted at a relative path is rejected naming spec.cacheBackendCredentials.mountPath", """{"kind":"CacheBackendCredentials","pool":"host","cacheBackendCredentials":{"secretName":"s3","delivery":"Files","mountPath":"creds"}}""", "spec.cacheBackendCredentials.mountPath"),
         Binding("A registry TLS binding without a registry is rejected naming spec.registryTLS.registry", """{"kind":"RegistryTLS","pool":"host","registryTLS":{"caSecretRef":{"name":"ca"}}}""", "spec.registryTLS.registry"),
+        Binding("A client access binding without its clientAccess section is rejected naming spec.clientAccess", """{"kind":"ClientAccess","pool":"host"}""", "spec.clientAccess"),
     ];
 
     public static TheoryData<Case> Cases() => new(Table.Select(row => new Case(row.Sentence)));

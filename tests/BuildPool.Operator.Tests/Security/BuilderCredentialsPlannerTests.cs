@@ -2,6 +2,7 @@ using BuildPool.Api.V1Alpha1;
 using BuildPool.Operator.Bindings;
 using BuildPool.Operator.Pools;
 using BuildPool.Operator.Tests.Integration;
+using BuildPool.Operator.Volumes;
 using k8s.Models;
 
 namespace BuildPool.Operator.Tests.Security;
@@ -89,5 +90,75 @@ public sealed class BuilderCredentialsPlannerTests
         // Builders are verified against the bundle that comes with the gateway's client certificate, never the client CA.
         Assert.Equal("/etc/buildpool/gateway-tls/ca.crt", args[args.IndexOf("--upstream-ca") + 1]);
         Assert.Null(GatewayTls.For(PoolTlsTests.Pool("ci", TlsMode.Disabled), null, null));
+    }
+
+    private static RegistryCacheTarget ManagedTarget(string name) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default" },
+        Spec = new RegistryCacheTargetSpec { Ref = "cache/app:{key}", Managed = true },
+    };
+
+    private static string Toml(BuilderPool pool, BuilderCredentials credentials, bool isolated = false)
+    {
+        var volume = new CacheVolume
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = isolated ? "ci-0-ib1c2d3" : "ci-0",
+                NamespaceProperty = "default",
+                Labels = isolated ? new Dictionary<string, string> { [LifecycleAnnotations.IsolatedForLabel] = "b1c2d3" } : null,
+            },
+            Spec = new CacheVolumeSpec { Pool = "ci" },
+        };
+        var settings = CacheVolumeSettings.Resolve(volume, pool, credentials);
+        Assert.Empty(settings.Errors);
+        return settings.BuildkitdToml;
+    }
+
+    [Fact]
+    public void A_pools_builders_present_the_managed_registrys_client_certificate_and_trust_its_ca()
+    {
+        var pool = PoolTlsTests.Pool("ci", TlsMode.Disabled);
+        var plan = BuilderCredentialsPlanner.Plan(pool, [], n => n == "cache-registry-client" ? Secret(n) : null, managedRegistries: [ManagedTarget("cache")])!;
+
+        var volume = Assert.Single(plan.Volumes);
+        var projected = Assert.Single(volume.Projected.Sources.Select(s => s.Secret), s => s.Items.Any(i => i.Key == "tls.key"));
+        Assert.Equal("cache-registry-client", projected.Name);
+        Assert.Equal("/etc/buildkit-registries/managed/cache", Assert.Single(plan.Mounts).MountPath);
+        Assert.NotNull(plan.Digest);
+
+        var toml = Toml(pool, plan);
+        Assert.Contains("[registry.\"cache-registry.default.svc:5000\"]", toml, StringComparison.Ordinal);
+        Assert.Contains("ca = [\"/etc/buildkit-registries/managed/cache/ca.crt\"]", toml, StringComparison.Ordinal);
+        Assert.Contains("[[registry.\"cache-registry.default.svc:5000\".keypair]]", toml, StringComparison.Ordinal);
+        Assert.Contains("key = \"/etc/buildkit-registries/managed/cache/tls.key\"", toml, StringComparison.Ordinal);
+        Assert.Contains("cert = \"/etc/buildkit-registries/managed/cache/tls.crt\"", toml, StringComparison.Ordinal);
+        // mTLS, not plain HTTP: the table must not switch the host to http or skip verification.
+        Assert.DoesNotContain("http = true", toml, StringComparison.Ordinal);
+        Assert.DoesNotContain("insecure = true", toml, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_isolated_forks_builder_trusts_the_managed_registrys_ca_for_its_read_only_listener_and_holds_no_client_keypair()
+    {
+        var pool = PoolTlsTests.Pool("ci", TlsMode.Disabled);
+        var plan = BuilderCredentialsPlanner.Plan(pool, [], n => n == "cache-registry-client" ? Secret(n) : null, isolated: true, managedRegistries: [ManagedTarget("cache")])!;
+
+        var items = plan.Volumes.SelectMany(v => v.Projected?.Sources ?? []).SelectMany(s => s.Secret?.Items ?? []).Select(i => i.Key).ToList();
+        Assert.Equal(["ca.crt"], items);
+        var toml = Toml(pool, plan, isolated: true);
+        Assert.Contains("[registry.\"cache-registry.default.svc:5001\"]", toml, StringComparison.Ordinal);
+        Assert.Contains("ca = [\"/etc/buildkit-registries/managed/cache/ca.crt\"]", toml, StringComparison.Ordinal);
+        // The read-write listener is of no use to a fork: it takes no connection without a keypair.
+        Assert.DoesNotContain("cache-registry.default.svc:5000", toml, StringComparison.Ordinal);
+        Assert.DoesNotContain("keypair", toml, StringComparison.Ordinal);
+        Assert.DoesNotContain("tls.key", toml, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_managed_registry_whose_client_certificate_is_not_issued_yet_is_left_out_until_it_is()
+    {
+        var pool = PoolTlsTests.Pool("ci", TlsMode.Disabled);
+        Assert.Same(BuilderCredentials.None, BuilderCredentialsPlanner.Plan(pool, [], _ => null, managedRegistries: [ManagedTarget("cache")]));
     }
 }

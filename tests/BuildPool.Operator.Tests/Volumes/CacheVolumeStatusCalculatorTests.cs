@@ -30,6 +30,13 @@ public sealed class CacheVolumeStatusCalculatorTests
             Space = ConditionChange.Set(CacheVolumeReconciler.VolumeFullCondition, false, "HasSpace", "usage is within the volume's limits"),
         };
 
+    private static BuilderPool PoolSharing(CacheSharing sharing)
+    {
+        var pool = NewPool(TlsMode.Disabled);
+        pool.Spec.Cache.Sharing = sharing;
+        return pool;
+    }
+
     private static CacheVolume WasReady(Action<CacheVolume>? change = null)
     {
         var volume = NewVolume("ci-0", CacheVolumePhase.Ready, active: 1);
@@ -96,6 +103,12 @@ public sealed class CacheVolumeStatusCalculatorTests
                 Signals = new VolumeSignals(null, new DateTime(2030, 1, 2, 3, 0, 0, 750, DateTimeKind.Utc), 0, null, new Dictionary<string, DateTime>()),
                 Deployment = new Builder(1, 1, 1),
             },
+            Ready()),
+        ["A_volume_that_sets_no_sharing_shows_its_pools"] = new(
+            new VolumeWorld { Pool = PoolSharing(CacheSharing.Locked), Volume = WasReady(), Deployment = new Builder(1, 1, 1) },
+            Ready()),
+        ["A_volume_that_sets_its_own_sharing_shows_it_over_its_pools"] = new(
+            new VolumeWorld { Pool = PoolSharing(CacheSharing.Locked), Volume = WasReady(v => v.Spec.Sharing = CacheSharing.Private), Deployment = new Builder(1, 1, 1) },
             Ready()),
         ["A_volume_whose_pool_is_gone_is_stalled_and_takes_its_capacity_from_its_own_spec"] = new(
             new VolumeWorld { Pool = null, Volume = WasReady(v => v.Spec.Size = "20Gi") },

@@ -369,7 +369,19 @@ public sealed class LocalKubelet : IAsyncDisposable
             return;
         }
 
-        await _clients.Pods.PatchStatusAsync(pod.Namespace, pod.Name, new { status }, cancellationToken);
+        try
+        {
+            await _clients.Pods.PatchStatusAsync(pod.Namespace, pod.Name, new { status }, cancellationToken);
+        }
+        catch (NotFoundException)
+        {
+            // Deleted since this round began (its Deployment went, and the pod with it): the next
+            // round creates it again for a Deployment that is still there, or stops its process.
+            pod.Created = false;
+            pod.WrittenStatus = null;
+            return;
+        }
+
         pod.WrittenStatus = json;
     }
 
@@ -429,7 +441,14 @@ public sealed class LocalKubelet : IAsyncDisposable
             UnavailableReplicas = replicas - ready,
             ObservedGeneration = deployment.Metadata.Generation,
         };
-        await _clients.Deployments.PatchStatusAsync(deployment.Metadata.NamespaceProperty, deployment.Metadata.Name, new { status }, cancellationToken);
+        try
+        {
+            await _clients.Deployments.PatchStatusAsync(deployment.Metadata.NamespaceProperty, deployment.Metadata.Name, new { status }, cancellationToken);
+        }
+        catch (NotFoundException)
+        {
+            // Deleted since this round read it: nothing to report on.
+        }
     }
 
 

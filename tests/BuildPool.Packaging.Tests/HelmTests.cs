@@ -80,6 +80,24 @@ public sealed class HelmTests
     }
 
     [HelmFact]
+    public async Task Every_monitoring_object_helm_renders_validates_against_its_schema()
+    {
+        foreach (var watch in new[] { "", "ci" })
+        {
+            var documents = YamlJson.LoadAll(await TemplateAsync(
+                "--set", "podMonitor.enabled=true", "--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true",
+                "--set", "grafanaDashboard.enabled=true", "--set", $"watchNamespace={watch}"));
+
+            var monitoring = MonitoringSchemas.Monitoring(documents).ToList();
+            Assert.Equal(
+                MonitoringSchemas.Kinds.Order(StringComparer.Ordinal),
+                monitoring.Select(d => $"{(string?)d["apiVersion"]}/{(string?)d["kind"]}").Order(StringComparer.Ordinal));
+            var errors = monitoring.SelectMany(d => MonitoringSchemas.Errors(d).Select(e => $"watchNamespace={watch}: {(string?)d["kind"]}: {e}")).ToList();
+            Assert.True(errors.Count == 0, string.Join('\n', errors));
+        }
+    }
+
+    [HelmFact]
     public async Task A_value_the_schema_refuses_fails_the_render()
     {
         var result = await Helm.RunAsync("template", "buildpool", ChartPaths.Chart, "--namespace", "builds", "--set", "logging.format=yaml");

@@ -24,6 +24,9 @@ public sealed class ChartValuesSchemaTests
         { "logging.level", "\"verbose\"" },
         { "metrics.port", "70000" },
         { "serviceMonitor.interval", "\"30 seconds\"" },
+        // The Prometheus Operator's Duration: whole units, largest first (the API server refuses others).
+        { "serviceMonitor.interval", "\"1.5m\"" },
+        { "podMonitor.scrapeTimeout", "\"30s1m\"" },
         { "podMonitor.enabled", "\"yes\"" },
         { "podDisruptionBudget.maxUnavailable", "0" },
         { "watchNamespace", "\"Builds\"" },

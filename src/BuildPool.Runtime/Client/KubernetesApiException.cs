@@ -36,6 +36,12 @@ public class KubernetesApiException : Exception
 
     public V1Status? Status { get; }
 
+    /// <summary>The request that got this answer, <c>VERB /path?query</c>; null when not known.</summary>
+    public string? Operation { get; init; }
+
+    /// <summary>The request's path without its query; null when not known.</summary>
+    public string? Path => Operation?.Split(' ', 2) is [_, var target] ? target.Split('?', 2)[0] : null;
+
     /// <summary>The machine-readable reason, e.g. <c>AlreadyExists</c>, <c>Conflict</c>, <c>Expired</c>.</summary>
     public string? Reason => Status?.Reason;
 
@@ -50,9 +56,9 @@ public class KubernetesApiException : Exception
         var message = $"{operation} failed: {(int)statusCode} {status?.Reason ?? statusCode.ToString()}: {status?.Message}";
         return statusCode switch
         {
-            HttpStatusCode.Conflict => new ConflictException(status, message),
-            HttpStatusCode.NotFound => new NotFoundException(status, message),
-            _ => new KubernetesApiException(statusCode, status, message),
+            HttpStatusCode.Conflict => new ConflictException(status, message) { Operation = operation },
+            HttpStatusCode.NotFound => new NotFoundException(status, message) { Operation = operation },
+            _ => new KubernetesApiException(statusCode, status, message) { Operation = operation },
         };
     }
 }

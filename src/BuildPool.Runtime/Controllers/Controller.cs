@@ -305,6 +305,15 @@ public sealed partial class Controller<T> : IRunnable, IDisposable
             Queue.AddRateLimited(request);
             result = "conflict";
         }
+        catch (KubernetesApiException e) when (e.IsNotFound && e.Path is { } path
+            && (path == _resource.ObjectPath(request.Namespace, request.Name) || path == _resource.ObjectPath(request.Namespace, request.Name) + "/status"))
+        {
+            // The object itself was deleted while it was reconciled (e.g. its status write): its
+            // delete event ends it, so no error log, count or retry.
+            Log.Gone(_logger, Name, request.ToString(), e.Message);
+            Queue.Forget(request);
+            result = "gone";
+        }
         catch (Exception e)
         {
             var requeues = Queue.NumRequeues(request);
@@ -381,6 +390,9 @@ public sealed partial class Controller<T> : IRunnable, IDisposable
 
         [LoggerMessage(4, LogLevel.Debug, "Controller {Controller}: conflict reconciling {Key}, requeued: {Message}")]
         public static partial void Conflict(ILogger logger, string controller, string key, string message);
+
+        [LoggerMessage(6, LogLevel.Debug, "Controller {Controller}: {Key} was deleted while it was reconciled: {Message}")]
+        public static partial void Gone(ILogger logger, string controller, string key, string message);
 
         [LoggerMessage(5, LogLevel.Debug, "Controller {Controller}: resync enqueued {Count} keys")]
         public static partial void Resynced(ILogger logger, string controller, int count);

@@ -93,7 +93,7 @@ public sealed class RuntimeMetrics : IDisposable
     /// <summary>Reports a controller's worker count as <c>controller_runtime_max_concurrent_reconciles</c>.</summary>
     public void TrackWorkers(string controller, int workers) => _workers[controller] = workers;
 
-    /// <summary>Tags: <c>controller</c>, <c>result</c> (success, error, requeue, requeue_after, conflict).</summary>
+    /// <summary>Tags: <c>controller</c>, <c>result</c> (success, error, requeue, requeue_after, conflict, gone).</summary>
     public Counter<long> ReconcileTotal { get; }
 
     /// <summary>Tags: <c>controller</c>. Conflicts are not errors and are not counted here.</summary>

@@ -125,6 +125,36 @@ public sealed class ControllerTests : IAsyncDisposable
         Assert.Equal(0, _recorder.Sum("controller_runtime_reconcile_total", "result=error"));
     }
 
+    /// <summary>
+    /// Issue 26: deleting an object while its reconcile wrote its status logged a failed reconcile
+    /// with a stack trace and retried (seen scraping the operator's logs over the integration tests).
+    /// </summary>
+    [Fact]
+    public async Task A_404_for_the_reconciled_object_itself_is_no_error_and_no_retry()
+    {
+        _owners.SetList("10", Objects.ConfigMap("pool", "5"));
+        _reconciler.Behavior = (_, _) => throw KubernetesApiException.Create(System.Net.HttpStatusCode.NotFound, null, "PUT /api/v1/namespaces/default/configmaps/pool/status");
+        Start(NewController());
+
+        await Eventually.TrueAsync(() => _recorder.Sum("controller_runtime_reconcile_total", "result=gone") == 1, "the reconcile ends as gone");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.NeverAsync(() => _reconciler.Calls.Count > 1, "no retry for an object that is gone");
+        Assert.Equal(0, _recorder.Sum("controller_runtime_reconcile_errors_total"));
+    }
+
+    [Fact]
+    public async Task A_404_for_another_object_is_still_an_error_and_retried()
+    {
+        _owners.SetList("10", Objects.ConfigMap("pool", "5"));
+        _reconciler.Behavior = (_, attempt) => attempt == 1
+            ? throw KubernetesApiException.Create(System.Net.HttpStatusCode.NotFound, null, "GET /api/v1/namespaces/default/secrets/pool-ca")
+            : ReconcileResult.Done;
+        Start(NewController());
+
+        await Eventually.AdvanceUntilAsync(_time, TimeSpan.FromMilliseconds(5), () => _reconciler.Calls.Count == 2, "the failure is retried");
+        Assert.Equal(1, _recorder.Sum("controller_runtime_reconcile_errors_total", "controller=pools"));
+    }
+
     [Fact]
     public async Task Requeue_after_reconciles_again_only_when_the_delay_has_passed()
     {

@@ -35,8 +35,26 @@ public sealed class GatewayFieldManagerTests : IDisposable
         await volumes.ReplaceStatusAsync(volume);
 
         var port = LoopbackPort.Free();
-        await using var gateway = Cli.Start(_dir.FullName, "gateway", "--pool", Pool, "--kubeconfig", kubeconfig, "--listen", $"127.0.0.1:{port}", "--metrics-address", $"127.0.0.1:{LoopbackPort.Free()}");
-        await Eventually.WaitAsync(() => Task.FromResult(gateway.Output), o => o.Contains("Gateway listening", StringComparison.Ordinal), "the gateway to listen", TimeSpan.FromMinutes(1));
+        var metricsPort = LoopbackPort.Free();
+        await using var gateway = Cli.Start(_dir.FullName, "gateway", "--pool", Pool, "--kubeconfig", kubeconfig, "--listen", $"127.0.0.1:{port}", "--metrics-address", $"127.0.0.1:{metricsPort}");
+        // Ready, as a Service would wait for: it has read the pool's volumes (listening comes first,
+        // and a call before the sync finds no builder to start; one CI run failed that way).
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}") };
+        await Eventually.WaitAsync(
+            async () =>
+            {
+                try
+                {
+                    return (await http.GetAsync("/readyz")).StatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return System.Net.HttpStatusCode.ServiceUnavailable;
+                }
+            },
+            s => s == System.Net.HttpStatusCode.OK,
+            "the gateway's /readyz to answer 200",
+            TimeSpan.FromMinutes(1));
         using var call = new CancellationTokenSource();
         var info = FakeBuildxClient.For($"tcp://127.0.0.1:{port}").InfoAsync(cancellationToken: call.Token);
         var lease = await Eventually.WaitAsync(() => leases.GetAsync(Ns, GatewaySignals.LeaseName(Pool)),

@@ -117,36 +117,31 @@ public static class MissClassifier
     // done and never cached, while the `COPY` after it is cached on every repeat build.
     private static StatusVertex? FirstExecuted(IReadOnlyList<StatusVertex> steps)
     {
-        var usedByCached = InputsOfCached(steps);
+        var byDigest = ByDigest(steps);
+        var usedByCached = Upstream(steps.Where(s => s.Cached), byDigest);
         var executed = steps
             .Where(s => !s.Cached && !IsInternal(s) && !IsContextSource(s) && !usedByCached.Contains(s.Digest))
             .ToList();
         var digests = executed.Select(s => s.Digest).ToHashSet(StringComparer.Ordinal);
-        var byDigest = new Dictionary<string, StatusVertex>(StringComparer.Ordinal);
-        foreach (var s in steps)
-        {
-            byDigest.TryAdd(s.Digest, s);
-        }
-
         return executed
             .Select((step, order) => (step, order))
-            .Where(c => !Upstream(c.step, byDigest).Overlaps(digests))
+            .Where(c => !Upstream([c.step], byDigest).Where(d => d != c.step.Digest).Any(digests.Contains))
             .OrderBy(c => StepPosition.TryParse(c.step.Name, out var position) ? position.Index : int.MaxValue)
             .ThenBy(c => c.order)
             .Select(c => c.step)
             .FirstOrDefault();
     }
 
-    // Every vertex a step reads, directly or through others (the step itself not included).
-    private static HashSet<string> Upstream(StatusVertex step, Dictionary<string, StatusVertex> byDigest)
+    // Every vertex the given steps read, directly or through others.
+    private static HashSet<string> Upstream(IEnumerable<StatusVertex> from, Dictionary<string, StatusVertex> byDigest)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var queue = new Queue<StatusVertex>([step]);
+        var queue = new Queue<StatusVertex>(from);
         while (queue.TryDequeue(out var current))
         {
             foreach (var input in current.Inputs)
             {
-                if (input != step.Digest && seen.Add(input) && byDigest.TryGetValue(input, out var next))
+                if (seen.Add(input) && byDigest.TryGetValue(input, out var next))
                 {
                     queue.Enqueue(next);
                 }
@@ -156,7 +151,8 @@ public static class MissClassifier
         return seen;
     }
 
-    private static HashSet<string> InputsOfCached(IReadOnlyList<StatusVertex> steps)
+    // The build's vertexes by digest; a digest reported twice keeps its first vertex.
+    private static Dictionary<string, StatusVertex> ByDigest(IReadOnlyList<StatusVertex> steps)
     {
         var byDigest = new Dictionary<string, StatusVertex>(StringComparer.Ordinal);
         foreach (var s in steps)
@@ -164,20 +160,7 @@ public static class MissClassifier
             byDigest.TryAdd(s.Digest, s);
         }
 
-        var used = new HashSet<string>(StringComparer.Ordinal);
-        var queue = new Queue<StatusVertex>(steps.Where(s => s.Cached));
-        while (queue.TryDequeue(out var current))
-        {
-            foreach (var input in current.Inputs)
-            {
-                if (used.Add(input) && byDigest.TryGetValue(input, out var next))
-                {
-                    queue.Enqueue(next);
-                }
-            }
-        }
-
-        return used;
+        return byDigest;
     }
 
     private static bool NoCacheCovers(string noCache, string name)
@@ -200,11 +183,7 @@ public static class MissClassifier
     // (through any number of inputs); null for a context-free step.
     private static StatusVertex? ContextReader(StatusVertex step, IReadOnlyList<StatusVertex> steps)
     {
-        var byDigest = new Dictionary<string, StatusVertex>(StringComparer.Ordinal);
-        foreach (var s in steps)
-        {
-            byDigest.TryAdd(s.Digest, s);
-        }
+        var byDigest = ByDigest(steps);
 
         var seen = new HashSet<string>(StringComparer.Ordinal) { step.Digest };
         var queue = new Queue<StatusVertex>([step]);
